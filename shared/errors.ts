@@ -1,0 +1,48 @@
+/**
+ * Errors as values at module edges: {@linkcode AppError} carries a stable
+ * `code` and an HTTP status, and renders as the DESIGN.md error body.
+ *
+ * @module
+ */
+import type { ErrorBody } from "./schema.ts";
+
+/** HTTP statuses this project answers errors with. */
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 500 | 502 | 503 | 504;
+
+/**
+ * An error with a machine-readable code and the HTTP status it maps to.
+ *
+ * @example
+ * ```ts
+ * throw new AppError("unknown_experience", "no experience 'x'", 404);
+ * ```
+ */
+export class AppError extends Error {
+  readonly code: string;
+  readonly status: ErrorStatus;
+  constructor(code: string, message: string, status: ErrorStatus = 400) {
+    super(message);
+    this.name = "AppError";
+    this.code = code;
+    this.status = status;
+  }
+
+  /** The JSON body `{error: {code, message}}`. */
+  toBody(): { error: ErrorBody } {
+    return { error: { code: this.code, message: this.message } };
+  }
+}
+
+/**
+ * Maps anything thrown to an {@linkcode AppError} (unknown errors become 500
+ * without leaking their message).
+ *
+ * @example
+ * ```ts
+ * const err = toAppError(e); return c.json(err.toBody(), err.status);
+ * ```
+ */
+export function toAppError(e: unknown): AppError {
+  if (e instanceof AppError) return e;
+  return new AppError("internal", "internal server error", 500);
+}

@@ -1,0 +1,119 @@
+/**
+ * NATS subject builders and the injective, subject-safe token encoding of
+ * DESIGN.md.
+ *
+ * A token keeps `A-Z a-z 0-9 -` as they are and writes every other UTF-8 byte
+ * (including `_` itself) as `_` plus two upper-case hex digits. The empty
+ * string encodes as a lone `_`, which no other input produces. Decoding is
+ * unambiguous, so the encoding is injective; the output never contains `.`,
+ * `*`, `>`, whitespace or control characters, so it is always one valid token.
+ *
+ * @module
+ */
+
+const SAFE = /^[A-Za-z0-9-]$/;
+const HEX = "0123456789ABCDEF";
+const encoder = new TextEncoder();
+
+/**
+ * Encodes any string as one NATS subject token (and file-name safe).
+ *
+ * @example
+ * ```ts
+ * subjectToken("player@example.com"); // "player_40example_2Ecom"
+ * ```
+ */
+export function subjectToken(id: string): string {
+  if (id === "") return "_";
+  let out = "";
+  for (const ch of id) {
+    if (SAFE.test(ch)) {
+      out += ch;
+      continue;
+    }
+    for (const byte of encoder.encode(ch)) out += "_" + HEX[byte >> 4] + HEX[byte & 15];
+  }
+  return out;
+}
+
+/**
+ * Inverse of {@linkcode subjectToken}; throws on strings it cannot have produced.
+ *
+ * @example
+ * ```ts
+ * decodeSubjectToken("a_2Eb"); // "a.b"
+ * ```
+ */
+export function decodeSubjectToken(token: string): string {
+  if (token === "_") return "";
+  const bytes: number[] = [];
+  for (let i = 0; i < token.length; i++) {
+    const ch = token[i]!;
+    if (ch === "_") {
+      const hex = token.slice(i + 1, i + 3);
+      if (!/^[0-9A-F]{2}$/.test(hex)) throw new Error(`invalid token escape at ${i}`);
+      bytes.push(parseInt(hex, 16));
+      i += 2;
+    } else if (SAFE.test(ch)) {
+      bytes.push(ch.charCodeAt(0));
+    } else {
+      throw new Error(`invalid token character at ${i}`);
+    }
+  }
+  return new TextDecoder("utf-8", { fatal: true }).decode(new Uint8Array(bytes));
+}
+
+/** Prefix of every world-update subject. */
+export const WORLD_UPDATES_PREFIX = "world.updates";
+
+/**
+ * The subject that carries one user's events.
+ *
+ * @example
+ * ```ts
+ * userSubject("a.b"); // "world.updates.user.a_2Eb"
+ * ```
+ */
+export function userSubject(userId: string): string {
+  return `${WORLD_UPDATES_PREFIX}.user.${subjectToken(userId)}`;
+}
+
+/**
+ * The subject that carries shared-world changes of one experience.
+ *
+ * @example
+ * ```ts
+ * experienceSubject("wylding-woods"); // "world.updates.experience.wylding-woods"
+ * ```
+ */
+export function experienceSubject(experienceId: string): string {
+  return `${WORLD_UPDATES_PREFIX}.experience.${subjectToken(experienceId)}`;
+}
+
+/** Request-reply subject of the KB (queue group {@linkcode KB_QUEUE}). */
+export const KB_INTERACT = "kb.interact";
+/** Queue group of KB responders. */
+export const KB_QUEUE = "kb";
+/** Lifecycle announcement when a module is ready. */
+export const SERVICE_READY = "gaia.service.ready";
+/** Periodic health announcement. */
+export const SERVICE_HEALTH = "gaia.service.health";
+/** NATS header that carries the request id across modules. */
+export const REQUEST_ID_HEADER = "X-Request-Id";
+
+/**
+ * Name of a file or directory for an id: the token when short enough,
+ * otherwise `_L` plus the SHA-256 of the id (`_L` is never produced by
+ * {@linkcode subjectToken}, so the two forms cannot collide).
+ *
+ * @example
+ * ```ts
+ * await fileNameFor("../x"); // "_2E_2E_2Fx"
+ * ```
+ */
+export async function fileNameFor(id: string): Promise<string> {
+  const token = subjectToken(id);
+  if (token.length <= 160) return token;
+  const digest = await crypto.subtle.digest("SHA-256", encoder.encode(id));
+  return "_L" + Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
