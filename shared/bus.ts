@@ -182,7 +182,7 @@ export class NatsBus implements Bus {
   #set(status: BusStatus): void {
     if (this.#status === status) return;
     this.#status = status;
-    log(status === "connected" ? "info" : "warn", "bus status", { status });
+    log(status === "reconnecting" ? "warn" : "info", "bus status", { status });
     for (const l of this.#listeners) l(status);
   }
 
@@ -207,10 +207,13 @@ export class NatsBus implements Bus {
 
   subscribe(subject: string, opts: SubscribeOptions = {}): BusSubscription {
     const cb = opts.callback;
-    const sub = this.nc.subscribe(subject, {
-      queue: opts.queue,
-      callback: cb ? (err, m) => err ? undefined : cb(wrapNatsMsg(m)) : undefined,
-    });
+    // nats.js treats a present-but-undefined `callback` as callback mode.
+    const sub = cb
+      ? this.nc.subscribe(subject, {
+        queue: opts.queue,
+        callback: (err, m) => err ? undefined : cb(wrapNatsMsg(m)),
+      })
+      : this.nc.subscribe(subject, { queue: opts.queue });
     this.#subs.add(sub);
     sub.closed.then(() => this.#subs.delete(sub), () => this.#subs.delete(sub));
     const unsubscribe = () => {
@@ -324,7 +327,9 @@ export class InProcessBus implements Bus {
       requestId,
       json: <T>() => JSON.parse(decoder.decode(data)) as T,
       respond: (payload, opts) =>
-        reply ? this.#deliver(reply, this.#message(reply, toBytes(payload), opts?.requestId)) : false,
+        reply
+          ? this.#deliver(reply, this.#message(reply, toBytes(payload), opts?.requestId))
+          : false,
     };
   }
 

@@ -13,6 +13,8 @@ import type { z } from "zod";
 import { AppError, type ErrorStatus, toAppError } from "./errors.ts";
 import { newRequestId } from "./ids.ts";
 import { log } from "./log.ts";
+import { metrics } from "./metrics.ts";
+import { matchedRoutes } from "hono/route";
 
 /** Largest accepted request body (bytes). */
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -56,7 +58,11 @@ export const jsonErrorHandler: ErrorHandler = (err, c) => {
   let appErr: AppError;
   if (err instanceof HTTPException) {
     const status = err.status as ErrorStatus;
-    const code = status === 413 ? "body_too_large" : status === 401 ? "unauthorized" : "bad_request";
+    const code = status === 413
+      ? "body_too_large"
+      : status === 401
+      ? "unauthorized"
+      : "bad_request";
     appErr = new AppError(code, err.message || "bad request", status);
   } else {
     appErr = toAppError(err);
@@ -103,7 +109,9 @@ export function validate<T extends z.ZodType, Target extends keyof ValidationTar
 ) {
   return zValidator(target, schema, (result) => {
     if (!result.success) {
-      const issues = result.error.issues.map((i) => `${i.path.join(".") || "(body)"}: ${i.message}`);
+      const issues = result.error.issues.map((i) =>
+        `${i.path.join(".") || "(body)"}: ${i.message}`
+      );
       const tooLarge = result.error.issues.some((i) => i.message.includes("bytes"));
       throw new AppError(
         tooLarge ? "message_too_large" : "bad_request",
@@ -112,4 +120,30 @@ export function validate<T extends z.ZodType, Target extends keyof ValidationTar
       );
     }
   });
+}
+
+/**
+ * Middleware counting requests by route pattern (never the raw path, so
+ * labels stay bounded), method and status, and timing them to the response
+ * head.
+ *
+ * @example
+ * ```ts
+ * app.use("*", httpMetrics());
+ * ```
+ */
+export function httpMetrics(): MiddlewareHandler {
+  return async (c, next) => {
+    const start = performance.now();
+    try {
+      await next();
+    } finally {
+      // The last matched route is the handler; middleware-only matches are "*".
+      const matched = matchedRoutes(c).filter((r) => r.method !== "ALL");
+      const route = matched.at(-1)?.path ?? "unmatched";
+      const method = c.req.method;
+      metrics.httpRequests.inc({ route, method, status: String(c.res.status) });
+      metrics.httpDuration.observe({ route, method }, performance.now() - start);
+    }
+  };
 }

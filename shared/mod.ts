@@ -15,3 +15,4 @@ export * from "./auth.ts";
 export * from "./http.ts";
 export * from "./settings.ts";
 export * from "./nats_server.ts";
+export * from "./metrics.ts";

@@ -23,7 +23,9 @@ export const NATS_INSTALL_HINT =
  */
 export function findNatsServer(): string | undefined {
   const explicit = Deno.env.get("NATS_SERVER_BIN");
-  const dirs = (Deno.env.get("PATH") ?? "").split(":").filter(Boolean).map((d) => `${d}/nats-server`);
+  const dirs = (Deno.env.get("PATH") ?? "").split(":").filter(Boolean).map((d) =>
+    `${d}/nats-server`
+  );
   for (const p of [explicit, ...dirs, ...KNOWN_PATHS]) {
     if (!p) continue;
     try {
@@ -113,8 +115,16 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
   const spawn = async () => {
     const cmd = new Deno.Command(bin, {
       args: [
-        "-a", "127.0.0.1", "-p", String(port), "-m", String(monitorPort),
-        "-js", "-sd", storeDir, ...(opts.args ?? []),
+        "-a",
+        "127.0.0.1",
+        "-p",
+        String(port),
+        "-m",
+        String(monitorPort),
+        "-js",
+        "-sd",
+        storeDir,
+        ...(opts.args ?? []),
       ],
       stdin: "null",
       stdout: "null",
@@ -129,6 +139,9 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
     const c = child;
     child = undefined;
     if (!c) return;
+    // The child is unref'ed so it never keeps a program alive; awaiting its
+    // exit needs it ref'ed again, or Deno sees an idle loop with a pending promise.
+    c.ref();
     try {
       c.kill(signal);
     } catch { /* already gone */ }

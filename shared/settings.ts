@@ -44,6 +44,11 @@ const SettingsSchema = z.object({
   WORLD_RETENTION: duration("1h"),
   KEEPALIVE_INTERVAL: duration("15s"),
   KB_REQUEST_TIMEOUT: duration("5s"),
+  ACTION_RATE: z.coerce.number().min(0).default(10),
+  ACTION_BURST: z.coerce.number().min(1).default(20),
+  MAX_STREAMS_PER_USER: z.coerce.number().int().min(1).default(8),
+  MAX_STREAMS: z.coerce.number().int().min(1).default(20_000),
+  SHUTDOWN_TIMEOUT: duration("10s"),
 });
 
 /** Validated settings; durations are in milliseconds. */
@@ -57,7 +62,9 @@ export type Settings = z.infer<typeof SettingsSchema>;
  * const settings = loadSettings({ PORT: "0", DEV: "1" });
  * ```
  */
-export function loadSettings(env: Record<string, string | undefined> = Deno.env.toObject()): Settings {
+export function loadSettings(
+  env: Record<string, string | undefined> = Deno.env.toObject(),
+): Settings {
   const parsed = SettingsSchema.safeParse(env);
   if (!parsed.success) {
     const detail = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
@@ -65,10 +72,18 @@ export function loadSettings(env: Record<string, string | undefined> = Deno.env.
   }
   const s = parsed.data;
   if (!s.DEV && !s.JWT_SECRET) {
-    throw new AppError("bad_settings", "JWT_SECRET is required outside dev (set DEV=1 for local play)", 500);
+    throw new AppError(
+      "bad_settings",
+      "JWT_SECRET is required outside dev (set DEV=1 for local play)",
+      500,
+    );
   }
   if (!s.DEV && !s.NATS_URL) {
-    throw new AppError("bad_settings", "NATS_URL is required outside dev (set DEV=1 for local play)", 500);
+    throw new AppError(
+      "bad_settings",
+      "NATS_URL is required outside dev (set DEV=1 for local play)",
+      500,
+    );
   }
   return s;
 }

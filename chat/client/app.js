@@ -1,0 +1,477 @@
+/**
+ * The local-play client: dev sign-in, experience choice, the scene, a
+ * command box whose narrative streams below, and the persistent world stream
+ * that keeps the scene live. Measurements for tests and the curious are on
+ * `window.__gaia` (all times are ms since the epoch, this page's clock):
+ * `paints` (per event: KB commit → paint), `commands` (submit, first world
+ * render, first narrative text, done), `connectionLog`, `resyncs`.
+ *
+ * @module
+ */
+import { postSse } from "/client/sse.js";
+import { WorldSync } from "/client/sync.js";
+import { describe, flash, reconcile, viewModel } from "/client/view.js";
+
+const API = "/api/v0.3";
+const KEEP = 500; // entries kept in each __gaia log
+const $ = (id) => document.getElementById(id);
+const now = () => performance.timeOrigin + performance.now();
+const store = globalThis.sessionStorage;
+
+const gaia = globalThis.__gaia = {
+  user: null,
+  experience: null,
+  connection: "reconnecting",
+  connectionLog: [],
+  version: null,
+  firstContentAt: null,
+  paints: [],
+  commands: [],
+  resyncs: [],
+  stats: null,
+};
+const push = (list, entry) => {
+  list.push(entry);
+  if (list.length > KEEP) list.shift();
+};
+
+const S = {
+  token: store.getItem("gaia.token"),
+  user: store.getItem("gaia.user"),
+  experience: store.getItem("gaia.experience"),
+  conversation: store.getItem("gaia.conversation"),
+  experiences: [],
+  sync: null,
+  es: null,
+  esOpen: false,
+  esFailures: 0,
+  lastEventId: "",
+  reopenTimer: undefined,
+  bus: "unknown",
+  healthFailures: 0,
+  healthTimer: undefined,
+  busWasDown: false,
+  painted: new Set(),
+  history: [],
+  historyAt: 0,
+};
+
+// ---------- connection state ----------
+
+function connectionState() {
+  if (!navigator.onLine || S.esFailures >= 3 || S.healthFailures >= 3) return "offline";
+  if (S.bus === "closed") return "offline";
+  const busOk = S.bus === "connected" || S.bus === "in-process";
+  return S.esOpen && busOk ? "live" : "reconnecting";
+}
+
+function updateBadge() {
+  const state = connectionState();
+  if (state === gaia.connection) return;
+  gaia.connection = state;
+  push(gaia.connectionLog, { state, at: now() });
+  const badge = $("connection");
+  badge.dataset.state = state;
+  badge.textContent = state;
+}
+
+async function pollHealth() {
+  try {
+    const res = await fetch("/health", { cache: "no-store" });
+    S.bus = (await res.json()).nats ?? "unknown";
+    S.healthFailures = 0;
+  } catch {
+    S.bus = "unknown";
+    S.healthFailures++;
+  }
+  const busOk = S.bus === "connected" || S.bus === "in-process";
+  if (!busOk) S.busWasDown = true;
+  else if (S.busWasDown) {
+    // Events committed while the bus was down were never published: refetch.
+    S.busWasDown = false;
+    resync("bus_reconnected");
+  }
+  updateBadge();
+}
+
+// ---------- world stream ----------
+
+function openStream() {
+  clearTimeout(S.reopenTimer);
+  S.es?.close();
+  const q = new URLSearchParams({ experience: S.experience, access_token: S.token });
+  if (S.lastEventId) q.set("last_event_id", S.lastEventId);
+  const es = S.es = new EventSource(`${API}/world/stream?${q}`);
+  let firstOpen = true;
+  es.onopen = () => {
+    S.esOpen = true;
+    S.esFailures = 0;
+    // The snapshot follows the open, so no event can fall between the two.
+    if (firstOpen) loadSnapshot(S.sync?.snapshot ? "stream_opened" : "initial");
+    firstOpen = false;
+    updateBadge();
+  };
+  es.onerror = () => {
+    S.esOpen = false;
+    S.esFailures++;
+    // CONNECTING: the browser retries by itself with Last-Event-ID. CLOSED
+    // (an HTTP error): we retry, passing the last id in the query.
+    if (es.readyState === EventSource.CLOSED && S.es === es) {
+      S.reopenTimer = setTimeout(openStream, Math.min(1000 * 2 ** S.esFailures, 15000));
+    }
+    updateBadge();
+  };
+  es.addEventListener("world_update", (m) => {
+    S.lastEventId = m.lastEventId || S.lastEventId;
+    onWorldUpdate(JSON.parse(m.data));
+  });
+  es.addEventListener("resync", (m) => {
+    S.lastEventId = m.lastEventId;
+    resync(JSON.parse(m.data).reason ?? "server");
+  });
+}
+
+function onWorldUpdate(event) {
+  S.sync?.receive(event);
+}
+
+function resync(reason) {
+  push(gaia.resyncs, { reason, at: now() });
+  loadSnapshot(reason);
+}
+
+async function fetchSnapshot() {
+  const q = new URLSearchParams({ experience: S.experience });
+  const res = await fetch(`${API}/world/state?${q}`, {
+    headers: { Authorization: `Bearer ${S.token}` },
+    cache: "no-store",
+  });
+  if (res.status === 401) {
+    signOut("Your session expired; sign in again.");
+    throw new Error("unauthorized");
+  }
+  if (!res.ok) throw new Error(`snapshot: ${res.status}`);
+  return await res.json();
+}
+
+function loadSnapshot(reason) {
+  S.sync?.load(reason).catch(() => {
+    if (S.sync) setTimeout(() => loadSnapshot("retry"), 2000);
+  });
+}
+
+// ---------- rendering ----------
+
+function render(prev, next, events, reason) {
+  const vm = viewModel(next, S.user);
+  const before = prev ? viewModel(prev, S.user) : null;
+  const hl = before !== null;
+  const heading = $("location-name");
+  if (heading.textContent !== vm.name) {
+    heading.textContent = vm.name;
+    if (hl) flash(heading);
+  }
+  $("location-desc").textContent = vm.description;
+  $("location-desc").hidden = !vm.description;
+  let lostFocus = reconcile($("exits"), vm.exits, exitButton, hl);
+  lostFocus = reconcile($("items"), vm.items, textItem, hl) || lostFocus;
+  lostFocus = reconcile($("people"), vm.people, textItem, hl) || lostFocus;
+  lostFocus = reconcile($("inventory"), vm.inventory, textItem, hl) || lostFocus;
+  reconcile($("elsewhere"), vm.elsewhere, textItem, hl);
+  if (lostFocus) $("command").focus();
+  gaia.version = next.version;
+  gaia.stats = S.sync?.stats ?? null;
+
+  const renderedAt = now();
+  const fresh = events.filter((e) => !S.painted.has(e.id));
+  const rows = fresh.map((e) => changeRow(e, prev));
+  if (reason !== "update" && reason !== "initial") rows.push(noteRow(`refetched (${reason})`));
+  requestAnimationFrame(() => {
+    const paintedAt = now();
+    if (gaia.firstContentAt === null) gaia.firstContentAt = paintedAt;
+    fresh.forEach((e, i) => {
+      if (S.painted.has(e.id)) return;
+      S.painted.add(e.id);
+      const latencyMs = paintedAt - e.timestamp;
+      push(gaia.paints, {
+        id: e.id,
+        version: e.version,
+        user: e.user_id,
+        commitAt: e.timestamp,
+        renderedAt,
+        paintedAt,
+        latencyMs,
+      });
+      rows[i].querySelector(".lat").textContent = `${Math.max(0, Math.round(latencyMs))} ms`;
+    });
+  });
+}
+
+function exitButton(entry) {
+  const li = document.createElement("li");
+  const b = document.createElement("button");
+  b.type = "button";
+  b.textContent = entry.label;
+  b.addEventListener(
+    "click",
+    (ev) => command(`go ${entry.dir}`, performance.timeOrigin + ev.timeStamp),
+  );
+  li.append(b);
+  return li;
+}
+
+function textItem(entry) {
+  const li = document.createElement("li");
+  li.textContent = entry.label;
+  if (entry.kind) li.className = entry.kind;
+  return li;
+}
+
+function changeRow(event, prev) {
+  const li = document.createElement("li");
+  li.dataset.id = event.id;
+  const text = document.createElement("span");
+  text.textContent = describe(event, prev, S.user);
+  const lat = document.createElement("span");
+  lat.className = "lat";
+  li.append(text, " ", lat);
+  addRow(li);
+  return li;
+}
+
+function noteRow(text) {
+  const li = document.createElement("li");
+  li.className = "note";
+  li.textContent = text;
+  addRow(li);
+  return li;
+}
+
+function addRow(li) {
+  const list = $("changes");
+  list.prepend(li);
+  flash(li);
+  while (list.children.length > 30) list.lastElementChild.remove();
+}
+
+// ---------- commands and narrative ----------
+
+async function command(message, submittedAt = now()) {
+  if (!S.sync) return;
+  const cmd = {
+    message,
+    submittedAt,
+    eventIds: [],
+    firstContentAt: null,
+    doneAt: null,
+    error: null,
+  };
+  push(gaia.commands, cmd);
+  const turn = document.createElement("article");
+  turn.className = "turn";
+  const said = document.createElement("p");
+  said.className = "said";
+  said.textContent = `> ${message}`;
+  const story = document.createElement("p");
+  story.className = "story";
+  const text = document.createTextNode("");
+  story.append(text);
+  turn.append(said, story);
+  const narrative = $("narrative");
+  narrative.append(turn);
+  while (narrative.children.length > 40) narrative.firstElementChild.remove();
+  turn.scrollIntoView({ block: "nearest" });
+  const body = { message, experience: S.experience };
+  if (S.conversation) body.conversation_id = S.conversation;
+  try {
+    await postSse(`${API}/chat`, body, S.token, (m) => {
+      const data = JSON.parse(m.data);
+      if (m.event === "metadata") {
+        S.conversation = data.conversation_id;
+        store.setItem("gaia.conversation", S.conversation);
+      } else if (m.event === "world_update") {
+        cmd.eventIds.push(data.id);
+        onWorldUpdate(data);
+      } else if (m.event === "content") {
+        text.appendData(data.content);
+        cmd.firstContentAt ??= now();
+      } else if (m.event === "error") {
+        cmd.error = data.code;
+        story.append(errorSpan(data.message));
+      } else if (m.event === "resync") {
+        resync(data.reason ?? "server");
+      } else if (m.event === "done") {
+        cmd.doneAt = now();
+      }
+    });
+  } catch (e) {
+    cmd.error = e.code ?? "network";
+    story.append(errorSpan(e.status ? e.message : "The server cannot be reached."));
+    if (e.status === 401) signOut("Your session expired; sign in again.");
+  }
+  cmd.doneAt ??= now();
+  turn.scrollIntoView({ block: "nearest" });
+}
+
+function errorSpan(message) {
+  const span = document.createElement("span");
+  span.className = "error";
+  span.textContent = ` ${message}`;
+  return span;
+}
+
+// ---------- sign-in and lifecycle ----------
+
+async function loadExperiences() {
+  const status = $("experiences-status");
+  try {
+    const res = await fetch(`${API}/experiences`, { cache: "no-store" });
+    S.experiences = (await res.json()).experiences ?? [];
+  } catch {
+    status.textContent = "The server cannot be reached; retrying…";
+    setTimeout(loadExperiences, 2000);
+    return;
+  }
+  status.remove();
+  const fieldset = $("experiences");
+  const chosen = S.experience ?? S.experiences.find((x) => x.state_model === "shared")?.id;
+  for (const x of S.experiences) {
+    const label = document.createElement("label");
+    label.className = "choice";
+    const radio = document.createElement("input");
+    radio.type = "radio";
+    radio.name = "experience";
+    radio.value = x.id;
+    radio.required = true;
+    radio.checked = x.id === chosen;
+    const title = document.createElement("strong");
+    title.textContent = `${x.name} `;
+    const model = document.createElement("span");
+    model.className = "muted small";
+    model.textContent = x.state_model === "shared" ? "(shared world)" : "(your own world)";
+    const desc = document.createElement("span");
+    desc.className = "muted small block";
+    desc.textContent = x.description ?? "";
+    label.append(radio, title, model, desc);
+    fieldset.append(label);
+  }
+  if (S.token && S.user && S.experience) enterGame();
+}
+
+async function signIn(ev) {
+  ev.preventDefault();
+  const error = $("signin-error");
+  error.textContent = "";
+  const user = $("name").value.trim();
+  const experience = new FormData(ev.target).get("experience");
+  if (!user || !experience) {
+    error.textContent = !user ? "Enter a player name." : "Choose an experience.";
+    return;
+  }
+  try {
+    const res = await fetch(`${API}/dev/login`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ user }),
+    });
+    const body = await res.json();
+    if (!res.ok) throw new Error(body.error?.message ?? `sign-in failed (${res.status})`);
+    S.token = body.token;
+    S.user = body.user ?? user;
+  } catch (e) {
+    error.textContent = e instanceof TypeError ? "The server cannot be reached." : e.message;
+    return;
+  }
+  S.experience = String(experience);
+  store.setItem("gaia.token", S.token);
+  store.setItem("gaia.user", S.user);
+  store.setItem("gaia.experience", S.experience);
+  enterGame();
+}
+
+function enterGame() {
+  const x = S.experiences.find((e) => e.id === S.experience);
+  gaia.user = S.user;
+  gaia.experience = S.experience;
+  $("whoami").textContent = `${S.user} · ${x?.name ?? S.experience}`;
+  $("experience-desc").textContent = x?.description ?? "";
+  for (const id of ["whoami", "leave", "signout", "game"]) $(id).hidden = false;
+  $("signin").hidden = true;
+  S.sync = new WorldSync({
+    experience: S.experience,
+    fetchSnapshot,
+    onChange: render,
+    onError: () => setTimeout(() => loadSnapshot("retry"), 2000),
+  });
+  openStream();
+  // Normally the snapshot follows the stream's open (no gap in between); if
+  // the stream is slow to open, do not wait for it.
+  setTimeout(() => S.sync && !S.sync.snapshot && loadSnapshot("initial"), 1500);
+  clearInterval(S.healthTimer);
+  S.healthTimer = setInterval(pollHealth, 1000);
+  pollHealth();
+  $("command").focus();
+}
+
+function leaveGame() {
+  S.es?.close();
+  S.es = null;
+  S.esOpen = false;
+  clearTimeout(S.reopenTimer);
+  clearInterval(S.healthTimer);
+  S.sync?.close();
+  S.sync = null;
+  S.painted.clear();
+  S.lastEventId = "";
+  for (const id of ["exits", "items", "people", "inventory", "elsewhere", "changes", "narrative"]) {
+    $(id).replaceChildren();
+  }
+  $("location-name").textContent = "";
+  for (const id of ["whoami", "leave", "signout", "game"]) $(id).hidden = true;
+  $("signin").hidden = false;
+  store.removeItem("gaia.experience");
+  store.removeItem("gaia.conversation");
+  S.experience = null;
+  S.conversation = null;
+  $("name").value = S.user ?? "";
+  $("name").focus();
+}
+
+function signOut(message = "") {
+  leaveGame();
+  store.clear();
+  S.token = null;
+  $("signin-error").textContent = message;
+}
+
+function onCommandKey(ev) {
+  const input = ev.target;
+  if (ev.key !== "ArrowUp" && ev.key !== "ArrowDown") return;
+  if (S.history.length === 0) return;
+  ev.preventDefault();
+  const step = ev.key === "ArrowUp" ? -1 : 1;
+  S.historyAt = Math.max(0, Math.min(S.history.length, S.historyAt + step));
+  input.value = S.history[S.historyAt] ?? "";
+}
+
+$("signin-form").addEventListener("submit", signIn);
+$("command-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const input = $("command");
+  const message = input.value.trim();
+  if (!message) return;
+  S.history.push(message);
+  S.historyAt = S.history.length;
+  input.value = "";
+  command(message, performance.timeOrigin + ev.timeStamp);
+});
+$("command").addEventListener("keydown", onCommandKey);
+$("leave").addEventListener("click", leaveGame);
+$("signout").addEventListener("click", () => signOut());
+globalThis.addEventListener("online", () => {
+  if (S.sync && S.es?.readyState === EventSource.CLOSED) openStream();
+  updateBadge();
+});
+globalThis.addEventListener("offline", updateBadge);
+$("name").value = S.user ?? "";
+loadExperiences();

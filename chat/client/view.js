@@ -1,0 +1,158 @@
+/**
+ * What the page shows of a snapshot (location, exits, items, people,
+ * inventory), keyed DOM updates that highlight what changed, and one-line
+ * descriptions of world updates for the change log.
+ *
+ * World layout (kb/world.ts): `locations.<id> = {name, exits: {<dir>: {to}},
+ * items}`, `npcs.<id> = {name, location, has}`, `players.<user> = {name,
+ * location}` (shared worlds); player: `{name, location, inventory}`.
+ *
+ * @module
+ */
+import { splitPath } from "/shared/apply.js";
+
+/** @param {any} record */
+function itemLabel(record) {
+  const name = record?.name ?? "something";
+  if (!record?.contents) return name;
+  const inside = Object.values(record.contents).map(itemLabel);
+  return `${name} (${inside.length ? inside.join(", ") : "empty"})`;
+}
+
+/** @param {any} items */
+function itemEntries(items) {
+  return Object.entries(items ?? {}).map(([id, r]) => ({ key: id, label: itemLabel(r) }));
+}
+
+/**
+ * The view model of a snapshot for user `me`.
+ *
+ * @example
+ * ```js
+ * const vm = viewModel(snapshot, "alice"); // vm.items[0].label
+ * ```
+ */
+export function viewModel(snapshot, me) {
+  const world = snapshot?.world ?? {};
+  const player = snapshot?.player ?? {};
+  const here = player.location;
+  const locations = world.locations ?? {};
+  const loc = locations[here] ?? {};
+  const nameOf = (id) => locations[id]?.name ?? id;
+  const exits = Object.entries(loc.exits ?? {}).map(([dir, e]) => ({
+    key: `${dir}>${e?.to}`,
+    dir,
+    label: `${dir}: ${nameOf(e?.to)}`,
+  }));
+  const people = [];
+  const elsewhere = [];
+  for (const [id, npc] of Object.entries(world.npcs ?? {})) {
+    if (npc?.location === here) {
+      people.push({ key: `npc:${id}`, label: npc.name ?? id, kind: "npc" });
+    }
+  }
+  for (const [id, p] of Object.entries(world.players ?? {})) {
+    if (id === me) continue;
+    const entry = { key: `player:${id}`, label: p?.name ?? id, kind: "player" };
+    if (p?.location === here) people.push(entry);
+    else elsewhere.push({ ...entry, label: `${entry.label} (${nameOf(p?.location)})` });
+  }
+  return {
+    location: here ?? "",
+    name: loc.name ?? here ?? "",
+    description: typeof loc.description === "string" ? loc.description : "",
+    exits,
+    items: itemEntries(loc.items),
+    people,
+    elsewhere,
+    inventory: itemEntries(player.inventory),
+  };
+}
+
+/** Restarts the highlight animation on `el`. */
+export function flash(el) {
+  el.classList.remove("changed");
+  void el.offsetWidth; // restart the animation
+  el.classList.add("changed");
+  clearTimeout(el._flashTimer);
+  el._flashTimer = setTimeout(() => el.classList.remove("changed"), 1600);
+}
+
+/**
+ * Makes `list` show `entries` (by key), reusing unchanged elements so focus
+ * stays put; new or changed entries flash, a removal flashes the list.
+ * Returns whether the focused element was removed.
+ *
+ * @param {HTMLElement} list
+ * @param {{key: string, label: string}[]} entries
+ * @param {(entry: any) => HTMLElement} make
+ * @param {boolean} highlight
+ */
+export function reconcile(list, entries, make, highlight) {
+  const old = new Map();
+  for (const li of list.children) old.set(li.dataset.key, li);
+  const hadFocus = list.contains(document.activeElement);
+  entries.forEach((entry, i) => {
+    let li = old.get(entry.key);
+    if (li && li.dataset.label === entry.label) old.delete(entry.key);
+    else {
+      li = make(entry);
+      li.dataset.key = entry.key;
+      li.dataset.label = entry.label;
+      if (highlight) flash(li);
+    }
+    if (list.children[i] !== li) list.insertBefore(li, list.children[i] ?? null);
+  });
+  for (const li of old.values()) li.remove();
+  if (highlight && old.size > 0) flash(list);
+  return hadFocus && !list.contains(document.activeElement);
+}
+
+/**
+ * One line saying what a world update changed, from the actor's view.
+ *
+ * @example
+ * ```js
+ * describe(event, prevSnapshot, "bob"); // "alice: dream bottle gone from Woander's Store"
+ * ```
+ */
+export function describe(event, prev, me) {
+  const world = prev?.world ?? {};
+  const loc = (id) => world.locations?.[id]?.name ?? id;
+  const parts = [];
+  const worldOps = event.changes?.world ?? [];
+  for (const op of worldOps) {
+    const s = splitPath(op.path);
+    const name = op.data?.name;
+    if (s[0] === "locations" && s[2] === "items" && s.length === 4) {
+      const item = name ?? world.locations?.[s[1]]?.items?.[s[3]]?.name ?? s[3];
+      if (op.operation === "remove") parts.push(`${item} gone from ${loc(s[1])}`);
+      else if (op.operation === "add") parts.push(`${item} now in ${loc(s[1])}`);
+    } else if (s[0] === "locations" && s[2] === "exits" && op.operation !== "remove") {
+      parts.push(`a way ${s[3]} opened in ${loc(s[1])}`);
+    } else if (s[0] === "players" && s.length === 2) {
+      const who = s[1] === me ? "you" : s[1];
+      if (op.operation === "remove") parts.push(`${who} left`);
+      else if (op.operation === "add") parts.push(`${who} arrived`);
+      else if (op.data?.location) parts.push(`${who} → ${loc(op.data.location)}`);
+    } else if (s[0] === "npcs" && s[2] === "has" && s.length === 4) {
+      const npc = world.npcs?.[s[1]]?.name ?? s[1];
+      parts.push(op.operation === "remove" ? `${npc} gave something away` : `${npc} got ${name}`);
+    } else if (s.includes("contents")) {
+      parts.push(op.operation === "remove" ? `something taken out` : `${name} put away`);
+    } else {
+      parts.push(`${op.operation} ${op.path}`);
+    }
+  }
+  if (event.user_id === me) {
+    for (const op of event.changes?.player ?? []) {
+      const s = splitPath(op.path);
+      if (s[0] !== "inventory" || s.length !== 2) continue;
+      const item = op.data?.name ?? prev?.player?.inventory?.[s[1]]?.name ?? s[1];
+      parts.push(op.operation === "remove" ? `−${item} (inventory)` : `+${item} (inventory)`);
+    }
+  }
+  const who = event.user_id === me ? "you" : event.user_id;
+  const unique = [...new Set(parts)];
+  return `${who}: ${unique.length ? unique.slice(0, 4).join("; ") : "acted"}`;
+}

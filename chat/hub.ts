@@ -1,0 +1,147 @@
+/**
+ * A refcounted fan-out hub: one bus subscription per subject per process,
+ * shared by every stream of this process that needs the subject. A shared
+ * experience subject with 5,000 watchers is still one NATS subscription, and
+ * each event is parsed, validated and SSE-encoded once.
+ *
+ * @module
+ */
+import type { Bus, BusMessage, BusSubscription } from "../shared/bus.ts";
+import { type WorldUpdateEvent, WorldUpdateEventSchema } from "../shared/schema.ts";
+import { WORLD_UPDATES_PREFIX } from "../shared/subjects.ts";
+import { log } from "../shared/log.ts";
+import { encodeWorldUpdate } from "./sse.ts";
+
+/** One delivered event: the validated event and its pre-encoded SSE frame. */
+export interface HubEvent {
+  readonly subject: string;
+  readonly event: WorldUpdateEvent;
+  /** The `world_update` SSE frame; the same bytes go to every listener. */
+  readonly frame: Uint8Array;
+}
+
+/** Receives every event of a subject it is attached to. Must not throw. */
+export type HubListener = (event: HubEvent) => void;
+
+interface Entry {
+  sub: BusSubscription;
+  listeners: Set<HubListener>;
+}
+
+const EXPERIENCE_PREFIX = `${WORLD_UPDATES_PREFIX}.experience.`;
+const decoder = new TextDecoder();
+
+/**
+ * Parses, validates and encodes one bus message; `undefined` when it is not a
+ * valid world update. Experience-subject events lose any `changes.player`:
+ * the KB never sends player scope there, and if it ever did, fanning it out to
+ * every player would break isolation (DESIGN.md guarantee 2).
+ *
+ * @example
+ * ```ts
+ * const hubEvent = decodeWorldUpdate(subject, bytes);
+ * ```
+ */
+export function decodeWorldUpdate(subject: string, data: Uint8Array): HubEvent | undefined {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(decoder.decode(data));
+  } catch {
+    log("warn", "dropping non-JSON message", { subject });
+    return undefined;
+  }
+  const parsed = WorldUpdateEventSchema.safeParse(raw);
+  if (!parsed.success) {
+    log("warn", "dropping invalid world_update", { subject, error: parsed.error.message });
+    return undefined;
+  }
+  let event = parsed.data;
+  if (subject.startsWith(EXPERIENCE_PREFIX) && event.changes.player !== undefined) {
+    const { player: _dropped, ...rest } = event.changes;
+    event = { ...event, changes: rest };
+  }
+  return { subject, event, frame: encodeWorldUpdate(event) };
+}
+
+/**
+ * The subject hub.
+ *
+ * @example
+ * ```ts
+ * const hub = new SubjectHub(bus);
+ * const detach = hub.attach(userSubject("alice"), ({ event, frame }) => send(frame));
+ * // ... later, when the stream ends:
+ * detach();
+ * ```
+ */
+export class SubjectHub {
+  readonly #bus: Bus;
+  readonly #entries = new Map<string, Entry>();
+
+  constructor(bus: Bus) {
+    this.#bus = bus;
+  }
+
+  /**
+   * Adds a listener to a subject, subscribing on first use. Returns the
+   * detach function (idempotent); the last detach unsubscribes.
+   */
+  attach(subject: string, listener: HubListener): () => void {
+    let entry = this.#entries.get(subject);
+    if (!entry) {
+      const listeners = new Set<HubListener>();
+      const sub = this.#bus.subscribe(subject, {
+        callback: (msg) => this.#dispatch(subject, listeners, msg),
+      });
+      entry = { sub, listeners };
+      this.#entries.set(subject, entry);
+    }
+    const current = entry;
+    current.listeners.add(listener);
+    let attached = true;
+    return () => {
+      if (!attached) return;
+      attached = false;
+      current.listeners.delete(listener);
+      if (current.listeners.size === 0 && this.#entries.get(subject) === current) {
+        this.#entries.delete(subject);
+        current.sub.unsubscribe();
+      }
+    };
+  }
+
+  #dispatch(subject: string, listeners: Set<HubListener>, msg: BusMessage): void {
+    if (listeners.size === 0) return;
+    const hubEvent = decodeWorldUpdate(subject, msg.data);
+    if (!hubEvent) return;
+    // Copy: a listener may detach itself (or another) while we deliver.
+    for (const listener of [...listeners]) {
+      try {
+        listener(hubEvent);
+      } catch (e) {
+        log("error", "hub listener failed", { subject, error: String(e) });
+      }
+    }
+  }
+
+  /** Number of subjects with a live bus subscription. */
+  subjectCount(): number {
+    return this.#entries.size;
+  }
+
+  /** Number of attached listeners over all subjects. */
+  listenerCount(): number {
+    let n = 0;
+    for (const e of this.#entries.values()) n += e.listeners.size;
+    return n;
+  }
+
+  /** Unsubscribes everything (listeners get nothing more). */
+  close(): void {
+    for (const e of this.#entries.values()) {
+      e.listeners.clear();
+      e.sub.unsubscribe();
+    }
+    this.#entries.clear();
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * The offline narrator (default): deterministic prose built from the KB
+ * outcome (its true `summary` plus the facts it carries: descriptions, items,
+ * exits, characters). No network, same input → same words.
+ *
+ * With pacing on (`deno task dev`), it imitates an LLM: a first-token delay
+ * and a steady token rate, so the browser client shows realistic streaming.
+ *
+ * @module
+ */
+import type { Outcome } from "../../shared/schema.ts";
+import {
+  intSetting,
+  type NarrationInput,
+  type Narrator,
+  type NarratorEnv,
+  tokenize,
+} from "./types.ts";
+
+/** Pacing of the offline narrator. */
+export interface OfflinePacing {
+  /** Delay before the first chunk (ms). */
+  firstTokenMs: number;
+  /** Delay between chunks (ms). */
+  tokenMs: number;
+}
+
+function nameOf(v: unknown): string | undefined {
+  if (typeof v === "string") return v;
+  if (v && typeof v === "object") {
+    const o = v as Record<string, unknown>;
+    for (const k of ["name", "title", "id"]) if (typeof o[k] === "string") return o[k] as string;
+  }
+  return undefined;
+}
+
+function names(v: unknown): string[] {
+  if (Array.isArray(v)) return v.map(nameOf).filter((s): s is string => !!s);
+  if (v && typeof v === "object") {
+    return Object.entries(v as Record<string, unknown>).map(([k, x]) => nameOf(x) ?? k);
+  }
+  return [];
+}
+
+/** Exits as "north to Mossy Path" when the KB gives a direction, else their names. */
+function exitNames(v: unknown): string[] {
+  if (!Array.isArray(v)) return names(v).map((n) => `to ${n}`);
+  return v.map((x) => {
+    if (x && typeof x === "object") {
+      const { direction, name } = x as Record<string, unknown>;
+      if (typeof direction === "string" && typeof name === "string") {
+        return `${direction} to ${name}`;
+      }
+    }
+    const n = nameOf(x);
+    return n && `to ${n}`;
+  }).filter((s): s is string => !!s);
+}
+
+/** "glowing mushroom" → "the glowing mushroom"; names with an article or a capital stay. */
+function withArticle(name: string): string {
+  return /^(a|an|the|some)\s/i.test(name) || /^\p{Lu}/u.test(name) ? name : `the ${name}`;
+}
+
+function list(items: string[], conj = "and"): string {
+  if (items.length <= 1) return items.join("");
+  return `${items.slice(0, -1).join(", ")} ${conj} ${items[items.length - 1]}`;
+}
+
+function sentence(s: string): string {
+  const t = s.trim();
+  if (!t) return "";
+  return /[.!?…"')]$/.test(t) ? t : `${t}.`;
+}
+
+function record(v: unknown): Record<string, unknown> | undefined {
+  return v && typeof v === "object" && !Array.isArray(v) ? v as Record<string, unknown> : undefined;
+}
+
+/**
+ * The offline prose for an outcome: the KB's true summary, then what its
+ * facts show (a place's description, items, characters, other players and
+ * exits; a taken item's description; topics to ask about). Facts may be flat
+ * or nested under `location`.
+ *
+ * @example
+ * ```ts
+ * offlineProse({ kind: "looked", changed: false, summary: "You are in the store.", facts: {}, needs_capable_model: false });
+ * ```
+ */
+export function offlineProse(outcome: Outcome): string {
+  const f = outcome.facts ?? {};
+  const place = record(f.location) ?? f;
+  const parts: string[] = [sentence(outcome.summary)];
+  const add = (text: unknown) => {
+    if (typeof text !== "string" || !text.trim()) return;
+    if (!parts.some((p) => p.includes(text.trim()))) parts.push(sentence(text));
+  };
+  const described = outcome.kind !== "no_exit"; // a refused move only needs the ways out
+  if (described) add(place.description);
+  if (described && outcome.kind !== "inventory") {
+    const items = names(place.items ?? place.visible_items).map(withArticle);
+    if (items.length) parts.push(`You notice ${list(items)} here.`);
+    const npcs = names(place.npcs ?? place.characters);
+    if (npcs.length) parts.push(`${list(npcs)} ${npcs.length === 1 ? "is" : "are"} here.`);
+    const players = names(place.players);
+    if (players.length) parts.push(`Also here: ${list(players)}.`);
+  }
+  if (outcome.kind === "inventory" && f.inventory !== undefined) {
+    const carried = names(f.inventory);
+    parts.push(carried.length ? `You carry ${list(carried)}.` : "Your hands are empty.");
+  }
+  const exits = exitNames(place.exits ?? place.connections);
+  if (exits.length) parts.push(`From here you can go ${list(exits, "or")}.`);
+  const item = record(f.item);
+  if (item && (outcome.kind === "took" || outcome.kind === "examined")) add(item.description);
+  const topics = names(f.topics);
+  if (topics.length) parts.push(`You could ask about ${list(topics, "or")}.`);
+  if (typeof f.hint === "string") add(f.hint);
+  if (outcome.kind === "not_understood" && typeof f.hint !== "string") {
+    parts.push("Try look, go <place>, take <item>, drop <item> or inventory.");
+  }
+  return parts.filter(Boolean).join(" ");
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (ms <= 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/**
+ * The offline narrator.
+ *
+ * @example
+ * ```ts
+ * const narrator = new OfflineNarrator({ firstTokenMs: 350, tokenMs: 25 });
+ * ```
+ */
+export class OfflineNarrator implements Narrator {
+  readonly kind = "offline" as const;
+  readonly #pacing: OfflinePacing | undefined;
+
+  constructor(pacing?: OfflinePacing) {
+    this.#pacing = pacing;
+  }
+
+  /**
+   * Pacing from `NARRATOR_FIRST_TOKEN_MS` (default 350) and
+   * `NARRATOR_TOKENS_PER_SEC` (default 40), or none.
+   *
+   * @example
+   * ```ts
+   * const narrator = OfflineNarrator.fromEnv(true, Deno.env.toObject());
+   * ```
+   */
+  static fromEnv(paced: boolean, env: NarratorEnv = {}): OfflineNarrator {
+    if (!paced) return new OfflineNarrator();
+    const rate = Math.max(1, intSetting(env, "NARRATOR_TOKENS_PER_SEC", 40));
+    return new OfflineNarrator({
+      firstTokenMs: intSetting(env, "NARRATOR_FIRST_TOKEN_MS", 350),
+      tokenMs: Math.round(1000 / rate),
+    });
+  }
+
+  modelFor(_outcome: Outcome): string {
+    return "offline";
+  }
+
+  async *narrate(input: NarrationInput, signal: AbortSignal): AsyncIterable<string> {
+    const tokens = tokenize(offlineProse(input.outcome));
+    for (let i = 0; i < tokens.length; i++) {
+      if (signal.aborted) return;
+      if (this.#pacing) {
+        await sleep(i === 0 ? this.#pacing.firstTokenMs : this.#pacing.tokenMs, signal);
+      }
+      yield tokens[i]!;
+    }
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * The chat module's HTTP routes: `POST /api/v0.3/chat` and
+ * `GET /api/v0.3/world/stream`. The app that mounts them installs
+ * `requestId()` and `jsonErrorHandler` (shared/http.ts).
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import { z } from "zod";
+import { type AuthVariables, requireUser } from "../shared/auth.ts";
+import { limitBody, type RequestIdVariables, validate } from "../shared/http.ts";
+import { ChatRequestSchema } from "../shared/schema.ts";
+import {
+  type ChatActionDeps,
+  chatJsonAnswer,
+  chatSseBody,
+  startChatAction,
+} from "./chat_action.ts";
+import type { ChatHandle, StreamRegistry } from "./registry.ts";
+import { SSE_HEADERS } from "./sse.ts";
+import { WorldStream, type WorldStreamConfig } from "./world_stream.ts";
+
+/** What the routes need. */
+export interface ChatRouteDeps extends ChatActionDeps {
+  jwtSecret: string;
+  registry: StreamRegistry;
+  world: WorldStreamConfig;
+}
+
+const WorldQuerySchema = z.object({
+  experience: z.string().min(1).max(200),
+  last_event_id: z.string().max(200).optional(),
+  access_token: z.string().optional(),
+});
+
+type Env = { Variables: AuthVariables & RequestIdVariables };
+
+/**
+ * Builds the Hono sub-app.
+ *
+ * @example
+ * ```ts
+ * app.route("/", chatRoutes(deps));
+ * ```
+ */
+export function chatRoutes(deps: ChatRouteDeps): Hono<Env> {
+  const app = new Hono<Env>();
+
+  app.post(
+    "/api/v0.3/chat",
+    requireUser(deps.jwtSecret),
+    limitBody(),
+    validate("json", ChatRequestSchema),
+    async (c) => {
+      const body = c.req.valid("json");
+      const conversationId = body.conversation_id ?? crypto.randomUUID();
+      const action = await startChatAction(deps, {
+        userId: c.get("userId"),
+        requestId: c.get("requestId"),
+        message: body.message,
+        experience: body.experience,
+        authorization: c.req.header("Authorization"),
+      });
+      if (!body.stream) {
+        // No abort signal here: Deno's request.signal (legacy mode) warns on
+        // use; a stream:false narration is bounded by the narrator timeout.
+        return c.json(await chatJsonAnswer(action, conversationId));
+      }
+      const handle: ChatHandle = { shutdown: () => sse.shutdown() };
+      const sse = chatSseBody(action, conversationId, () => deps.registry.removeChat(handle));
+      deps.registry.addChat(handle);
+      return c.body(sse.body, 200, SSE_HEADERS);
+    },
+  );
+
+  app.get(
+    "/api/v0.3/world/stream",
+    requireUser(deps.jwtSecret, { allowQueryToken: true }),
+    validate("query", WorldQuerySchema),
+    async (c) => {
+      const query = c.req.valid("query");
+      // EventSource sends the header on reconnects; the query serves the first connect.
+      const lastEventId = c.req.header("Last-Event-ID")?.trim() || query.last_event_id || undefined;
+      const ws: WorldStream = new WorldStream(deps.world, {
+        userId: c.get("userId"),
+        experience: query.experience,
+        lastEventId,
+        onEnd: () => deps.registry.removeWorld(ws),
+      });
+      deps.registry.addWorld(ws);
+      // Headers only once subscribed: a client that sees the stream open
+      // (EventSource `onopen`) can act and will not miss its own echo.
+      await ws.ready;
+      return c.body(ws.body, 200, SSE_HEADERS);
+    },
+  );
+
+  return app;
+}

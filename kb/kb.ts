@@ -1,0 +1,355 @@
+/**
+ * The KB service: resolves an action against an experience, commits it,
+ * publishes its event and replies. Also answers `kb.interact` on the bus.
+ *
+ * @module
+ */
+import { z } from "zod";
+import type { Bus, BusMessage, BusSubscription } from "../shared/bus.ts";
+import { AppError } from "../shared/errors.ts";
+import { newEventId, newRequestId } from "../shared/ids.ts";
+import { log } from "../shared/log.ts";
+import {
+  type InteractReply,
+  type InteractRequest,
+  InteractRequestSchema,
+  MAX_MESSAGE_BYTES,
+  type Outcome,
+  type StateOperation,
+  type WorldSnapshot,
+  type WorldUpdateEvent,
+} from "../shared/schema.ts";
+import { experienceSubject, KB_INTERACT, KB_QUEUE, userSubject } from "../shared/subjects.ts";
+import { Catalog, type ExperienceInfo } from "./catalog.ts";
+import { type Experience, RESERVED_SEGMENTS } from "./content.ts";
+import { decide } from "./engine.ts";
+import { type OutMessage, Publisher, type PublisherStats } from "./publisher.ts";
+import { StateStore } from "./state_store.ts";
+import {
+  creationOps,
+  initialWorld,
+  newPlayer,
+  PlayerStateSchema,
+  WorldStateSchema,
+} from "./world.ts";
+
+/** Options of {@linkcode Kb.create}. */
+export interface KbOptions {
+  bus: Bus;
+  /** `KB_DATA_DIR`: holds `experiences/<id>/`. */
+  dataDir: string;
+  /** `STATE_DIR`: live state. */
+  stateDir: string;
+  jwtSecret: string;
+  /** Longest time publishing may add to an action (ms); default 250. */
+  publishTimeoutMs?: number;
+  /** Replies remembered per request id for retries; default 10,000. */
+  dedupeSize?: number;
+}
+
+/** Request shape accepted on the bus and by `interact`: the experience id is checked against the catalog, not by length. */
+const RequestSchema = InteractRequestSchema.extend({ experience: z.string() });
+
+function errorReply(
+  requestId: string,
+  code: string,
+  message: string,
+  status: number,
+): InteractReply {
+  return { ok: false, request_id: requestId, error: { code, message, status } };
+}
+
+function toReplyError(requestId: string, e: unknown): InteractReply {
+  if (e instanceof AppError && e.status < 500) {
+    return errorReply(requestId, e.code, e.message, e.status);
+  }
+  log("error", "interact failed", {
+    request_id: requestId,
+    error: String(e),
+    stack: (e as Error)?.stack,
+  });
+  return errorReply(requestId, "internal", "the KB could not complete the action", 500);
+}
+
+/**
+ * The KB.
+ *
+ * @example
+ * ```ts
+ * const kb = await Kb.create({ bus, dataDir: "./kb-data", stateDir: "./.state", jwtSecret });
+ * kb.startResponder();
+ * const reply = await kb.interact({ request_id: "r1", user_id: "alice", experience: "wylding-woods", message: "look" });
+ * await kb.close();
+ * ```
+ */
+export class Kb {
+  readonly #bus: Bus;
+  readonly #catalog: Catalog;
+  readonly #store: StateStore;
+  readonly #publisher: Publisher;
+  readonly #dedupeSize: number;
+  readonly #recent = new Map<string, Promise<InteractReply>>();
+  readonly #inflight = new Set<Promise<unknown>>();
+  #sub: BusSubscription | undefined;
+
+  private constructor(opts: KbOptions, catalog: Catalog) {
+    this.#bus = opts.bus;
+    this.#catalog = catalog;
+    this.#store = new StateStore(opts.stateDir);
+    this.#publisher = new Publisher(opts.bus, { timeoutMs: opts.publishTimeoutMs ?? 250 });
+    this.#dedupeSize = opts.dedupeSize ?? 10_000;
+  }
+
+  /**
+   * Loads and validates all content; throws `bad_content` (file, path, problem) when invalid.
+   *
+   * @example
+   * ```ts
+   * const kb = await Kb.create({ bus, dataDir, stateDir, jwtSecret });
+   * ```
+   */
+  static async create(opts: KbOptions): Promise<Kb> {
+    return new Kb(opts, await Catalog.load(opts.dataDir));
+  }
+
+  /**
+   * Lists the loaded experiences.
+   *
+   * @example
+   * ```ts
+   * kb.experiences().map((e) => e.id); // ["lighthouse", "wylding-woods"]
+   * ```
+   */
+  experiences(): ExperienceInfo[] {
+    return this.#catalog.list();
+  }
+
+  /**
+   * Picks up experience directories added under `KB_DATA_DIR` since the last
+   * listing (at most once a second). Edits to known experiences need no
+   * call: they are checked on every request.
+   *
+   * @example
+   * ```ts
+   * await kb.refresh();
+   * kb.experiences();
+   * ```
+   */
+  refresh(): Promise<void> {
+    return this.#catalog.refresh();
+  }
+
+  /**
+   * Breaker state and publish counters (for `/metrics`).
+   *
+   * @example
+   * ```ts
+   * kb.stats().state; // "closed"
+   * ```
+   */
+  stats(): PublisherStats {
+    return this.#publisher.stats();
+  }
+
+  /**
+   * Runs one action: resolve, commit, publish, reply. Never throws; user
+   * errors come back as `{ok: false, error: {code, message, status}}`. A
+   * repeated request id (a retry) gets the first reply and is applied once.
+   *
+   * @example
+   * ```ts
+   * const reply = await kb.interact({ request_id, user_id, experience: "wylding-woods", message: "take lantern" });
+   * if (reply.ok) console.log(reply.outcome.summary, reply.events);
+   * ```
+   */
+  interact(req: InteractRequest): Promise<InteractReply> {
+    const parsed = RequestSchema.safeParse(req);
+    const fallbackId = typeof req?.request_id === "string" ? req.request_id : "";
+    if (!parsed.success) {
+      const tooLarge = parsed.error.issues.some((i) =>
+        i.path[0] === "message" && i.message.includes("bytes")
+      );
+      const detail = parsed.error.issues.map((i) =>
+        `${i.path.join(".") || "(request)"}: ${i.message}`
+      ).join("; ");
+      return Promise.resolve(
+        tooLarge
+          ? errorReply(
+            fallbackId,
+            "message_too_large",
+            `message must be at most ${MAX_MESSAGE_BYTES} bytes`,
+            413,
+          )
+          : errorReply(fallbackId, "bad_request", detail, 400),
+      );
+    }
+    const r = parsed.data;
+    const key = JSON.stringify([r.user_id, r.experience, r.request_id]);
+    const cached = this.#recent.get(key);
+    if (cached) {
+      this.#recent.delete(key);
+      this.#recent.set(key, cached);
+      return cached;
+    }
+    const run = this.#run(r).catch((e) => toReplyError(r.request_id, e)).then((reply) => {
+      if (!reply.ok && reply.error.status >= 500) this.#recent.delete(key);
+      return reply;
+    });
+    this.#recent.set(key, run);
+    if (this.#recent.size > this.#dedupeSize) {
+      this.#recent.delete(this.#recent.keys().next().value!);
+    }
+    this.#inflight.add(run);
+    run.finally(() => this.#inflight.delete(run));
+    return run;
+  }
+
+  async #experience(id: string): Promise<Experience> {
+    const exp = await this.#catalog.get(id);
+    if (!exp) throw new AppError("unknown_experience", "no such experience", 404);
+    return exp;
+  }
+
+  async #run(r: InteractRequest): Promise<InteractReply> {
+    const exp = await this.#experience(r.experience);
+    checkUserId(r.user_id);
+    const model = exp.config.state.model;
+    const unit = await this.#store.unit(exp.id, model, r.user_id);
+    let event: WorldUpdateEvent | undefined;
+    let sent = false;
+    const commit = await this.#store.transact<Outcome>(unit, r.user_id, (state) => {
+      const world = state.world ?? initialWorld(exp);
+      const player = state.player ?? newPlayer(exp, r.user_id);
+      const result = decide({
+        exp,
+        world: WorldStateSchema.parse(world),
+        player: PlayerStateSchema.parse(player),
+        userId: r.user_id,
+        message: r.message,
+      });
+      let ops = { world: result.world, player: result.player };
+      if (result.outcome.changed && state.player === null) {
+        const created = creationOps(exp, r.user_id, model);
+        ops = {
+          world: [...created.world, ...ops.world],
+          player: [...created.player, ...ops.player],
+        };
+      }
+      return { base: { world, player }, ...ops, result: result.outcome };
+    }, (c) => {
+      event = {
+        type: "world_update",
+        id: newEventId(),
+        experience: exp.id,
+        user_id: r.user_id,
+        version: c.version,
+        changes: changes(c.world, c.player),
+        timestamp: c.timestamp,
+        metadata: { source: "kb", state_model: model, request_id: r.request_id },
+      };
+      const messages: OutMessage[] = [{
+        subject: userSubject(r.user_id),
+        payload: JSON.stringify(event),
+      }];
+      if (model === "shared") {
+        const worldOnly = { ...event, changes: changes(c.world, []) };
+        messages.push({ subject: experienceSubject(exp.id), payload: JSON.stringify(worldOnly) });
+      }
+      sent = this.#publisher.send(messages, r.request_id);
+    });
+    await this.#publisher.confirm(sent);
+    const events = event ? [event] : [];
+    return {
+      ok: true,
+      request_id: r.request_id,
+      experience: exp.id,
+      outcome: { ...commit.result, changed: commit.changed },
+      event_ids: events.map((e) => e.id),
+      events,
+    };
+  }
+
+  /**
+   * The user's view of an experience (`GET /world/state`). Never writes: a
+   * player who has not acted yet sees the start location and an empty
+   * inventory. Throws {@linkcode AppError} 404 for unknown experiences.
+   *
+   * @example
+   * ```ts
+   * const snap = await kb.snapshot("alice", "wylding-woods"); // { version, world, player, ... }
+   * ```
+   */
+  async snapshot(userId: string, experience: string): Promise<WorldSnapshot> {
+    const exp = await this.#experience(experience);
+    checkUserId(userId);
+    const model = exp.config.state.model;
+    const state = await this.#store.read(await this.#store.unit(exp.id, model, userId));
+    return {
+      experience: exp.id,
+      state_model: model,
+      version: state.version,
+      world: state.world ?? initialWorld(exp),
+      player: state.player ?? newPlayer(exp, userId),
+    };
+  }
+
+  /**
+   * Answers `kb.interact` (queue group `kb`) with the reply as JSON and the
+   * request id in the `X-Request-Id` header. Idempotent.
+   *
+   * @example
+   * ```ts
+   * kb.startResponder();
+   * ```
+   */
+  startResponder(): void {
+    if (this.#sub) return;
+    this.#sub = this.#bus.subscribe(KB_INTERACT, {
+      queue: KB_QUEUE,
+      callback: (msg) => {
+        const p = this.#respond(msg);
+        this.#inflight.add(p);
+        p.finally(() => this.#inflight.delete(p));
+      },
+    });
+  }
+
+  async #respond(msg: BusMessage): Promise<void> {
+    let reply: InteractReply;
+    try {
+      const raw = msg.json<Record<string, unknown>>();
+      if (typeof raw !== "object" || raw === null) throw new Error("not an object");
+      if (raw.request_id === undefined) raw.request_id = msg.requestId ?? newRequestId();
+      reply = await this.interact(raw as InteractRequest);
+    } catch {
+      reply = errorReply(msg.requestId ?? "", "bad_request", "request is not a JSON object", 400);
+    }
+    msg.respond(JSON.stringify(reply), { requestId: reply.request_id || msg.requestId });
+  }
+
+  /**
+   * Stops answering on the bus and waits for actions in flight. Does not close the bus.
+   *
+   * @example
+   * ```ts
+   * await kb.close();
+   * ```
+   */
+  async close(): Promise<void> {
+    this.#sub?.unsubscribe();
+    this.#sub = undefined;
+    while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
+    this.#publisher.close();
+  }
+}
+
+/** A user id that would be a forbidden state path segment cannot play (it would fail at commit). */
+function checkUserId(userId: string): void {
+  if (RESERVED_SEGMENTS.has(userId)) {
+    throw new AppError("reserved_user_id", `the user id '${userId}' is reserved`, 400);
+  }
+}
+
+function changes(world: StateOperation[], player: StateOperation[]): WorldUpdateEvent["changes"] {
+  return { ...(world.length ? { world } : {}), ...(player.length ? { player } : {}) };
+}

@@ -1,0 +1,215 @@
+/**
+ * Publishing committed events with a circuit breaker.
+ *
+ * `send` is synchronous and runs while the unit's lock is still held, so
+ * events of one world leave in version order. `confirm` then waits (at most
+ * `timeoutMs`) for the server to acknowledge with a flush. While NATS is
+ * failing the breaker opens, so actions never wait on the bus:
+ * - bus disconnected (reconnecting): events go to a bounded in-memory outbox
+ *   (nats.js discards its own buffer on every reconnect attempt) and are sent
+ *   in order as soon as the bus is connected again, so JetStream retention
+ *   and live streams get them after the outage;
+ * - bus connected but not acknowledging (a hung server): events are dropped.
+ *   Clients that miss events see a version gap and refetch the snapshot.
+ * The actor always gets its event in the reply. Each state change of the
+ * breaker is logged once, never once per event.
+ *
+ * @module
+ */
+import type { Bus } from "../shared/bus.ts";
+import { log } from "../shared/log.ts";
+
+/** Breaker states. */
+export type BreakerState = "closed" | "open" | "half_open";
+
+/** One message to publish. */
+export interface OutMessage {
+  subject: string;
+  payload: string;
+}
+
+/** Options of {@linkcode Publisher}. */
+export interface PublisherOptions {
+  /** Longest wait for the server to acknowledge (ms); default 250. */
+  timeoutMs?: number;
+  /** Consecutive failures that open the breaker; default 3. */
+  failureThreshold?: number;
+  /** How long the breaker stays open before a trial (ms); default 1000. */
+  cooldownMs?: number;
+  /** Most messages held while the bus is disconnected; default 10,000 (oldest dropped). */
+  outboxLimit?: number;
+}
+
+/** Counters for `/metrics` and tests. */
+export interface PublisherStats {
+  state: BreakerState;
+  published: number;
+  dropped: number;
+  failures: number;
+  /** Messages waiting in the outbox for the bus to come back. */
+  queued: number;
+}
+
+/**
+ * Publishes event messages through a circuit breaker.
+ *
+ * @example
+ * ```ts
+ * const pub = new Publisher(bus, { timeoutMs: 250 });
+ * const sent = pub.send([{ subject, payload: JSON.stringify(event) }], requestId);
+ * await pub.confirm(sent);
+ * ```
+ */
+export class Publisher {
+  readonly #bus: Bus;
+  readonly #timeoutMs: number;
+  readonly #threshold: number;
+  readonly #cooldownMs: number;
+  #state: BreakerState = "closed";
+  #openedAt = 0;
+  #consecutive = 0;
+  #published = 0;
+  #dropped = 0;
+  #failures = 0;
+  readonly #outboxLimit: number;
+  #outbox: { message: OutMessage; requestId: string }[] = [];
+  readonly #offStatus: () => void;
+
+  constructor(bus: Bus, opts: PublisherOptions = {}) {
+    this.#bus = bus;
+    this.#timeoutMs = opts.timeoutMs ?? 250;
+    this.#threshold = opts.failureThreshold ?? 3;
+    this.#cooldownMs = opts.cooldownMs ?? 1_000;
+    this.#outboxLimit = opts.outboxLimit ?? 10_000;
+    this.#offStatus = bus.onStatus((status) => {
+      if (status !== "connected") return;
+      // The bus is back: try again now rather than after the cooldown.
+      if (this.#state === "open") this.#set("half_open");
+      this.#flushOutbox();
+    });
+  }
+
+  /** Stops watching the bus. */
+  close(): void {
+    this.#offStatus();
+  }
+
+  #queue(messages: readonly OutMessage[], requestId: string): void {
+    for (const message of messages) this.#outbox.push({ message, requestId });
+    const excess = this.#outbox.length - this.#outboxLimit;
+    if (excess > 0) {
+      this.#outbox.splice(0, excess);
+      this.#dropped += excess;
+    }
+  }
+
+  /** Sends what queued up while the bus was down, oldest first. */
+  #flushOutbox(): void {
+    if (this.#outbox.length === 0 || !this.#busUp()) return;
+    const pending = this.#outbox;
+    this.#outbox = [];
+    let sent = 0;
+    for (const { message, requestId } of pending) {
+      if (!this.#bus.publish(message.subject, message.payload, { requestId })) break;
+      sent++;
+    }
+    this.#published += sent;
+    // Whatever the bus refused goes back in front, in order.
+    if (sent < pending.length) this.#outbox = [...pending.slice(sent), ...this.#outbox];
+    else log("info", "event outbox flushed", { messages: sent });
+  }
+
+  /** Current breaker state. */
+  state(): BreakerState {
+    return this.#state;
+  }
+
+  /** Counters since start. */
+  stats(): PublisherStats {
+    return {
+      state: this.#state,
+      published: this.#published,
+      dropped: this.#dropped,
+      failures: this.#failures,
+      queued: this.#outbox.length,
+    };
+  }
+
+  #busUp(): boolean {
+    const s = this.#bus.status();
+    return s === "connected" || s === "in-process";
+  }
+
+  #set(state: BreakerState, fields: Record<string, unknown> = {}): void {
+    if (this.#state === state) return;
+    this.#state = state;
+    if (state === "open") this.#openedAt = performance.now();
+    const msg = state === "open"
+      ? "event publishing paused: circuit breaker open"
+      : state === "closed"
+      ? "event publishing resumed: circuit breaker closed"
+      : "event publishing trial: circuit breaker half-open";
+    log(state === "open" ? "warn" : "info", msg, { breaker: state, ...fields });
+  }
+
+  #fail(reason: string): void {
+    this.#failures++;
+    this.#consecutive++;
+    if (
+      this.#state === "half_open" ||
+      (this.#state === "closed" && this.#consecutive >= this.#threshold)
+    ) {
+      this.#set("open", { reason, bus: this.#bus.status() });
+    }
+  }
+
+  /**
+   * Hands messages to the bus unless the breaker is open. Never throws,
+   * never waits. Returns whether they were handed over.
+   */
+  send(messages: readonly OutMessage[], requestId: string): boolean {
+    if (!this.#busUp()) {
+      this.#queue(messages, requestId);
+      this.#fail(`bus ${this.#bus.status()}`);
+      return false;
+    }
+    // Keep version order: anything still queued from an outage goes first.
+    this.#flushOutbox();
+    if (this.#state === "open") {
+      if (performance.now() - this.#openedAt >= this.#cooldownMs && this.#busUp()) {
+        this.#set("half_open");
+      } else {
+        this.#dropped += messages.length;
+        return false;
+      }
+    }
+    let ok = true;
+    for (const m of messages) ok = this.#bus.publish(m.subject, m.payload, { requestId }) && ok;
+    if (!ok) {
+      this.#dropped += messages.length;
+      this.#fail("publish refused");
+      return false;
+    }
+    this.#published += messages.length;
+    return true;
+  }
+
+  /** Waits at most `timeoutMs` for the server to take what `send` handed over. */
+  async confirm(sent: boolean): Promise<void> {
+    // An in-process bus delivers synchronously; there is nothing to wait for.
+    if (!sent || this.#bus.kind === "in-process") return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<"timeout">((r) =>
+      timer = setTimeout(() => r("timeout"), this.#timeoutMs)
+    );
+    const flushed = this.#bus.flush().then(() => "ok" as const, () => "error" as const);
+    const result = await Promise.race([flushed, timeout]);
+    clearTimeout(timer);
+    if (result === "ok") {
+      this.#consecutive = 0;
+      this.#set("closed");
+    } else {
+      this.#fail(result === "timeout" ? "flush timed out" : "flush failed");
+    }
+  }
+}

@@ -1,0 +1,182 @@
+/**
+ * Browser-test plumbing: Debian's Chromium driven by `playwright-core`
+ * (never a downloaded browser), the page's `window.__gaia` measurements,
+ * keyboard-driven sign-in and commands, screenshots into `tests/artifacts/`.
+ *
+ * In-page code that needs the DOM is passed as strings: these files are
+ * type-checked against Deno's libs, which have no `document`.
+ *
+ * @module
+ */
+import { type Browser, chromium, type Page } from "playwright-core";
+
+/** Where screenshots and measurements go (git-ignored). */
+export const ARTIFACTS = new URL("../artifacts/", import.meta.url);
+
+/** Debian's Chromium; override with `CHROMIUM_BIN`. */
+export const CHROMIUM = Deno.env.get("CHROMIUM_BIN") ?? "/usr/bin/chromium";
+
+/**
+ * Launches headless Chromium with flags fit for CI on a small machine.
+ *
+ * @example
+ * ```ts
+ * const browser = await launchBrowser();
+ * try { ... } finally { await browser.close(); }
+ * ```
+ */
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+}
+
+/** One painted world update, as recorded by the page. */
+export interface Paint {
+  id: string;
+  version: number;
+  user: string;
+  commitAt: number;
+  renderedAt: number;
+  paintedAt: number;
+  latencyMs: number;
+}
+
+/** One command, as recorded by the page. */
+export interface CommandRecord {
+  message: string;
+  submittedAt: number;
+  eventIds: string[];
+  firstContentAt: number | null;
+  doneAt: number | null;
+  error: string | null;
+}
+
+/** `window.__gaia` of the client. */
+export interface Gaia {
+  user: string | null;
+  experience: string | null;
+  connection: "live" | "reconnecting" | "offline";
+  connectionLog: { state: string; at: number }[];
+  version: number | null;
+  firstContentAt: number | null;
+  paints: Paint[];
+  commands: CommandRecord[];
+  resyncs: { reason: string; at: number }[];
+  stats: Record<string, number> | null;
+}
+
+/** Reads `window.__gaia`. */
+export function gaia(page: Page): Promise<Gaia> {
+  return page.evaluate("JSON.parse(JSON.stringify(window.__gaia))") as Promise<Gaia>;
+}
+
+/** Saves a screenshot to `tests/artifacts/<name>.png`. */
+export async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: new URL(`${name}.png`, ARTIFACTS).pathname });
+}
+
+/** Waits until the connection badge shows `state`. */
+export async function waitForConnection(page: Page, state: string, timeout = 15_000) {
+  await page.waitForSelector(`#connection[data-state="${state}"]`, { timeout });
+}
+
+/**
+ * Signs in with the keyboard alone: the name field has focus on load, Enter
+ * submits with the default experience (the shared `wylding-woods`). Waits
+ * for a live stream and a rendered snapshot.
+ */
+export async function signIn(page: Page, url: string, name: string): Promise<void> {
+  await page.goto(`${url}/`);
+  await page.waitForSelector('input[name="experience"][value="wylding-woods"]:checked');
+  const focused = await page.evaluate("document.activeElement && document.activeElement.id");
+  if (focused !== "name") throw new Error(`expected focus on #name, got ${focused}`);
+  await page.keyboard.type(name);
+  await page.keyboard.press("Enter");
+  await waitReady(page);
+}
+
+/** Waits for the live badge and a rendered snapshot. */
+export async function waitReady(page: Page): Promise<void> {
+  await waitForConnection(page, "live");
+  await page.waitForFunction("window.__gaia.version !== null && window.__gaia.firstContentAt");
+}
+
+/** Item keys (`data-key`) of one list: `items`, `inventory`, `people`, `exits`. */
+export function listKeys(page: Page, list: string): Promise<string[]> {
+  return page.evaluate(
+    `[...document.querySelectorAll("#${list} > li")].map((li) => li.dataset.key)`,
+  ) as Promise<string[]>;
+}
+
+/**
+ * Types a command into the focused command box, presses Enter and waits
+ * until its chat stream is done; returns the page's record of it.
+ */
+export async function act(page: Page, message: string): Promise<CommandRecord> {
+  const before = (await gaia(page)).commands.length;
+  await page.focus("#command");
+  await page.keyboard.type(message);
+  await page.keyboard.press("Enter");
+  await page.waitForFunction(
+    `window.__gaia.commands.length > ${before} && window.__gaia.commands[${before}].doneAt !== null`,
+  );
+  const cmd = (await gaia(page)).commands[before]!;
+  if (cmd.error) throw new Error(`"${message}" failed: ${cmd.error}`);
+  return cmd;
+}
+
+/** Waits until the page painted the event `id`; returns that paint. */
+export async function paintOf(page: Page, id: string, timeout = 10_000): Promise<Paint> {
+  const json = JSON.stringify(id);
+  await page.waitForFunction(`window.__gaia.paints.some((p) => p.id === ${json})`, undefined, {
+    timeout,
+  });
+  return (await gaia(page)).paints.find((p) => p.id === id)!;
+}
+
+/** Median of a list of numbers. */
+export function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/**
+ * Side-by-side image of two screenshots (rendered by the browser itself, so
+ * no image library is needed).
+ */
+export async function sideBySide(
+  browser: Browser,
+  left: Uint8Array,
+  right: Uint8Array,
+  path: string,
+): Promise<void> {
+  const b64 = (bytes: Uint8Array) => btoa(Array.from(bytes, (b) => String.fromCharCode(b)).join(""));
+  const page = await browser.newPage({ viewport: { width: 100, height: 100 } });
+  try {
+    await page.setContent(
+      `<body style="margin:0;background:#cfcac0;display:flex;gap:12px;padding:12px;width:max-content;align-items:flex-start">` +
+        `<img src="data:image/png;base64,${b64(left)}" style="box-shadow:0 1px 6px #0004">` +
+        `<img src="data:image/png;base64,${b64(right)}" style="box-shadow:0 1px 6px #0004">` +
+        `</body>`,
+    );
+    await page.waitForFunction("[...document.images].every((i) => i.complete)");
+    const size = await page.evaluate(
+      "({ w: document.body.scrollWidth, h: document.body.scrollHeight })",
+    ) as { w: number; h: number };
+    await page.setViewportSize({ width: size.w, height: size.h });
+    await page.screenshot({ path, fullPage: true });
+  } finally {
+    await page.close();
+  }
+}

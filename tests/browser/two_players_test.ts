@@ -1,0 +1,213 @@
+/**
+ * The local-play client in a real Chromium against the full stack (real
+ * nats-server): two players in separate browser contexts share the Wylding
+ * Woods. Screenshots of each step go to `tests/artifacts/`; the two-player
+ * image for the README goes to `deploy/screenshot-two-players.png`.
+ *
+ * @module
+ */
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import type { BrowserContext } from "playwright-core";
+import { startStack, type TestStack } from "../helpers/stack.ts";
+import {
+  act,
+  ARTIFACTS,
+  gaia,
+  launchBrowser,
+  listKeys,
+  median,
+  paintOf,
+  shot,
+  sideBySide,
+  signIn,
+  waitForConnection,
+  waitReady,
+} from "./_harness.ts";
+
+const README_SHOT = new URL("../../deploy/screenshot-two-players.png", import.meta.url).pathname;
+const ITEMS = JSON.parse(
+  await Deno.readTextFile(
+    new URL("../../kb-data/experiences/wylding-woods/items.json", import.meta.url),
+  ),
+) as Record<string, { adjectives: string[] }>;
+
+/** Records, in DOM-mutation order, when the world lists and the story text first change. */
+const ORDER_PROBE = `(() => {
+  const probe = window.__probe = { seq: 0, world: null, story: null };
+  const world = new MutationObserver((records) => {
+    for (const r of records) { probe.seq++; if (probe.world === null) probe.world = probe.seq; }
+  });
+  for (const id of ["items", "inventory"]) {
+    world.observe(document.getElementById(id), { childList: true });
+  }
+  const story = new MutationObserver((records) => {
+    for (const r of records) {
+      probe.seq++;
+      const el = r.target.nodeType === 1 ? r.target : r.target.parentElement;
+      if (probe.story === null && el && el.closest(".story") && el.textContent) probe.story = probe.seq;
+    }
+  });
+  story.observe(document.getElementById("narrative"), {
+    childList: true, subtree: true, characterData: true,
+  });
+  probe.stop = () => { world.disconnect(); story.disconnect(); };
+})()`;
+
+Deno.test("browser: two players share the Wylding Woods live", async (t) => {
+  await Deno.mkdir(ARTIFACTS, { recursive: true });
+  const stack: TestStack = await startStack();
+  const browser = await launchBrowser();
+  const contexts: BrowserContext[] = [];
+  try {
+    const ctxA = await browser.newContext({ viewport: { width: 960, height: 760 } });
+    // B plays at phone width and asks for reduced motion.
+    const ctxB = await browser.newContext({
+      viewport: { width: 360, height: 760 },
+      reducedMotion: "reduce",
+      isMobile: true,
+      hasTouch: true,
+    });
+    contexts.push(ctxA, ctxB);
+    const a = await ctxA.newPage();
+    const b = await ctxB.newPage();
+    const errors: string[] = [];
+    for (const [who, page] of [["A", a], ["B", b]] as const) {
+      page.on("pageerror", (e) => errors.push(`${who}: ${e.message}`));
+      page.on("console", (m) => m.type() === "error" && errors.push(`${who}: ${m.text()}`));
+    }
+
+    await t.step("both sign in by keyboard and walk to Woander's Store", async () => {
+      await signIn(a, stack.url, "ada");
+      await signIn(b, stack.url, "bryn");
+      assertEquals(await a.evaluate("document.activeElement.id"), "command");
+      assertEquals(await a.getAttribute("#narrative", "aria-live"), "polite");
+      for (const page of [b, a]) {
+        await act(page, "go north");
+        await act(page, "go east");
+      }
+      await a.waitForSelector('#people li[data-key="player:bryn"]');
+      await b.waitForSelector('#people li[data-key="player:ada"]');
+      const width = await b.evaluate("document.documentElement.scrollWidth");
+      assert(Number(width) <= 360, `no horizontal scroll at 360 px (scrollWidth ${width})`);
+      assertEquals(
+        await b.evaluate(`(() => { const d = document.createElement("div"); d.className = "changed";
+          document.body.append(d); const n = getComputedStyle(d).animationName; d.remove(); return n; })()`),
+        "none",
+        "reduced motion: no highlight animation",
+      );
+      await shot(a, "01-a-in-store");
+      await shot(b, "01-b-in-store");
+    });
+
+    let taken = "";
+    await t.step("A takes a dream bottle: B sees it gone; A sees the change before the story", async () => {
+      const itemsBefore = await listKeys(a, "items");
+      const bCommands = (await gaia(b)).commands.length;
+      await a.evaluate(ORDER_PROBE);
+      const cmd = await act(a, "take bottle");
+      const probe = await a.evaluate("(() => { window.__probe.stop(); return window.__probe; })()") as {
+        world: number | null;
+        story: number | null;
+      };
+      assertEquals(cmd.eventIds.length, 1);
+      const itemsAfter = await listKeys(a, "items");
+      taken = itemsBefore.find((k) => !itemsAfter.includes(k)) ?? "";
+      assert(taken.startsWith("dream-bottle-"), `A took a dream bottle (${taken})`);
+      assert((await listKeys(a, "inventory")).includes(taken));
+      await b.waitForSelector(`#items li[data-key="${taken}"]`, { state: "detached" });
+      assertEquals((await gaia(b)).commands.length, bCommands, "B did nothing");
+      // The world change is on A's page before the first narrative text.
+      const paint = await paintOf(a, cmd.eventIds[0]!);
+      assert(cmd.firstContentAt !== null);
+      assert(paint.renderedAt <= cmd.firstContentAt!, "world rendered before the narrative");
+      assert(probe.world !== null && probe.story !== null, JSON.stringify(probe));
+      assert(probe.world! < probe.story!, `DOM order: world ${probe.world}, story ${probe.story}`);
+      await shot(a, "02-a-took-bottle");
+      await shot(b, "02-b-sees-it-gone");
+      await sideBySide(browser, await a.screenshot(), await b.screenshot(), README_SHOT);
+      const size = (await Deno.stat(README_SHOT)).size;
+      assert(size < 300_000, `README screenshot is ${size} bytes`);
+    });
+
+    await t.step("a reload keeps the session and the state", async () => {
+      await a.reload();
+      await waitReady(a);
+      assertEquals((await gaia(a)).user, "ada");
+      assert((await listKeys(a, "inventory")).includes(taken));
+      assert(!(await listKeys(a, "items")).includes(taken));
+      await a.waitForSelector('#people li[data-key="player:bryn"]');
+      await shot(a, "03-a-after-reload");
+    });
+
+    await t.step("nats-server killed and restarted: reconnecting, then live, nothing missed", async () => {
+      await stack.nats.stop();
+      await waitForConnection(a, "reconnecting");
+      await waitForConnection(b, "reconnecting");
+      await shot(b, "04-b-reconnecting");
+      // A acts while NATS is down: the KB still commits, A still sees it.
+      const before = await listKeys(a, "items");
+      const cmd = await act(a, "take bottle");
+      assertEquals(cmd.eventIds.length, 1, "the action applied without NATS");
+      const after = await listKeys(a, "items");
+      const gone = before.filter((k) => !after.includes(k));
+      assertEquals(gone.length, 1);
+      await stack.nats.restart();
+      await waitForConnection(a, "live");
+      await waitForConnection(b, "live");
+      await b.waitForSelector(`#items li[data-key="${gone[0]}"]`, { state: "detached" });
+      assertEquals(await listKeys(b, "items"), after, "B converged on A's view");
+      for (const page of [a, b]) {
+        const states = (await gaia(page)).connectionLog.map((e) => e.state);
+        const i = states.lastIndexOf("reconnecting");
+        assert(i >= 0 && states.slice(i + 1).includes("live"), states.join(","));
+      }
+      await shot(a, "05-a-live-again");
+      await shot(b, "05-b-live-again");
+    });
+
+    await t.step("click-to-paint over 20 actions, actor and other player", async () => {
+      const adjective = ITEMS[taken]!.adjectives[0]!;
+      const actor: number[] = [];
+      const other: number[] = [];
+      const commit: number[] = [];
+      for (let i = 0; i < 20; i++) {
+        const cmd = await act(a, `${i % 2 ? "take" : "drop"} ${adjective} bottle`);
+        assertEquals(cmd.eventIds.length, 1, `action ${i} changed the world`);
+        const id = cmd.eventIds[0]!;
+        const [pa, pb] = await Promise.all([paintOf(a, id), paintOf(b, id)]);
+        actor.push(pa.paintedAt - cmd.submittedAt);
+        other.push(pb.paintedAt - cmd.submittedAt);
+        commit.push(pb.latencyMs);
+      }
+      const result = {
+        actions: actor.length,
+        actorClickToPaintMedianMs: round(median(actor)),
+        otherClickToPaintMedianMs: round(median(other)),
+        otherCommitToPaintMedianMs: round(median(commit)),
+        actorMs: actor.map(round),
+        otherMs: other.map(round),
+      };
+      console.log(
+        `click-to-paint median over ${result.actions} actions: actor ${result.actorClickToPaintMedianMs} ms, ` +
+          `other player ${result.otherClickToPaintMedianMs} ms (KB commit to B's paint ${result.otherCommitToPaintMedianMs} ms)`,
+      );
+      await Deno.writeTextFile(
+        new URL("click-to-paint.json", ARTIFACTS),
+        JSON.stringify(result, null, 2) + "\n",
+      );
+      await shot(a, "06-a-after-20-actions");
+      await shot(b, "06-b-after-20-actions");
+    });
+
+    assertEquals(errors, [], "no page errors");
+  } finally {
+    for (const ctx of contexts) await ctx.close().catch(() => {});
+    await browser.close();
+    await stack.dispose();
+  }
+});
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}
+

@@ -1,0 +1,168 @@
+/**
+ * Local HTTP servers that replay the documented streaming formats of the
+ * Anthropic Messages API and OpenAI chat completions, with failure modes:
+ * `ok`, `429`, `500`, `malformed` (a broken chunk mid-stream), `stall`
+ * (headers and one chunk, then silence), `slow` (one chunk every 50 ms).
+ *
+ * @module
+ */
+
+/** Failure mode of the next requests. */
+export type MockMode = "ok" | "429" | "500" | "malformed" | "stall" | "slow";
+
+/** One recorded request. */
+export interface MockRequest {
+  path: string;
+  headers: Headers;
+  // deno-lint-ignore no-explicit-any
+  body: any;
+}
+
+/** A running mock. */
+export interface LlmMock {
+  url: string;
+  mode: MockMode;
+  requests: MockRequest[];
+  /** Streams whose client went away before the end (cancelled bodies). */
+  cancelled: number;
+  close(): Promise<void>;
+}
+
+/** The text every successful mock stream spells out, chunk by chunk. */
+export const MOCK_CHUNKS = ["The bottle ", "glows ", "softly."];
+
+const enc = new TextEncoder();
+
+function anthropicFrames(model: string): string[] {
+  const ev = (type: string, data: unknown) => `event: ${type}\ndata: ${JSON.stringify(data)}\n\n`;
+  return [
+    ev("message_start", {
+      type: "message_start",
+      message: {
+        id: "msg_mock",
+        type: "message",
+        role: "assistant",
+        content: [],
+        model,
+        stop_reason: null,
+        stop_sequence: null,
+        usage: { input_tokens: 12, output_tokens: 1 },
+      },
+    }),
+    ev("content_block_start", {
+      type: "content_block_start",
+      index: 0,
+      content_block: { type: "text", text: "" },
+    }),
+    ev("ping", { type: "ping" }),
+    ...MOCK_CHUNKS.map((text) =>
+      ev("content_block_delta", {
+        type: "content_block_delta",
+        index: 0,
+        delta: { type: "text_delta", text },
+      })
+    ),
+    ev("content_block_stop", { type: "content_block_stop", index: 0 }),
+    ev("message_delta", {
+      type: "message_delta",
+      delta: { stop_reason: "end_turn", stop_sequence: null },
+      usage: { output_tokens: 8 },
+    }),
+    ev("message_stop", { type: "message_stop" }),
+  ];
+}
+
+function openaiFrames(model: string): string[] {
+  const chunk = (delta: Record<string, unknown>, finish: string | null) =>
+    `data: ${
+      JSON.stringify({
+        id: "chatcmpl-mock",
+        object: "chat.completion.chunk",
+        created: 1_700_000_000,
+        model,
+        choices: [{ index: 0, delta, finish_reason: finish }],
+      })
+    }\n\n`;
+  return [
+    chunk({ role: "assistant", content: "" }, null),
+    ...MOCK_CHUNKS.map((content) => chunk({ content }, null)),
+    chunk({}, "stop"),
+    "data: [DONE]\n\n",
+  ];
+}
+
+function errorBody(kind: "anthropic" | "openai", status: number): unknown {
+  const type = status === 429 ? "rate_limit_error" : "api_error";
+  return kind === "anthropic"
+    ? { type: "error", error: { type, message: `mock ${status}` } }
+    : { error: { message: `mock ${status}`, type, code: null, param: null } };
+}
+
+/**
+ * Starts a mock of `kind` on a free port.
+ *
+ * @example
+ * ```ts
+ * const mock = startLlmMock("openai"); mock.mode = "stall";
+ * ```
+ */
+export function startLlmMock(kind: "anthropic" | "openai"): LlmMock {
+  const mock: LlmMock = {
+    url: "",
+    mode: "ok",
+    requests: [],
+    cancelled: 0,
+    close: () => server.shutdown(),
+  };
+  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, async (req) => {
+    const body = await req.json();
+    mock.requests.push({ path: new URL(req.url).pathname, headers: req.headers, body });
+    const mode = mock.mode;
+    if (mode === "429" || mode === "500") {
+      const status = Number(mode);
+      return Response.json(errorBody(kind, status), {
+        status,
+        headers: status === 429 ? { "retry-after": "0" } : {},
+      });
+    }
+    const frames = kind === "anthropic" ? anthropicFrames(body.model) : openaiFrames(body.model);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stream = new ReadableStream<Uint8Array>({
+      start(c) {
+        if (mode === "ok") {
+          for (const f of frames) c.enqueue(enc.encode(f));
+          c.close();
+        } else if (mode === "malformed") {
+          for (const f of frames.slice(0, 4)) c.enqueue(enc.encode(f));
+          c.enqueue(
+            enc.encode(
+              kind === "anthropic"
+                ? "event: content_block_delta\ndata: {not json\n\n"
+                : "data: {not json\n\n",
+            ),
+          );
+          c.close();
+        } else if (mode === "stall") {
+          for (const f of frames.slice(0, kind === "anthropic" ? 4 : 2)) c.enqueue(enc.encode(f));
+        } else if (mode === "slow") {
+          let i = 0;
+          const tick = () => {
+            if (i >= frames.length) return c.close();
+            c.enqueue(enc.encode(frames[i++]!));
+            timer = setTimeout(tick, 50);
+          };
+          tick();
+        }
+      },
+      cancel() {
+        clearTimeout(timer);
+        mock.cancelled++;
+      },
+    });
+    return new Response(stream, {
+      headers: { "content-type": "text/event-stream", "cache-control": "no-cache" },
+    });
+  });
+  mock.url = `http://127.0.0.1:${server.addr.port}`;
+  return mock;
+}

@@ -1,0 +1,202 @@
+/**
+ * The remote narrators against local servers that replay the Anthropic and
+ * OpenAI streaming formats: success, model choice, 429, 500, a malformed
+ * chunk and a stall all end with the action committed, `error` (on failure)
+ * then `done`, and nothing left running.
+ */
+import assert from "node:assert/strict";
+import { offlineProse } from "../../chat/mod.ts";
+import {
+  authHeaders,
+  eventually,
+  type Harness,
+  playSse,
+  SseClient,
+  startHarness,
+} from "./harness.ts";
+import { type LlmMock, MOCK_CHUNKS, startLlmMock } from "./llm_mock.ts";
+
+const KINDS = ["anthropic", "openai"] as const;
+
+function envFor(kind: (typeof KINDS)[number], mock: LlmMock): Record<string, string> {
+  const common = { NARRATOR_MAX_RETRIES: "0", NARRATOR_TIMEOUT: "500ms" };
+  return kind === "anthropic"
+    ? {
+      ...common,
+      ANTHROPIC_API_KEY: "test-key",
+      ANTHROPIC_BASE_URL: mock.url,
+      ANTHROPIC_FAST_MODEL: "fast-m",
+      ANTHROPIC_CAPABLE_MODEL: "capable-m",
+    }
+    : {
+      ...common,
+      OPENAI_API_KEY: "test-key",
+      OPENAI_BASE_URL: `${mock.url}/v1`,
+      OPENAI_MODEL: "fast-m",
+      OPENAI_CAPABLE_MODEL: "capable-m",
+    };
+}
+
+function kinds(msgs: { event: string }[]): string[] {
+  return msgs.map((m) => m.event);
+}
+
+for (const kind of KINDS) {
+  Deno.test(`${kind} narrator: streams, picks models, and fails cleanly`, async (t) => {
+    const mock = startLlmMock(kind);
+    let h: Harness | undefined;
+    try {
+      h = await startHarness({ chat: { narrator: kind, narratorEnv: envFor(kind, mock) } });
+      const hh = h;
+
+      await t.step("success: world_update, then the model's chunks, then done", async () => {
+        mock.mode = "ok";
+        const msgs = await playSse(hh, "alice", "take bottle", "shared-woods");
+        assert.deepEqual(kinds(msgs), [
+          "metadata",
+          "world_update",
+          "content",
+          "content",
+          "content",
+          "done",
+        ]);
+        assert.equal(msgs[0]!.data.model, "fast-m");
+        assert.deepEqual(
+          msgs.filter((m) => m.event === "content").map((m) => m.data.content),
+          MOCK_CHUNKS,
+        );
+        const req = mock.requests.at(-1)!;
+        assert.equal(req.path, kind === "anthropic" ? "/v1/messages" : "/v1/chat/completions");
+        assert.equal(req.body.model, "fast-m");
+        assert.equal(req.body.stream, true);
+        // (this Anthropic SDK release sends the key as a bearer token, older ones as x-api-key)
+        const key = req.headers.get("x-api-key") ??
+          req.headers.get("authorization")?.replace(/^Bearer /, "");
+        assert.equal(key, "test-key");
+        assert.match(JSON.stringify(req.body.messages), /You take the bottle/);
+      });
+
+      await t.step("dialogue uses the capable model", async () => {
+        mock.mode = "ok";
+        const msgs = await playSse(hh, "alice", "say hello there", "shared-woods");
+        assert.equal(msgs[0]!.data.model, "capable-m");
+        assert.equal(mock.requests.at(-1)!.body.model, "capable-m");
+      });
+
+      const failures = [
+        ["429", "narrator_rate_limited"],
+        ["500", "narrator_unavailable"],
+        ["malformed", "narrator_failed"],
+        ["stall", "narrator_timeout"],
+      ] as const;
+      for (const [mode, code] of failures) {
+        await t.step(`${mode}: error then done; the action stays committed`, async () => {
+          mock.mode = mode;
+          const before = hh.kb.published.length;
+          const t0 = performance.now();
+          const msgs = await playSse(hh, "bob", `take coin-${mode}`, "shared-woods");
+          const ms = performance.now() - t0;
+          const types = kinds(msgs);
+          assert.deepEqual(types.slice(0, 2), ["metadata", "world_update"]);
+          assert.deepEqual(types.slice(-2), ["error", "done"]);
+          assert.equal(msgs.at(-2)!.data.code, code);
+          assert.equal(hh.kb.published.length, before + 1, "state change committed");
+          assert.equal(msgs[1]!.data.id, hh.kb.published.at(-1)!.id);
+          assert.ok(ms < 3_000, `took ${ms} ms`);
+          if (mode === "stall") {
+            await eventually(() => mock.cancelled >= 1, 2000, "upstream cancelled");
+          }
+        });
+      }
+
+      await t.step("client leaves mid-narrative: the upstream request is cancelled", async () => {
+        mock.mode = "slow";
+        const cancelledBefore = mock.cancelled;
+        const s = await SseClient.open(`${hh.base}/api/v0.3/chat`, {
+          method: "POST",
+          headers: await authHeaders(hh, "carol"),
+          body: JSON.stringify({ message: "look", experience: "shared-woods" }),
+        });
+        await s.take(1, "content");
+        await s.close();
+        await eventually(() => mock.cancelled > cancelledBefore, 2000, "upstream cancelled");
+        await eventually(() => hh.chat.openStreams().chat === 0, 1000, "chat stream closed");
+      });
+
+      await t.step(
+        "stream:false carries the narrator error next to the committed update",
+        async () => {
+          mock.mode = "500";
+          const res = await fetch(`${hh.base}/api/v0.3/chat`, {
+            method: "POST",
+            headers: await authHeaders(hh, "dora"),
+            body: JSON.stringify({
+              message: "take shell",
+              experience: "shared-woods",
+              stream: false,
+            }),
+          });
+          const body = await res.json();
+          assert.equal(res.status, 200);
+          assert.equal(body.world_updates.length, 1);
+          assert.equal(body.error.code, "narrator_unavailable");
+        },
+      );
+    } finally {
+      await h?.close();
+      await mock.close();
+    }
+  });
+}
+
+Deno.test("offline narrator: deterministic prose from the outcome", () => {
+  const outcome = {
+    kind: "looked",
+    changed: false,
+    summary: "You are in Woander's store",
+    facts: {
+      description: "Shelves of glass bottles catch the light.",
+      items: [{ name: "a blue dream bottle" }, "a lantern"],
+      npcs: ["Woander"],
+      exits: ["the clearing", "the river path"],
+    },
+    needs_capable_model: false,
+  };
+  const text = offlineProse(outcome);
+  assert.equal(
+    text,
+    "You are in Woander's store. Shelves of glass bottles catch the light. You notice a blue dream " +
+      "bottle and a lantern here. Woander is here. From here you can go to the clearing or to the river path.",
+  );
+  assert.equal(offlineProse(outcome), text);
+  assert.match(
+    offlineProse({ ...outcome, kind: "not_understood", summary: "You cannot fly", facts: {} }),
+    /Try look, go <place>/,
+  );
+  // The KB's nested shape: facts.location with exits that carry directions.
+  const moved = offlineProse({
+    kind: "moved",
+    changed: true,
+    summary: "You go north to The Old Oak.",
+    facts: {
+      from: "mossy-path",
+      location: {
+        name: "The Old Oak",
+        description: "An ancient oak, wider than a cottage.",
+        exits: [{ direction: "south", name: "Mossy Path" }, {
+          direction: "up",
+          name: "Oak Canopy",
+        }],
+        items: [{ id: "acorn", name: "golden acorn" }],
+        npcs: [{ id: "bramble", name: "Bramble" }],
+        players: [],
+      },
+    },
+    needs_capable_model: false,
+  });
+  assert.equal(
+    moved,
+    "You go north to The Old Oak. An ancient oak, wider than a cottage. You notice the golden acorn here. " +
+      "Bramble is here. From here you can go south to Mossy Path or up to Oak Canopy.",
+  );
+});

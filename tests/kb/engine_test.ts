@@ -1,0 +1,198 @@
+import { deepStrictEqual as eq, ok } from "node:assert/strict";
+import { applyOperations } from "../../shared/apply.ts";
+import { OutcomeSchema } from "../../shared/schema.ts";
+import { type Experience, loadExperience, parseExperience } from "../../kb/content.ts";
+import { decide, type EngineResult } from "../../kb/engine.ts";
+import { initialWorld, newPlayer, type PlayerState, type WorldState } from "../../kb/world.ts";
+import { DATA_DIR } from "./_support.ts";
+
+/** Plays messages for one user, applying the engine's own operations between steps. */
+class Sim {
+  world: WorldState;
+  player: PlayerState;
+  constructor(readonly exp: Experience, readonly userId = "alice") {
+    this.world = initialWorld(exp);
+    this.player = newPlayer(exp, userId);
+  }
+  run(message: string): EngineResult {
+    const r = decide({
+      exp: this.exp,
+      world: structuredClone(this.world),
+      player: structuredClone(this.player),
+      userId: this.userId,
+      message,
+    });
+    OutcomeSchema.parse(r.outcome);
+    eq(r.outcome.changed, r.world.length + r.player.length > 0, `changed flag for '${message}'`);
+    applyOperations(this.world as unknown as Record<string, unknown>, r.world);
+    applyOperations(this.player as unknown as Record<string, unknown>, r.player);
+    return r;
+  }
+}
+
+const woods = await loadExperience(DATA_DIR, "wylding-woods");
+const lighthouse = await loadExperience(DATA_DIR, "drowned-lighthouse");
+
+Deno.test("engine: 'take the dream bottle' among several picks the lowest id, deterministically", () => {
+  const sim = new Sim(woods);
+  for (const step of ["n", "e"]) eq(sim.run(step).outcome.kind, "moved");
+  const first = sim.run("take the dream bottle");
+  eq(first.outcome.kind, "took");
+  eq((first.outcome.facts.item as { id: string }).id, "dream-bottle-1");
+  eq(first.world, [{
+    operation: "remove",
+    path: "locations.woanders-store.items.dream-bottle-1",
+    data: {},
+  }]);
+  eq(first.player, [{
+    operation: "add",
+    path: "inventory.dream-bottle-1",
+    data: { name: "dream bottle" },
+  }]);
+  const second = sim.run("take the sparkly dream vial"); // unknown adjective ignored, synonym applied
+  eq((second.outcome.facts.item as { id: string }).id, "dream-bottle-2");
+  const violet = sim.run("get violet bottle");
+  eq((violet.outcome.facts.item as { id: string }).id, "dream-bottle-4");
+  eq(sim.run("take blue bottle").outcome.kind, "already_have");
+  eq(Object.keys(sim.player.inventory).sort(), [
+    "dream-bottle-1",
+    "dream-bottle-2",
+    "dream-bottle-4",
+  ]);
+});
+
+Deno.test("engine: fixed items, NPCs and absent things cannot be taken and change nothing", () => {
+  const sim = new Sim(woods);
+  const sign = sim.run("take the signpost");
+  eq([sign.outcome.kind, sign.outcome.changed], ["cannot_take", false]);
+  eq(sim.run("take the acorn").outcome.kind, "not_found"); // exists, but elsewhere
+  eq(sim.run("take xyzzy").outcome.kind, "not_found");
+  sim.run("n");
+  sim.run("e");
+  eq(sim.run("take woander").outcome.kind, "cannot_take");
+  eq(sim.run("take counter").outcome.kind, "cannot_take");
+});
+
+Deno.test("engine: not understood and dialogue need the capable model; nothing changes", () => {
+  const sim = new Sim(woods);
+  const before = structuredClone(sim.world);
+  const nu = sim.run("sing a song of sixpence");
+  eq([nu.outcome.kind, nu.outcome.changed, nu.outcome.needs_capable_model], [
+    "not_understood",
+    false,
+    true,
+  ]);
+  sim.run("n");
+  sim.run("e");
+  const talk = sim.run("talk to woander");
+  eq([talk.outcome.kind, talk.outcome.needs_capable_model], ["talked", true]);
+  const ask = sim.run("ask the shopkeeper about the back room");
+  eq([ask.outcome.kind, ask.outcome.needs_capable_model], ["answered", true]);
+  eq(ask.outcome.facts.topic, "back room");
+  ok(String(ask.outcome.facts.answer).includes("moonpetal"));
+  const unknownTopic = sim.run("ask woander about taxes");
+  eq([unknownTopic.outcome.facts.known, unknownTopic.outcome.needs_capable_model], [false, true]);
+  eq(sim.run("look").outcome.changed, false);
+  eq(sim.run("inventory").outcome.summary, "You are carrying nothing.");
+  eq(sim.run("help").outcome.kind, "help");
+  eq(sim.run("take").outcome.kind, "incomplete");
+  eq(before.locations, sim.world.locations); // only moves happened
+});
+
+Deno.test("engine: the give-item puzzle opens the thorn door; the owl trades its stone", () => {
+  const sim = new Sim(woods);
+  const path = ["n", "w", "take moonpetal", "e", "e"];
+  for (const m of path) ok(sim.run(m).outcome.changed, m);
+  const blocked = sim.run("north");
+  eq(blocked.outcome.kind, "blocked");
+  ok(blocked.outcome.summary.includes("thorns"));
+  eq(sim.run("give moonpetal to the pebble").outcome.kind, "no_one");
+  const gave = sim.run("give the flower to woander");
+  eq(gave.outcome.kind, "gave");
+  eq(gave.outcome.facts.unlocked, {
+    location: "woanders-store",
+    direction: "north",
+    to: "back-room",
+  });
+  eq(sim.world.npcs.woander!.has, { moonpetal: { name: "moonpetal" } });
+  eq(sim.run("n").outcome.kind, "moved");
+  eq(sim.player.location, "back-room");
+  for (const m of ["s", "w", "n", "take the golden acorn"]) ok(sim.run(m).outcome.changed, m);
+  const refused = sim.run("give lantern to bramble");
+  eq(refused.outcome.kind, "not_carrying");
+  const trade = sim.run("give acorn to the owl");
+  eq(trade.outcome.kind, "gave");
+  eq(Object.keys(sim.player.inventory), ["riddle-stone"]);
+  eq(sim.world.npcs.bramble!.has, { acorn: { name: "golden acorn" } });
+});
+
+Deno.test("engine: go by place name, containers, put and examine", () => {
+  const sim = new Sim(woods);
+  sim.run("n");
+  eq(sim.run("go to the brook").outcome.facts.direction, "west");
+  eq(sim.run("x basket").outcome.facts.item, {
+    id: "basket",
+    name: "wicker basket",
+    description: "A small wicker basket someone left on the bank.",
+    contents: [{ id: "moonpetal", name: "moonpetal" }],
+  });
+  eq(sim.run("take pebble").outcome.kind, "took");
+  eq(sim.run("put pebble in pebble").outcome.kind, "invalid");
+  eq(sim.run("put the pebble in the basket").outcome.kind, "put");
+  eq(Object.keys(sim.world.locations["silver-brook"]!.items.basket!.contents!), [
+    "moonpetal",
+    "pebble",
+  ]);
+  eq(sim.run("take basket").outcome.kind, "took");
+  eq(sim.player.inventory.basket!.contents, {
+    moonpetal: { name: "moonpetal" },
+    pebble: { name: "smooth pebble" },
+  });
+  eq(sim.run("drop the moonpetal").outcome.kind, "dropped"); // out of the carried basket
+  eq(Object.keys(sim.world.locations["silver-brook"]!.items), ["moonpetal"]);
+  eq(sim.run("go nowhere").outcome.kind, "no_exit");
+  eq(sim.run("south").outcome.kind, "no_exit");
+});
+
+Deno.test("engine: shared moves update presence; isolated has none", () => {
+  const sim = new Sim(woods, "a.b");
+  sim.world.players = {
+    "a.b": { name: "a.b", location: "woods-edge" },
+    bob: { name: "bob", location: "mossy-path" },
+  };
+  const moved = sim.run("north");
+  eq(moved.world, [{
+    operation: "update",
+    path: "players.a~1b",
+    data: { location: "mossy-path" },
+  }]);
+  eq((moved.outcome.facts.location as { players: string[] }).players, ["bob"]);
+  const iso = new Sim(lighthouse);
+  const m = iso.run("north");
+  eq([m.world.length, m.player.length], [0, 1]);
+  for (const step of ["s", "e", "take the glasses", "w", "w"]) ok(iso.run(step).outcome, step);
+  eq(iso.run("up").outcome.kind, "blocked");
+});
+
+Deno.test("engine: a tie between different things is a question, not a guess", () => {
+  const exp = parseExperience("keys", "fixture", {
+    config: JSON.stringify({
+      name: "K",
+      description: "K",
+      state: { model: "isolated" },
+      start: "hall",
+    }),
+    locations: JSON.stringify({ hall: { name: "Hall", description: "A hall." } }),
+    items: JSON.stringify({
+      "brass-key": { name: "brass key", description: "Brass.", location: "hall" },
+      "iron-key": { name: "iron key", description: "Iron.", location: "hall" },
+    }),
+    npcs: "{}",
+  });
+  const sim = new Sim(exp);
+  const r = sim.run("take the key");
+  eq([r.outcome.kind, r.outcome.changed], ["ambiguous", false]);
+  eq(r.outcome.summary, "Which do you mean: the brass key or the iron key?");
+  eq((sim.run("take iron key").outcome.facts.item as { id: string }).id, "iron-key");
+  eq(sim.run("take key").outcome.kind, "took"); // only one left here
+});

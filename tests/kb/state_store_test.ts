@@ -1,0 +1,162 @@
+import { deepStrictEqual as eq, ok } from "node:assert/strict";
+import { StateStore, type Unit } from "../../kb/state_store.ts";
+import { tree } from "./_support.ts";
+
+const ROOT = decodeURIComponent(new URL("../..", import.meta.url).pathname);
+
+async function sha256(text: string): Promise<string> {
+  const d = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Writes an intent the way a writer that died right after its commit point leaves it. */
+async function plantIntent(unit: Unit, version: number, world: unknown, player: unknown) {
+  const body = JSON.stringify({
+    version,
+    files: {
+      [unit.world]: JSON.stringify({ version, world }),
+      [unit.player]: JSON.stringify({ user_id: "u", player }),
+    },
+  });
+  await Deno.writeTextFile(unit.intent, JSON.stringify({ body, sum: await sha256(body) }));
+}
+
+function bump(store: StateStore, unit: Unit, key: string) {
+  return store.transact(unit, "u", (s) => ({
+    base: { world: s.world ?? {}, player: s.player ?? {} },
+    world: [{ operation: "add", path: key, data: { v: s.version + 1 } }],
+    player: [{ operation: "update", path: "", data: { last: key } }],
+    result: s.version,
+  }));
+}
+
+Deno.test("store: a transaction commits both files and bumps the version; no-op leaves no trace", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const store = new StateStore(dir);
+    const unit = await store.unit("exp", "shared", "a.b/../c");
+    ok(unit.player.startsWith("players/") && !unit.player.includes(".."));
+    const noop = await store.transact(
+      unit,
+      "u",
+      (s) => ({ base: { world: {}, player: {} }, world: [], player: [], result: s.version }),
+    );
+    eq([noop.changed, noop.version], [false, 0]);
+    eq(await tree(dir), {}); // nothing created for an action that changed nothing
+    const c = await bump(store, unit, "k1");
+    eq([c.changed, c.version], [true, 1]);
+    eq(await store.read(unit), { version: 1, world: { k1: { v: 1 } }, player: { last: "k1" } });
+    const files = Object.keys(await tree(dir)).sort();
+    eq(files, [
+      "experiences/",
+      "experiences/exp/",
+      "experiences/exp/.intent",
+      "experiences/exp/.lock",
+      "experiences/exp/players/",
+      `experiences/exp/${unit.player}`,
+      "experiences/exp/world.json",
+    ]);
+    eq((await tree(dir))["experiences/exp/.intent"], ""); // emptied once the commit finished
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("store: a committed intent is read in place of the files, then replayed before the next write", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const store = new StateStore(dir);
+    const unit = await store.unit("exp", "isolated", "bob");
+    await bump(store, unit, "k1");
+    // The writer of version 2 died after its commit point: only the intent is there.
+    await plantIntent(unit, 2, { k1: { v: 1 }, k2: { v: 2 } }, { last: "k2" });
+    const before = await tree(dir);
+    eq(await store.read(unit), {
+      version: 2,
+      world: { k1: { v: 1 }, k2: { v: 2 } },
+      player: { last: "k2" },
+    });
+    eq(await tree(dir), before); // reading never writes
+    const c = await bump(store, unit, "k3");
+    eq(c.version, 3);
+    eq((await store.read(unit)).world, { k1: { v: 1 }, k2: { v: 2 }, k3: { v: 3 } });
+    eq(await Deno.readTextFile(unit.intent), "");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("store: a torn intent (death while writing it) is ignored and cleared; a stale one is not replayed", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const store = new StateStore(dir);
+    const unit = await store.unit("exp", "shared", "carol");
+    await bump(store, unit, "k1");
+    const good = await store.read(unit);
+    const full = JSON.stringify({ body: JSON.stringify({ version: 2, files: {} }), sum: "0" });
+    await Deno.writeTextFile(unit.intent, full.slice(0, full.length / 2));
+    eq(await store.read(unit), good);
+    eq(await store.recover(unit), false);
+    eq(await Deno.readTextFile(unit.intent), "");
+    await bump(store, unit, "k2");
+    await plantIntent(unit, 1, { stale: {} }, { stale: true }); // older than the files
+    eq((await store.read(unit)).version, 2);
+    eq(await store.recover(unit), false);
+    eq((await store.read(unit)).world, { k1: { v: 1 }, k2: { v: 2 } });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("store: 4 processes x 2 loops x 50 increments through the lock file lose no update", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const procs = Array.from({ length: 4 }, () =>
+      new Deno.Command(Deno.execPath(), {
+        args: ["run", "--allow-all", `${ROOT}tests/kb/store_child.ts`, dir, "50", "2"],
+        cwd: ROOT,
+        stdout: "null",
+        stderr: "inherit",
+      }).spawn());
+    for (const p of procs) eq((await p.status).code, 0);
+    const store = new StateStore(dir);
+    const state = await store.read(await store.unit("counter", "shared", "x"));
+    eq([state.version, state.world?.count], [400, 400]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("store: concurrent actions are group-committed in order; a failing one fails alone", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const store = new StateStore(dir);
+    const seen: number[] = [];
+    const users = Array.from({ length: 40 }, (_, i) => `user.${i}`);
+    const results = await Promise.allSettled(users.map(async (u, i) => {
+      const unit = await store.unit("exp", "shared", u);
+      return store.transact(unit, u, (s) => {
+        if (i === 7) throw new Error("decide failed");
+        const n = ((s.world?.n as number | undefined) ?? 0) + 1;
+        return {
+          base: { world: s.world ?? {}, player: s.player ?? {} },
+          // Action 9 applies a forbidden path: it must fail without touching the rest.
+          world: [{ operation: "update", path: i === 9 ? "__proto__" : "", data: { n } }],
+          player: [{ operation: "update", path: "", data: { mine: n } }],
+          result: n,
+        };
+      }, (c) => seen.push(c.version));
+    }));
+    const failed = results.flatMap((r, i) => r.status === "rejected" ? [i] : []);
+    eq(failed, [7, 9]);
+    eq(seen, Array.from({ length: 38 }, (_, i) => i + 1)); // contiguous versions, in order
+    const last = await store.read(await store.unit("exp", "shared", "user.39"));
+    eq([last.version, last.world?.n], [38, 38]);
+    const players = Object.keys(await tree(dir)).filter((f) =>
+      f.endsWith(".json") && f.includes("/players/")
+    );
+    eq(players.length, 38);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

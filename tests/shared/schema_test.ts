@@ -1,0 +1,108 @@
+import fc from "fast-check";
+import {
+  ChatRequestSchema,
+  InteractReplySchema,
+  MAX_MESSAGE_BYTES,
+  type WorldUpdateEvent,
+  WorldUpdateEventSchema,
+  worldUpdateJsonSchema,
+} from "../../shared/schema.ts";
+
+function assertEquals(a: unknown, b: unknown, msg = "") {
+  const x = JSON.stringify(a), y = JSON.stringify(b);
+  if (x !== y) throw new Error(`${msg}\n${x}\n!==\n${y}`);
+}
+
+const op = fc.record({
+  operation: fc.constantFrom("add", "remove", "update") as fc.Arbitrary<
+    "add" | "remove" | "update"
+  >,
+  path: fc.string(),
+  data: fc.dictionary(fc.string(), fc.jsonValue()),
+});
+const event: fc.Arbitrary<WorldUpdateEvent> = fc.record({
+  type: fc.constant("world_update" as const),
+  id: fc.string({ minLength: 1 }),
+  experience: fc.string({ minLength: 1 }),
+  user_id: fc.string(),
+  version: fc.nat(),
+  changes: fc.record({ world: fc.array(op), player: fc.array(op) }, { requiredKeys: [] }),
+  timestamp: fc.double({ noNaN: true, noDefaultInfinity: true, min: 0 }),
+  metadata: fc.record({
+    source: fc.constant("kb" as const),
+    state_model: fc.constantFrom("shared", "isolated") as fc.Arbitrary<"shared" | "isolated">,
+    request_id: fc.string(),
+  }),
+});
+
+Deno.test("WorldUpdateEvent survives JSON round trips", () => {
+  fc.assert(
+    fc.property(event, (e) => {
+      const parsed = WorldUpdateEventSchema.parse(JSON.parse(JSON.stringify(e)));
+      assertEquals(JSON.parse(JSON.stringify(parsed)), JSON.parse(JSON.stringify(e)));
+    }),
+    { numRuns: 500 },
+  );
+});
+
+Deno.test("WorldUpdateEvent rejects wrong types", () => {
+  const good = {
+    type: "world_update",
+    id: "01J",
+    experience: "x",
+    user_id: "u",
+    version: 1,
+    changes: {},
+    timestamp: 1,
+    metadata: { source: "kb", state_model: "shared", request_id: "r" },
+  };
+  WorldUpdateEventSchema.parse(good);
+  for (
+    const bad of [
+      { ...good, type: "other" },
+      { ...good, version: -1 },
+      { ...good, version: "1" },
+      { ...good, changes: { world: [{ operation: "delete", path: "", data: {} }] } },
+      { ...good, metadata: { ...good.metadata, state_model: "mixed" } },
+    ]
+  ) {
+    if (WorldUpdateEventSchema.safeParse(bad).success) {
+      throw new Error(`accepted ${JSON.stringify(bad)}`);
+    }
+  }
+});
+
+Deno.test("chat request: defaults, size limit, wrong types", () => {
+  assertEquals(ChatRequestSchema.parse({ message: "look", experience: "w" }).stream, true);
+  const big = "x".repeat(MAX_MESSAGE_BYTES + 1);
+  if (ChatRequestSchema.safeParse({ message: big, experience: "w" }).success) {
+    throw new Error("big ok");
+  }
+  if (ChatRequestSchema.safeParse({ message: 1, experience: "w" }).success) {
+    throw new Error("type ok");
+  }
+});
+
+Deno.test("reply union and JSON Schema export", () => {
+  InteractReplySchema.parse({
+    ok: false,
+    request_id: "r",
+    error: { code: "unknown_experience", message: "m", status: 404 },
+  });
+  const schema = worldUpdateJsonSchema();
+  const props = (schema.properties ?? {}) as Record<string, unknown>;
+  for (
+    const k of [
+      "type",
+      "id",
+      "experience",
+      "user_id",
+      "version",
+      "changes",
+      "timestamp",
+      "metadata",
+    ]
+  ) {
+    if (!(k in props)) throw new Error(`JSON Schema lacks ${k}`);
+  }
+});

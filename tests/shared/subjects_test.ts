@@ -1,0 +1,93 @@
+import fc from "fast-check";
+import {
+  decodeSubjectToken,
+  experienceSubject,
+  fileNameFor,
+  subjectToken,
+  userSubject,
+} from "../../shared/subjects.ts";
+
+function assert(cond: unknown, msg: string): asserts cond {
+  if (!cond) throw new Error(msg);
+}
+
+const VALID_TOKEN = /^[A-Za-z0-9_-]+$/;
+const HOSTILE = [
+  "",
+  "*",
+  ">",
+  ".",
+  "..",
+  "a.b",
+  "a",
+  "a_2Eb",
+  "_",
+  "__",
+  "player@example.com",
+  "../x",
+  "/",
+  "\u0000",
+  " ",
+  "\t\n",
+  "x".repeat(200),
+  "Ødegård",
+  "игрок",
+  "🐉",
+  "a b",
+  "world.updates.>",
+];
+const anyId = fc.oneof(
+  fc.string({ unit: "binary" }),
+  fc.string({ unit: "grapheme" }),
+  fc.constantFrom(...HOSTILE),
+);
+
+Deno.test("subjectToken is always exactly one valid token", () => {
+  fc.assert(
+    fc.property(anyId, (id) => {
+      const t = subjectToken(id);
+      assert(VALID_TOKEN.test(t), `token ${JSON.stringify(t)} for ${JSON.stringify(id)}`);
+      const subject = userSubject(id);
+      assert(subject.split(".").length === 4, `subject ${subject} has extra tokens`);
+    }),
+    { numRuns: 5000 },
+  );
+});
+
+Deno.test("subjectToken round-trips, so it is injective", () => {
+  fc.assert(
+    fc.property(anyId, (id) => {
+      // Lone surrogates cannot be encoded as UTF-8; they are not valid ids.
+      if (id.isWellFormed && !id.isWellFormed()) return;
+      assert(decodeSubjectToken(subjectToken(id)) === id, `round trip of ${JSON.stringify(id)}`);
+    }),
+    { numRuns: 5000 },
+  );
+});
+
+Deno.test("distinct ids give distinct tokens (pairs)", () => {
+  fc.assert(
+    fc.property(anyId, anyId, (a, b) => {
+      if (a === b || !a.isWellFormed() || !b.isWellFormed()) return;
+      assert(subjectToken(a) !== subjectToken(b), `collision: ${a} / ${b}`);
+    }),
+    { numRuns: 5000 },
+  );
+  const tokens = new Set(HOSTILE.map(subjectToken));
+  assert(tokens.size === HOSTILE.length, "hostile ids collide");
+});
+
+Deno.test("subjects keep users and experiences apart", () => {
+  assert(userSubject("a.b") !== userSubject("a"), "a.b vs a");
+  assert(userSubject("*") === "world.updates.user._2A", userSubject("*"));
+  assert(experienceSubject("wylding-woods") === "world.updates.experience.wylding-woods", "exp");
+});
+
+Deno.test("fileNameFor is safe and bounded", async () => {
+  for (const id of [...HOSTILE, "é".repeat(200)]) {
+    const name = await fileNameFor(id);
+    assert(/^[A-Za-z0-9_-]{1,160}$/.test(name) || /^_L[0-9a-f]{64}$/.test(name), name);
+    assert(name !== "." && name !== "..", "dot names");
+  }
+  assert((await fileNameFor("é".repeat(200))).startsWith("_L"), "long ids hash");
+});
