@@ -59,6 +59,8 @@ export interface RunningServer {
 export interface StartOptions {
   /** Print the dev banner (URL and a curl line). */
   banner?: boolean;
+  /** Dev without NATS_URL: start a nats-server from PATH (default true); false forces the in-process bus. */
+  localNats?: boolean;
 }
 
 async function devSecret(stateDir: string): Promise<string> {
@@ -75,12 +77,15 @@ async function devSecret(stateDir: string): Promise<string> {
   }
 }
 
-async function openBus(settings: Settings): Promise<{ bus: Bus; natsServer?: NatsServerProcess }> {
+async function openBus(
+  settings: Settings,
+  localNats: boolean,
+): Promise<{ bus: Bus; natsServer?: NatsServerProcess }> {
   if (settings.NATS_URL) {
     return { bus: await NatsBus.connect(settings.NATS_URL, { name: `gaia-${settings.ROLE}` }) };
   }
   // Only reachable in dev: loadSettings rejects a missing NATS_URL otherwise.
-  if (findNatsServer()) {
+  if (localNats && findNatsServer()) {
     const natsServer = await startNatsServer();
     log("info", "started a local nats-server for dev", { url: natsServer.url });
     return { bus: await NatsBus.connect(natsServer.url, { name: "gaia-dev" }), natsServer };
@@ -107,7 +112,7 @@ export async function startServer(
   opts: StartOptions = {},
 ): Promise<RunningServer> {
   const jwtSecret = settings.JWT_SECRET ?? await devSecret(settings.STATE_DIR);
-  const { bus, natsServer } = await openBus(settings);
+  const { bus, natsServer } = await openBus(settings, opts.localNats ?? true);
   const app = new Hono<{ Variables: RequestIdVariables }>();
   app.onError(jsonErrorHandler);
   app.use("*", requestId());
@@ -122,6 +127,7 @@ export async function startServer(
       dataDir: settings.KB_DATA_DIR,
       stateDir: settings.STATE_DIR,
       jwtSecret,
+      worldUpdateRate: { rate: settings.WORLD_UPDATE_RATE, burst: settings.WORLD_UPDATE_BURST },
     });
     kb.startResponder();
   }
@@ -138,6 +144,8 @@ export async function startServer(
       narrator: settings.NARRATOR,
       narratorPacing: settings.NARRATOR_PACING,
       narratorEnv: Deno.env.toObject(),
+      maxStreamsPerUser: settings.MAX_STREAMS_PER_USER,
+      maxStreams: settings.MAX_STREAMS,
     });
   }
 
@@ -227,7 +235,7 @@ function printBanner(url: string): void {
     `TOKEN=$(curl -s -X POST ${url}/api/v0.3/dev/login -H 'Content-Type: application/json' ` +
     `-d '{"user":"alice"}' | sed -E 's/.*"token":"([^"]+)".*/\\1/')`;
   const play = `curl -N -X POST ${url}/api/v0.3/chat -H "Authorization: Bearer $TOKEN" ` +
-    `-H 'Content-Type: application/json' -d '{"message":"take the dream bottle","experience":"wylding-woods"}'`;
+    `-H 'Content-Type: application/json' -d '{"message":"take the lantern","experience":"wylding-woods"}'`;
   console.log(`\nGAIA is up at ${url}\n\nPlay one action:\n  ${login}\n  ${play}\n`);
 }
 

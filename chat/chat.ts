@@ -46,6 +46,10 @@ export interface ChatOptions {
   retryMs?: number;
   /** A narrator to use instead of `narrator` (tests, embedding). */
   narratorImpl?: Narrator;
+  /** Most open streams (chat + world) per user; past it 429 (default unlimited). */
+  maxStreamsPerUser?: number;
+  /** Most open streams in this process; past it 503 (default unlimited). */
+  maxStreams?: number;
 }
 
 type Env = { Variables: AuthVariables & RequestIdVariables };
@@ -104,7 +108,10 @@ export class Chat {
       createNarrator(opts.narrator, opts.narratorPacing ?? false, env);
     const replayer = await createReplayer(opts.bus, { retentionMs: opts.retentionMs });
     const hub = new SubjectHub(opts.bus);
-    const registry = new StreamRegistry(opts.bus, opts.keepAliveMs);
+    const registry = new StreamRegistry(opts.bus, opts.keepAliveMs, {
+      perUser: opts.maxStreamsPerUser ?? Infinity,
+      perProcess: opts.maxStreams ?? Infinity,
+    });
     const world: WorldStreamConfig = {
       hub,
       replayer,

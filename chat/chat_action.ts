@@ -13,6 +13,7 @@
  * @module
  */
 import { AppError, type ErrorStatus } from "../shared/errors.ts";
+import { metrics } from "../shared/metrics.ts";
 import type { Outcome, WorldUpdateEvent } from "../shared/schema.ts";
 import { ActionUpdates } from "./action_updates.ts";
 import type { SubjectHub } from "./hub.ts";
@@ -156,6 +157,12 @@ export function chatSseBody(
         return;
       }
       c.enqueue(partFrame(r.value));
+      if (r.value.type === "world_update") {
+        metrics.worldUpdateLatency.observe(
+          { stream: "chat" },
+          performance.timeOrigin + performance.now() - r.value.event.timestamp,
+        );
+      }
     },
     cancel() {
       end();

@@ -7,6 +7,7 @@
  * @module
  */
 import type { Bus, BusMessage, BusSubscription } from "../shared/bus.ts";
+import { metrics } from "../shared/metrics.ts";
 import { type WorldUpdateEvent, WorldUpdateEventSchema } from "../shared/schema.ts";
 import { WORLD_UPDATES_PREFIX } from "../shared/subjects.ts";
 import { log } from "../shared/log.ts";
@@ -111,6 +112,7 @@ export class SubjectHub {
   }
 
   #dispatch(subject: string, listeners: Set<HubListener>, msg: BusMessage): void {
+    metrics.worldUpdatesReceived.inc({ scope: subject.includes(".user.") ? "user" : "experience" });
     if (listeners.size === 0) return;
     const hubEvent = decodeWorldUpdate(subject, msg.data);
     if (!hubEvent) return;

@@ -7,11 +7,20 @@
  * @module
  */
 import type { Bus, BusStatus } from "../shared/bus.ts";
+import { AppError } from "../shared/errors.ts";
+import { metrics } from "../shared/metrics.ts";
 import type { WorldStream } from "./world_stream.ts";
 
 /** Something that can be ended on shutdown. */
 export interface ChatHandle {
+  readonly userId: string;
   shutdown(): void;
+}
+
+/** Caps on open streams (chat and world together). */
+export interface StreamLimits {
+  perUser: number;
+  perProcess: number;
 }
 
 /**
@@ -30,9 +39,16 @@ export class StreamRegistry {
   readonly #offStatus: () => void;
   #timer: ReturnType<typeof setInterval> | undefined;
   #lastStatus: BusStatus;
+  readonly #limits: StreamLimits;
+  readonly #perUser = new Map<string, number>();
 
-  constructor(bus: Bus, keepAliveMs: number) {
+  constructor(
+    bus: Bus,
+    keepAliveMs: number,
+    limits: StreamLimits = { perUser: Infinity, perProcess: Infinity },
+  ) {
     this.#keepAliveMs = keepAliveMs;
+    this.#limits = limits;
     this.#lastStatus = bus.status();
     this.#offStatus = bus.onStatus((status) => {
       const was = this.#lastStatus;
@@ -43,9 +59,42 @@ export class StreamRegistry {
     });
   }
 
+  /**
+   * Throws unless `userId` may open one more stream: 429 past the per-user
+   * cap, 503 past the per-process cap (another process may have room).
+   */
+  admit(userId: string): void {
+    if (this.#chat.size + this.#world.size >= this.#limits.perProcess) {
+      metrics.rateLimited.inc({ limit: "streams_process" });
+      throw new AppError(
+        "too_many_streams",
+        `this server holds its maximum of ${this.#limits.perProcess} streams; retry later`,
+        503,
+      );
+    }
+    if ((this.#perUser.get(userId) ?? 0) >= this.#limits.perUser) {
+      metrics.rateLimited.inc({ limit: "streams_user" });
+      throw new AppError(
+        "too_many_streams",
+        `at most ${this.#limits.perUser} open streams per user; close one first`,
+        429,
+      );
+    }
+  }
+
+  #count(userId: string, delta: number): void {
+    const n = (this.#perUser.get(userId) ?? 0) + delta;
+    if (n <= 0) this.#perUser.delete(userId);
+    else this.#perUser.set(userId, n);
+    metrics.sseStreamsOpen.set({ kind: "chat" }, this.#chat.size);
+    metrics.sseStreamsOpen.set({ kind: "world" }, this.#world.size);
+  }
+
   /** Registers a world stream (and starts the keep-alive timer if needed). */
   addWorld(ws: WorldStream): void {
+    if (this.#world.has(ws)) return;
     this.#world.add(ws);
+    this.#count(ws.userId, 1);
     if (!this.#timer && this.#keepAliveMs > 0) {
       // Ticks at half the interval: an idle stream hears from us at least every interval.
       const half = this.#keepAliveMs / 2;
@@ -58,7 +107,8 @@ export class StreamRegistry {
 
   /** Unregisters a world stream (stopping the timer with the last one). */
   removeWorld(ws: WorldStream): void {
-    this.#world.delete(ws);
+    if (!this.#world.delete(ws)) return;
+    this.#count(ws.userId, -1);
     if (this.#world.size === 0 && this.#timer !== undefined) {
       clearInterval(this.#timer);
       this.#timer = undefined;
@@ -67,12 +117,15 @@ export class StreamRegistry {
 
   /** Registers an open chat stream. */
   addChat(handle: ChatHandle): void {
+    if (this.#chat.has(handle)) return;
     this.#chat.add(handle);
+    this.#count(handle.userId, 1);
   }
 
   /** Unregisters a chat stream. */
   removeChat(handle: ChatHandle): void {
-    this.#chat.delete(handle);
+    if (!this.#chat.delete(handle)) return;
+    this.#count(handle.userId, -1);
   }
 
   /** Open stream counts. */

@@ -53,6 +53,8 @@ export function chatRoutes(deps: ChatRouteDeps): Hono<Env> {
     validate("json", ChatRequestSchema),
     async (c) => {
       const body = c.req.valid("json");
+      // Checked before the action so a refused stream changes nothing.
+      if (body.stream) deps.registry.admit(c.get("userId"));
       const conversationId = body.conversation_id ?? crypto.randomUUID();
       const action = await startChatAction(deps, {
         userId: c.get("userId"),
@@ -66,7 +68,7 @@ export function chatRoutes(deps: ChatRouteDeps): Hono<Env> {
         // use; a stream:false narration is bounded by the narrator timeout.
         return c.json(await chatJsonAnswer(action, conversationId));
       }
-      const handle: ChatHandle = { shutdown: () => sse.shutdown() };
+      const handle: ChatHandle = { userId: c.get("userId"), shutdown: () => sse.shutdown() };
       const sse = chatSseBody(action, conversationId, () => deps.registry.removeChat(handle));
       deps.registry.addChat(handle);
       return c.body(sse.body, 200, SSE_HEADERS);
@@ -79,6 +81,7 @@ export function chatRoutes(deps: ChatRouteDeps): Hono<Env> {
     validate("query", WorldQuerySchema),
     async (c) => {
       const query = c.req.valid("query");
+      deps.registry.admit(c.get("userId"));
       // EventSource sends the header on reconnects; the query serves the first connect.
       const lastEventId = c.req.header("Last-Event-ID")?.trim() || query.last_event_id || undefined;
       const ws: WorldStream = new WorldStream(deps.world, {

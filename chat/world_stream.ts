@@ -14,6 +14,7 @@
  * @module
  */
 import { experienceSubject, userSubject } from "../shared/subjects.ts";
+import { metrics } from "../shared/metrics.ts";
 import { log } from "../shared/log.ts";
 import type { HubEvent, SubjectHub } from "./hub.ts";
 import type { Replayer, ReplayFrom } from "./replay.ts";
@@ -173,6 +174,12 @@ export class WorldStream {
     this.#recent.add(id);
     this.#lastId = id;
     this.#enqueue(h.frame, checkOverflow);
+    if (this.#state === "live") {
+      metrics.worldUpdateLatency.observe(
+        { stream: "world" },
+        performance.timeOrigin + performance.now() - h.event.timestamp,
+      );
+    } else metrics.replayedEvents.inc();
   }
 
   #enqueue(frame: Uint8Array, checkOverflow = true): void {
@@ -196,6 +203,8 @@ export class WorldStream {
       experience: this.experience,
       max_queued_bytes: this.#cfg.maxQueuedBytes,
     });
+    metrics.slowConsumerDrops.inc();
+    metrics.resyncsSent.inc({ reason: "slow_consumer" });
     this.#endWith(encodeResync("slow_consumer"));
   }
 
@@ -286,8 +295,13 @@ export class WorldStream {
     if (this.#state !== "catching_up") return;
     this.#pendingFrom = undefined;
     // The id we were given cannot be replayed from: clear it at the client.
-    if (resync) this.#enqueue(encodeResync(resync, true));
-    else if ("afterId" in from && !this.#lastId) this.#lastId = from.afterId;
+    if (resync) {
+      metrics.resyncsSent.inc({ reason: resync });
+      this.#enqueue(encodeResync(resync, true));
+    } else if ("afterId" in from) {
+      metrics.replaysServed.inc();
+      if (!this.#lastId) this.#lastId = from.afterId;
+    }
     // Live events that arrived meanwhile, minus what the replay already sent.
     while (this.#buffer.length > 0) {
       const h = this.#buffer.shift()!;

@@ -5,6 +5,8 @@
  * @module
  */
 import { z } from "zod";
+import { metrics } from "../shared/metrics.ts";
+import { TokenBucket } from "../shared/rate_limit.ts";
 import type { Bus, BusMessage, BusSubscription } from "../shared/bus.ts";
 import { AppError } from "../shared/errors.ts";
 import { newEventId, newRequestId } from "../shared/ids.ts";
@@ -45,6 +47,12 @@ export interface KbOptions {
   publishTimeoutMs?: number;
   /** Replies remembered per request id for retries; default 10,000. */
   dedupeSize?: number;
+  /**
+   * Actions per second one world (a shared experience, or one player's
+   * isolated world) accepts, and the burst; past it 429 `world_busy` with no
+   * state change. Bounds the world-update fan-out. Default 1000/s, burst 2000.
+   */
+  worldUpdateRate?: { rate: number; burst: number };
 }
 
 /** Request shape accepted on the bus and by `interact`: the experience id is checked against the catalog, not by length. */
@@ -87,6 +95,7 @@ export class Kb {
   readonly #catalog: Catalog;
   readonly #store: StateStore;
   readonly #publisher: Publisher;
+  readonly #worldRate: TokenBucket;
   readonly #dedupeSize: number;
   readonly #recent = new Map<string, Promise<InteractReply>>();
   readonly #inflight = new Set<Promise<unknown>>();
@@ -97,6 +106,7 @@ export class Kb {
     this.#catalog = catalog;
     this.#store = new StateStore(opts.stateDir);
     this.#publisher = new Publisher(opts.bus, { timeoutMs: opts.publishTimeoutMs ?? 250 });
+    this.#worldRate = new TokenBucket(opts.worldUpdateRate ?? { rate: 1000, burst: 2000 });
     this.#dedupeSize = opts.dedupeSize ?? 10_000;
   }
 
@@ -215,6 +225,10 @@ export class Kb {
     checkUserId(r.user_id);
     const model = exp.config.state.model;
     const unit = await this.#store.unit(exp.id, model, r.user_id);
+    if (!this.#worldRate.take(unit.dir).ok) {
+      metrics.rateLimited.inc({ limit: "world_updates" });
+      throw new AppError("world_busy", "this world is changing too fast; retry shortly", 429);
+    }
     let event: WorldUpdateEvent | undefined;
     let sent = false;
     const commit = await this.#store.transact<Outcome>(unit, r.user_id, (state) => {
@@ -250,14 +264,30 @@ export class Kb {
       const messages: OutMessage[] = [{
         subject: userSubject(r.user_id),
         payload: JSON.stringify(event),
+        experience: exp.id,
+        scope: "user",
       }];
       if (model === "shared") {
         const worldOnly = { ...event, changes: changes(c.world, []) };
-        messages.push({ subject: experienceSubject(exp.id), payload: JSON.stringify(worldOnly) });
+        messages.push({
+          subject: experienceSubject(exp.id),
+          payload: JSON.stringify(worldOnly),
+          experience: exp.id,
+          scope: "experience",
+        });
       }
       sent = this.#publisher.send(messages, r.request_id);
     });
     await this.#publisher.confirm(sent);
+    metrics.kbActions.inc({ kind: commit.result.kind });
+    log("info", "kb action", {
+      request_id: r.request_id,
+      experience: exp.id,
+      kind: commit.result.kind,
+      changed: commit.changed,
+      version: event?.version,
+      event_id: event?.id,
+    });
     const events = event ? [event] : [];
     return {
       ok: true,

@@ -18,6 +18,17 @@
  */
 import type { Bus } from "../shared/bus.ts";
 import { log } from "../shared/log.ts";
+import { metrics } from "../shared/metrics.ts";
+
+function count(messages: readonly OutMessage[], outcome: "published" | "queued" | "dropped") {
+  for (const m of messages) {
+    if (outcome === "published") {
+      metrics.worldUpdatesPublished.inc({ experience: m.experience, scope: m.scope });
+    } else {
+      metrics.worldUpdatesPublishFailures.inc({ experience: m.experience, reason: outcome });
+    }
+  }
+}
 
 /** Breaker states. */
 export type BreakerState = "closed" | "open" | "half_open";
@@ -26,6 +37,9 @@ export type BreakerState = "closed" | "open" | "half_open";
 export interface OutMessage {
   subject: string;
   payload: string;
+  /** Metric labels: the catalog's experience id and which subject kind. */
+  experience: string;
+  scope: "user" | "experience";
 }
 
 /** Options of {@linkcode Publisher}. */
@@ -96,9 +110,10 @@ export class Publisher {
 
   #queue(messages: readonly OutMessage[], requestId: string): void {
     for (const message of messages) this.#outbox.push({ message, requestId });
+    count(messages, "queued");
     const excess = this.#outbox.length - this.#outboxLimit;
     if (excess > 0) {
-      this.#outbox.splice(0, excess);
+      count(this.#outbox.splice(0, excess).map((o) => o.message), "dropped");
       this.#dropped += excess;
     }
   }
@@ -114,6 +129,7 @@ export class Publisher {
       sent++;
     }
     this.#published += sent;
+    count(pending.slice(0, sent).map((o) => o.message), "published");
     // Whatever the bus refused goes back in front, in order.
     if (sent < pending.length) this.#outbox = [...pending.slice(sent), ...this.#outbox];
     else log("info", "event outbox flushed", { messages: sent });
@@ -143,6 +159,7 @@ export class Publisher {
   #set(state: BreakerState, fields: Record<string, unknown> = {}): void {
     if (this.#state === state) return;
     this.#state = state;
+    metrics.breakerState.set(state === "open" ? 1 : 0);
     if (state === "open") this.#openedAt = performance.now();
     const msg = state === "open"
       ? "event publishing paused: circuit breaker open"
@@ -180,6 +197,7 @@ export class Publisher {
         this.#set("half_open");
       } else {
         this.#dropped += messages.length;
+        count(messages, "dropped");
         return false;
       }
     }
@@ -187,10 +205,12 @@ export class Publisher {
     for (const m of messages) ok = this.#bus.publish(m.subject, m.payload, { requestId }) && ok;
     if (!ok) {
       this.#dropped += messages.length;
+      count(messages, "dropped");
       this.#fail("publish refused");
       return false;
     }
     this.#published += messages.length;
+    count(messages, "published");
     return true;
   }
 

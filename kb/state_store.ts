@@ -24,6 +24,7 @@
  * @module
  */
 import type { StateOperation } from "../shared/schema.ts";
+import { metrics } from "../shared/metrics.ts";
 import { applyOperations } from "../shared/apply.ts";
 import { fileNameFor } from "../shared/subjects.ts";
 import {
@@ -48,6 +49,9 @@ export interface Unit {
   readonly world: string;
   /** `{user_id, player}` of the acting user, relative to `dir`. */
   readonly player: string;
+  /** Metric labels: the catalog's experience id and its state model. */
+  readonly experience: string;
+  readonly model: "shared" | "isolated";
 }
 
 /** What a unit holds for one user; `null` where a file does not exist yet. */
@@ -143,7 +147,15 @@ export class StateStore {
     const user = await fileNameFor(userId);
     const dir = model === "shared" ? expDir : `${expDir}/players/${user}`;
     const player = model === "shared" ? `players/${user}.json` : "player.json";
-    return { dir, lock: `${dir}/.lock`, intent: `${dir}/.intent`, world: "world.json", player };
+    return {
+      dir,
+      lock: `${dir}/.lock`,
+      intent: `${dir}/.intent`,
+      world: "world.json",
+      player,
+      experience,
+      model,
+    };
   }
 
   /**
@@ -324,8 +336,14 @@ export class StateStore {
       for (const [rel, pd] of players) {
         if (pd.dirty) files[rel] = JSON.stringify({ user_id: pd.userId, player: pd.player });
       }
+      const started = performance.now();
       await this.#commit(unit, { version, files });
       const timestamp = performance.timeOrigin + performance.now();
+      metrics.kbCommitDuration.observe({ state_model: unit.model }, performance.now() - started);
+      metrics.kbCommits.inc(
+        { experience: unit.experience, state_model: unit.model },
+        changed.length,
+      );
       for (const d of changed) {
         d.commit!.timestamp = timestamp;
         try {

@@ -4,7 +4,9 @@
  * nats-server (`InProcessBus`). Both share one interface, {@linkcode Bus}.
  *
  * - `publish` never throws into the caller: it returns whether the message was
- *   accepted (nats.js buffers while reconnecting).
+ *   accepted. While reconnecting, nats.js takes it but discards its send
+ *   buffer on every reconnect attempt, so callers that must not lose
+ *   messages keep their own outbox (see `kb/publisher.ts`).
  * - `subscribe` returns an async iterable that unsubscribes when iteration
  *   stops (break, return, or an error), or calls `callback` per message.
  * - `request` has a timeout and fails with a {@linkcode BusError} whose `code`

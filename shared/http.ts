@@ -124,8 +124,8 @@ export function validate<T extends z.ZodType, Target extends keyof ValidationTar
 
 /**
  * Middleware counting requests by route pattern (never the raw path, so
- * labels stay bounded), method and status, and timing them to the response
- * head.
+ * labels stay bounded), method and status, timing them to the response head,
+ * and writing one access-log line with the request id.
  *
  * @example
  * ```ts
@@ -142,8 +142,16 @@ export function httpMetrics(): MiddlewareHandler {
       const matched = matchedRoutes(c).filter((r) => r.method !== "ALL");
       const route = matched.at(-1)?.path ?? "unmatched";
       const method = c.req.method;
+      const ms = performance.now() - start;
       metrics.httpRequests.inc({ route, method, status: String(c.res.status) });
-      metrics.httpDuration.observe({ route, method }, performance.now() - start);
+      metrics.httpDuration.observe({ route, method }, ms);
+      log("info", "http", {
+        request_id: c.get("requestId"),
+        method,
+        route,
+        status: c.res.status,
+        ms: Math.round(ms * 100) / 100,
+      });
     }
   };
 }

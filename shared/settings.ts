@@ -46,6 +46,8 @@ const SettingsSchema = z.object({
   KB_REQUEST_TIMEOUT: duration("5s"),
   ACTION_RATE: z.coerce.number().min(0).default(10),
   ACTION_BURST: z.coerce.number().min(1).default(20),
+  WORLD_UPDATE_RATE: z.coerce.number().min(0).default(1000),
+  WORLD_UPDATE_BURST: z.coerce.number().min(1).default(2000),
   MAX_STREAMS_PER_USER: z.coerce.number().int().min(1).default(8),
   MAX_STREAMS: z.coerce.number().int().min(1).default(20_000),
   SHUTDOWN_TIMEOUT: duration("10s"),

@@ -9,7 +9,7 @@
  * @module
  */
 import { postSse } from "/client/sse.js";
-import { WorldSync } from "/client/sync.js";
+import { LiveWorld } from "/client/live.js";
 import { describe, flash, reconcile, viewModel } from "/client/view.js";
 
 const API = "/api/v0.3";
@@ -41,33 +41,15 @@ const S = {
   experience: store.getItem("gaia.experience"),
   conversation: store.getItem("gaia.conversation"),
   experiences: [],
-  sync: null,
-  es: null,
-  esOpen: false,
-  esFailures: 0,
-  lastEventId: "",
-  reopenTimer: undefined,
-  bus: "unknown",
-  healthFailures: 0,
-  healthTimer: undefined,
-  busWasDown: false,
-  painted: new Set(),
+  /** The LiveWorld of the current experience. */
+  live: null,
+  shown: new Set(),
+  sources: new Map(),
   history: [],
   historyAt: 0,
 };
 
-// ---------- connection state ----------
-
-function connectionState() {
-  if (!navigator.onLine || S.esFailures >= 3 || S.healthFailures >= 3) return "offline";
-  if (S.bus === "closed") return "offline";
-  const busOk = S.bus === "connected" || S.bus === "in-process";
-  return S.esOpen && busOk ? "live" : "reconnecting";
-}
-
-function updateBadge() {
-  const state = connectionState();
-  if (state === gaia.connection) return;
+function showConnection(state) {
   gaia.connection = state;
   push(gaia.connectionLog, { state, at: now() });
   const badge = $("connection");
@@ -75,89 +57,10 @@ function updateBadge() {
   badge.textContent = state;
 }
 
-async function pollHealth() {
-  try {
-    const res = await fetch("/health", { cache: "no-store" });
-    S.bus = (await res.json()).nats ?? "unknown";
-    S.healthFailures = 0;
-  } catch {
-    S.bus = "unknown";
-    S.healthFailures++;
-  }
-  const busOk = S.bus === "connected" || S.bus === "in-process";
-  if (!busOk) S.busWasDown = true;
-  else if (S.busWasDown) {
-    // Events committed while the bus was down were never published: refetch.
-    S.busWasDown = false;
-    resync("bus_reconnected");
-  }
-  updateBadge();
-}
-
-// ---------- world stream ----------
-
-function openStream() {
-  clearTimeout(S.reopenTimer);
-  S.es?.close();
-  const q = new URLSearchParams({ experience: S.experience, access_token: S.token });
-  if (S.lastEventId) q.set("last_event_id", S.lastEventId);
-  const es = S.es = new EventSource(`${API}/world/stream?${q}`);
-  let firstOpen = true;
-  es.onopen = () => {
-    S.esOpen = true;
-    S.esFailures = 0;
-    // The snapshot follows the open, so no event can fall between the two.
-    if (firstOpen) loadSnapshot(S.sync?.snapshot ? "stream_opened" : "initial");
-    firstOpen = false;
-    updateBadge();
-  };
-  es.onerror = () => {
-    S.esOpen = false;
-    S.esFailures++;
-    // CONNECTING: the browser retries by itself with Last-Event-ID. CLOSED
-    // (an HTTP error): we retry, passing the last id in the query.
-    if (es.readyState === EventSource.CLOSED && S.es === es) {
-      S.reopenTimer = setTimeout(openStream, Math.min(1000 * 2 ** S.esFailures, 15000));
-    }
-    updateBadge();
-  };
-  es.addEventListener("world_update", (m) => {
-    S.lastEventId = m.lastEventId || S.lastEventId;
-    onWorldUpdate(JSON.parse(m.data));
-  });
-  es.addEventListener("resync", (m) => {
-    S.lastEventId = m.lastEventId;
-    resync(JSON.parse(m.data).reason ?? "server");
-  });
-}
-
-function onWorldUpdate(event) {
-  S.sync?.receive(event);
-}
-
-function resync(reason) {
-  push(gaia.resyncs, { reason, at: now() });
-  loadSnapshot(reason);
-}
-
-async function fetchSnapshot() {
-  const q = new URLSearchParams({ experience: S.experience });
-  const res = await fetch(`${API}/world/state?${q}`, {
-    headers: { Authorization: `Bearer ${S.token}` },
-    cache: "no-store",
-  });
-  if (res.status === 401) {
-    signOut("Your session expired; sign in again.");
-    throw new Error("unauthorized");
-  }
-  if (!res.ok) throw new Error(`snapshot: ${res.status}`);
-  return await res.json();
-}
-
-function loadSnapshot(reason) {
-  S.sync?.load(reason).catch(() => {
-    if (S.sync) setTimeout(() => loadSnapshot("retry"), 2000);
-  });
+/** Both streams deliver the actor's events; the first copy counts. */
+function onWorldUpdate(event, source) {
+  const receivedAt = now();
+  if (S.live?.receive(event)) S.sources.set(event.id, { source, receivedAt });
 }
 
 // ---------- rendering ----------
@@ -165,12 +68,12 @@ function loadSnapshot(reason) {
 function render(prev, next, events, reason) {
   const vm = viewModel(next, S.user);
   const before = prev ? viewModel(prev, S.user) : null;
-  const hl = before !== null;
+  // Moving somewhere else flashes the heading only: every list is new there.
+  const moved = before !== null && before.location !== vm.location;
+  const hl = before !== null && !moved;
   const heading = $("location-name");
-  if (heading.textContent !== vm.name) {
-    heading.textContent = vm.name;
-    if (hl) flash(heading);
-  }
+  if (heading.textContent !== vm.name) heading.textContent = vm.name;
+  if (moved) flash(heading);
   $("location-desc").textContent = vm.description;
   $("location-desc").hidden = !vm.description;
   let lostFocus = reconcile($("exits"), vm.exits, exitButton, hl);
@@ -180,28 +83,32 @@ function render(prev, next, events, reason) {
   reconcile($("elsewhere"), vm.elsewhere, textItem, hl);
   if (lostFocus) $("command").focus();
   gaia.version = next.version;
-  gaia.stats = S.sync?.stats ?? null;
+  gaia.stats = S.live?.sync.stats ?? null;
 
   const renderedAt = now();
-  const fresh = events.filter((e) => !S.painted.has(e.id));
+  // Each event gets one change row and one paint record, however often it is re-applied.
+  const fresh = events.filter((e) => !S.shown.has(e.id));
+  for (const e of fresh) S.shown.add(e.id);
+  while (S.shown.size > 4096) S.shown.delete(S.shown.values().next().value);
   const rows = fresh.map((e) => changeRow(e, prev));
   if (reason !== "update" && reason !== "initial") rows.push(noteRow(`refetched (${reason})`));
   requestAnimationFrame(() => {
     const paintedAt = now();
     if (gaia.firstContentAt === null) gaia.firstContentAt = paintedAt;
     fresh.forEach((e, i) => {
-      if (S.painted.has(e.id)) return;
-      S.painted.add(e.id);
       const latencyMs = paintedAt - e.timestamp;
       push(gaia.paints, {
         id: e.id,
         version: e.version,
         user: e.user_id,
+        source: S.sources.get(e.id)?.source ?? "snapshot",
+        receivedAt: S.sources.get(e.id)?.receivedAt ?? renderedAt,
         commitAt: e.timestamp,
         renderedAt,
         paintedAt,
         latencyMs,
       });
+      S.sources.delete(e.id);
       rows[i].querySelector(".lat").textContent = `${Math.max(0, Math.round(latencyMs))} ms`;
     });
   });
@@ -257,7 +164,7 @@ function addRow(li) {
 // ---------- commands and narrative ----------
 
 async function command(message, submittedAt = now()) {
-  if (!S.sync) return;
+  if (!S.live) return;
   const cmd = {
     message,
     submittedAt,
@@ -280,7 +187,7 @@ async function command(message, submittedAt = now()) {
   const narrative = $("narrative");
   narrative.append(turn);
   while (narrative.children.length > 40) narrative.firstElementChild.remove();
-  turn.scrollIntoView({ block: "nearest" });
+  narrative.scrollTop = narrative.scrollHeight;
   const body = { message, experience: S.experience };
   if (S.conversation) body.conversation_id = S.conversation;
   try {
@@ -291,15 +198,16 @@ async function command(message, submittedAt = now()) {
         store.setItem("gaia.conversation", S.conversation);
       } else if (m.event === "world_update") {
         cmd.eventIds.push(data.id);
-        onWorldUpdate(data);
+        onWorldUpdate(data, "chat");
       } else if (m.event === "content") {
         text.appendData(data.content);
         cmd.firstContentAt ??= now();
+        narrative.scrollTop = narrative.scrollHeight;
       } else if (m.event === "error") {
         cmd.error = data.code;
         story.append(errorSpan(data.message));
       } else if (m.event === "resync") {
-        resync(data.reason ?? "server");
+        S.live?.resync(data.reason ?? "server");
       } else if (m.event === "done") {
         cmd.doneAt = now();
       }
@@ -310,7 +218,6 @@ async function command(message, submittedAt = now()) {
     if (e.status === 401) signOut("Your session expired; sign in again.");
   }
   cmd.doneAt ??= now();
-  turn.scrollIntoView({ block: "nearest" });
 }
 
 function errorSpan(message) {
@@ -397,32 +304,25 @@ function enterGame() {
   $("experience-desc").textContent = x?.description ?? "";
   for (const id of ["whoami", "leave", "signout", "game"]) $(id).hidden = false;
   $("signin").hidden = true;
-  S.sync = new WorldSync({
+  S.live = new LiveWorld({
     experience: S.experience,
-    fetchSnapshot,
+    token: S.token,
+    onEvent: onWorldUpdate,
     onChange: render,
-    onError: () => setTimeout(() => loadSnapshot("retry"), 2000),
+    onConnection: showConnection,
+    onResync: (reason) => push(gaia.resyncs, { reason, at: now() }),
+    onUnauthorized: () => signOut("Your session expired; sign in again."),
   });
-  openStream();
-  // Normally the snapshot follows the stream's open (no gap in between); if
-  // the stream is slow to open, do not wait for it.
-  setTimeout(() => S.sync && !S.sync.snapshot && loadSnapshot("initial"), 1500);
-  clearInterval(S.healthTimer);
-  S.healthTimer = setInterval(pollHealth, 1000);
-  pollHealth();
+  S.live.start();
   $("command").focus();
 }
 
 function leaveGame() {
-  S.es?.close();
-  S.es = null;
-  S.esOpen = false;
-  clearTimeout(S.reopenTimer);
-  clearInterval(S.healthTimer);
-  S.sync?.close();
-  S.sync = null;
-  S.painted.clear();
-  S.lastEventId = "";
+  S.live?.stop();
+  S.live = null;
+  S.shown.clear();
+  S.sources.clear();
+  showConnection("reconnecting");
   for (const id of ["exits", "items", "people", "inventory", "elsewhere", "changes", "narrative"]) {
     $(id).replaceChildren();
   }
@@ -468,10 +368,5 @@ $("command-form").addEventListener("submit", (ev) => {
 $("command").addEventListener("keydown", onCommandKey);
 $("leave").addEventListener("click", leaveGame);
 $("signout").addEventListener("click", () => signOut());
-globalThis.addEventListener("online", () => {
-  if (S.sync && S.es?.readyState === EventSource.CLOSED) openStream();
-  updateBadge();
-});
-globalThis.addEventListener("offline", updateBadge);
 $("name").value = S.user ?? "";
 loadExperiences();

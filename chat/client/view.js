@@ -131,10 +131,11 @@ export function describe(event, prev, me) {
     } else if (s[0] === "locations" && s[2] === "exits" && op.operation !== "remove") {
       parts.push(`a way ${s[3]} opened in ${loc(s[1])}`);
     } else if (s[0] === "players" && s.length === 2) {
-      const who = s[1] === me ? "you" : s[1];
-      if (op.operation === "remove") parts.push(`${who} left`);
-      else if (op.operation === "add") parts.push(`${who} arrived`);
-      else if (op.data?.location) parts.push(`${who} → ${loc(op.data.location)}`);
+      // The actor's own presence reads "alice: went to ..."; anyone else's names them.
+      const who = s[1] === event.user_id ? "" : `${s[1]} `;
+      if (op.operation === "remove") parts.push(`${who}left`);
+      else if (op.operation === "add") parts.push(`${who}entered the world`);
+      else if (op.data?.location) parts.push(`${who}went to ${loc(op.data.location)}`);
     } else if (s[0] === "npcs" && s[2] === "has" && s.length === 4) {
       const npc = world.npcs?.[s[1]]?.name ?? s[1];
       parts.push(op.operation === "remove" ? `${npc} gave something away` : `${npc} got ${name}`);

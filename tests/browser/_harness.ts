@@ -45,7 +45,11 @@ export interface Paint {
   id: string;
   version: number;
   user: string;
+  /** Which stream delivered it first: `chat`, `stream` (or `snapshot`). */
+  source: string;
   commitAt: number;
+  /** When the page got the event (first copy). */
+  receivedAt: number;
   renderedAt: number;
   paintedAt: number;
   latencyMs: number;
@@ -73,6 +77,11 @@ export interface Gaia {
   commands: CommandRecord[];
   resyncs: { reason: string; at: number }[];
   stats: Record<string, number> | null;
+}
+
+/** What the test reads of the page's globals. */
+export interface PageGlobals {
+  __gaia: Gaia;
 }
 
 /** Reads `window.__gaia`. */
@@ -108,7 +117,10 @@ export async function signIn(page: Page, url: string, name: string): Promise<voi
 /** Waits for the live badge and a rendered snapshot. */
 export async function waitReady(page: Page): Promise<void> {
   await waitForConnection(page, "live");
-  await page.waitForFunction("window.__gaia.version !== null && window.__gaia.firstContentAt");
+  await page.waitForFunction(() => {
+    const g = (globalThis as unknown as PageGlobals).__gaia;
+    return g.version !== null && g.firstContentAt !== null;
+  });
 }
 
 /** Item keys (`data-key`) of one list: `items`, `inventory`, `people`, `exits`. */
@@ -127,9 +139,11 @@ export async function act(page: Page, message: string): Promise<CommandRecord> {
   await page.focus("#command");
   await page.keyboard.type(message);
   await page.keyboard.press("Enter");
-  await page.waitForFunction(
-    `window.__gaia.commands.length > ${before} && window.__gaia.commands[${before}].doneAt !== null`,
-  );
+  // Functions, not strings: the client's CSP forbids eval, which string predicates need.
+  await page.waitForFunction((n) => {
+    const g = (globalThis as unknown as PageGlobals).__gaia;
+    return g.commands.length > n && g.commands[n]!.doneAt !== null;
+  }, before);
   const cmd = (await gaia(page)).commands[before]!;
   if (cmd.error) throw new Error(`"${message}" failed: ${cmd.error}`);
   return cmd;
@@ -137,10 +151,11 @@ export async function act(page: Page, message: string): Promise<CommandRecord> {
 
 /** Waits until the page painted the event `id`; returns that paint. */
 export async function paintOf(page: Page, id: string, timeout = 10_000): Promise<Paint> {
-  const json = JSON.stringify(id);
-  await page.waitForFunction(`window.__gaia.paints.some((p) => p.id === ${json})`, undefined, {
-    timeout,
-  });
+  await page.waitForFunction(
+    (id) => (globalThis as unknown as PageGlobals).__gaia.paints.some((p) => p.id === id),
+    id,
+    { timeout },
+  );
   return (await gaia(page)).paints.find((p) => p.id === id)!;
 }
 
@@ -161,7 +176,8 @@ export async function sideBySide(
   right: Uint8Array,
   path: string,
 ): Promise<void> {
-  const b64 = (bytes: Uint8Array) => btoa(Array.from(bytes, (b) => String.fromCharCode(b)).join(""));
+  const b64 = (bytes: Uint8Array) =>
+    btoa(Array.from(bytes, (b) => String.fromCharCode(b)).join(""));
   const page = await browser.newPage({ viewport: { width: 100, height: 100 } });
   try {
     await page.setContent(
@@ -170,7 +186,7 @@ export async function sideBySide(
         `<img src="data:image/png;base64,${b64(right)}" style="box-shadow:0 1px 6px #0004">` +
         `</body>`,
     );
-    await page.waitForFunction("[...document.images].every((i) => i.complete)");
+    await page.waitForLoadState("load");
     const size = await page.evaluate(
       "({ w: document.body.scrollWidth, h: document.body.scrollHeight })",
     ) as { w: number; h: number };

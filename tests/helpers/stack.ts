@@ -7,6 +7,10 @@
  */
 import { type RunningServer, startServer } from "../../main.ts";
 import { loadSettings } from "../../shared/settings.ts";
+import { setLogLevel } from "../../shared/log.ts";
+
+// One JSON line per request would bury test failures; LOG_LEVEL=info brings them back.
+if (!Deno.env.get("LOG_LEVEL")) setLogLevel("warn");
 import { type NatsServerProcess, startNatsServer } from "../../shared/nats_server.ts";
 
 /** A running test stack. */

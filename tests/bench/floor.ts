@@ -1,0 +1,266 @@
+/**
+ * Floors, measured in the same run as the server: raw NATS publish→subscribe
+ * between two connections, the bare relay (`floor_server.ts`) to N SSE
+ * clients (latency, last delivery, sustained event rate, memory per idle
+ * stream), and one write+fsync on the state directory's disk.
+ *
+ * @module
+ */
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { FLOOR_SUBJECT } from "./floor_server.ts";
+import { eventTimestamp, LeanConn, nowMs } from "./http_client.ts";
+import { pool } from "./gaia_client.ts";
+import { rssBytes } from "./procs.ts";
+import { sleep, slope } from "./stats.ts";
+
+const encoder = new TextEncoder();
+
+/**
+ * A `world_update`-shaped payload of realistic size (~450 bytes) carrying
+ * `id` and `timestamp`, so floor clients parse exactly what GAIA clients parse.
+ */
+export function floorPayload(id: string, timestamp: number): Uint8Array {
+  return encoder.encode(JSON.stringify({
+    type: "world_update",
+    id,
+    experience: "wylding-woods",
+    user_id: "bench-actor",
+    version: 1234,
+    changes: {
+      world: [{
+        operation: "remove",
+        path: "locations.woanders-store.items.dream-bottle-1",
+        data: {},
+      }],
+      player: [{
+        operation: "add",
+        path: "inventory.dream-bottle-1",
+        data: { name: "dream bottle" },
+      }],
+    },
+    timestamp,
+    metadata: {
+      source: "kb",
+      state_model: "shared",
+      request_id: "00000000-0000-4000-8000-000000000000",
+    },
+  }));
+}
+
+function jsonId(data: string): string | undefined {
+  const k = data.indexOf('"id":"');
+  if (k < 0) return undefined;
+  return data.slice(k + 6, data.indexOf('"', k + 6));
+}
+
+/** Raw NATS pub→sub latency between two connections of this process (ms). */
+export async function natsFloor(natsUrl: string, samples: number): Promise<number[]> {
+  const pub = await connect({ servers: natsUrl, name: "bench-pub" });
+  const sub = await connect({ servers: natsUrl, name: "bench-sub" });
+  const out: number[] = [];
+  let wake: (() => void) | undefined;
+  sub.subscribe("bench.nats-floor", {
+    callback: (_e, m) => {
+      out.push(nowMs() - eventTimestamp(new TextDecoder().decode(m.data)));
+      wake?.();
+    },
+  });
+  await sub.flush();
+  for (let i = 0; i < samples + 20; i++) {
+    const got = new Promise<void>((r) => wake = r);
+    pub.publish("bench.nats-floor", floorPayload(`n-${i}`, nowMs()));
+    await got;
+    await sleep(1);
+  }
+  await pub.close();
+  await sub.close();
+  return out.slice(20); // the first ones warm up the JIT
+}
+
+/** N open relay streams with per-message arrival tracking. */
+export class RelayClients {
+  readonly conns: LeanConn[] = [];
+  /** id → arrival times (one per client that got it). */
+  readonly arrivals = new Map<string, number[]>();
+  delivered = 0;
+  /** Sum of (arrival − timestamp) and all latencies, when `keepLatencies` is set. */
+  latencies: number[] | undefined;
+  #watch: { id: string; n: number; resolve: () => void } | undefined;
+
+  /** Opens `n` streams to the relay at `port`. */
+  static async open(port: number, n: number, bufSize = 16 * 1024): Promise<RelayClients> {
+    const rc = new RelayClients();
+    await rc.add(port, n, bufSize);
+    return rc;
+  }
+
+  /** Opens `n` more streams. */
+  async add(port: number, n: number, bufSize = 16 * 1024): Promise<void> {
+    const opened = await pool(n, 64, async () => {
+      const c = await LeanConn.open(port, bufSize);
+      await new Promise<void>((resolve, reject) => {
+        c.send({
+          method: "GET",
+          path: "/stream",
+          onHead: (s) => s === 200 ? resolve() : reject(new Error(`relay: HTTP ${s}`)),
+          onEvent: (e) => this.#onEvent(e.data, e.at),
+        }).done.catch(reject);
+      });
+      return c;
+    });
+    this.conns.push(...opened);
+  }
+
+  #onEvent(data: string, at: number): void {
+    this.delivered++;
+    if (this.latencies) {
+      this.latencies.push(at - eventTimestamp(data));
+      return;
+    }
+    const id = jsonId(data);
+    if (!id) return;
+    let list = this.arrivals.get(id);
+    if (!list) this.arrivals.set(id, list = []);
+    list.push(at);
+    const w = this.#watch;
+    if (w && w.id === id && list.length >= w.n) {
+      this.#watch = undefined;
+      w.resolve();
+    }
+  }
+
+  /** Resolves when `n` clients have `id` (or after `timeoutMs`). */
+  waitFor(id: string, n: number, timeoutMs: number): Promise<void> {
+    if ((this.arrivals.get(id)?.length ?? 0) >= n) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#watch = undefined;
+        resolve();
+      }, timeoutMs);
+      this.#watch = {
+        id,
+        n,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
+    });
+  }
+
+  /** Closes every stream. */
+  close(): void {
+    for (const c of this.conns) c.close();
+    this.conns.length = 0;
+  }
+}
+
+/** Per-sample relay latencies: to the first client (`one`) and to the last (`last`). */
+export interface RelaySample {
+  one: number[];
+  last: number[];
+  missing: number;
+}
+
+/**
+ * Publishes `samples` messages one at a time through the relay to the open
+ * clients, waiting for all deliveries before the next.
+ */
+export async function relayLatency(
+  nc: NatsConnection,
+  clients: RelayClients,
+  samples: number,
+  gapMs = 5,
+): Promise<RelaySample> {
+  const n = clients.conns.length;
+  const out: RelaySample = { one: [], last: [], missing: 0 };
+  for (let i = 0; i < samples + 10; i++) {
+    const id = `r-${n}-${i}`;
+    const t0 = nowMs();
+    nc.publish(FLOOR_SUBJECT, floorPayload(id, t0));
+    await clients.waitFor(id, n, 5_000);
+    const list = clients.arrivals.get(id) ?? [];
+    clients.arrivals.delete(id);
+    if (i >= 10) { // warm-up
+      out.missing += n - list.length;
+      out.one.push(list[0]! - t0);
+      out.last.push(Math.max(...list) - t0);
+    }
+    await sleep(gapMs);
+  }
+  return out;
+}
+
+/** Sustained rate through the relay: `msgsPerSec` for `durationMs` to the open clients. */
+export async function relayRate(
+  nc: NatsConnection,
+  clients: RelayClients,
+  msgsPerSec: number,
+  durationMs: number,
+): Promise<{ deliveredPerSec: number; latencies: number[] }> {
+  clients.latencies = [];
+  const before = clients.delivered;
+  const t0 = performance.now();
+  let sent = 0;
+  while (performance.now() - t0 < durationMs) {
+    const due = Math.floor((performance.now() - t0) / 1000 * msgsPerSec);
+    while (sent < due) nc.publish(FLOOR_SUBJECT, floorPayload(`rate-${sent++}`, nowMs()));
+    await sleep(2);
+  }
+  await sleep(300); // let the tail arrive
+  const latencies = clients.latencies;
+  clients.latencies = undefined;
+  const expected = sent * clients.conns.length;
+  const delivered = clients.delivered - before;
+  return {
+    deliveredPerSec: Math.min(delivered, expected) / (durationMs / 1000),
+    latencies,
+  };
+}
+
+/** RSS growth of a process per idle stream while `open(k)` adds streams in steps. */
+export async function rssPerStream(
+  pid: number,
+  steps: number[],
+  open: (k: number) => Promise<void>,
+  settleMs = 500,
+): Promise<{ baseline: number; points: [number, number][]; perStream: number; slope: number }> {
+  await sleep(settleMs);
+  const baseline = rssBytes(pid);
+  const points: [number, number][] = [[0, baseline]];
+  let total = 0;
+  for (const k of steps) {
+    await open(k);
+    total += k;
+    await sleep(settleMs);
+    points.push([total, rssBytes(pid)]);
+  }
+  const last = points[points.length - 1]!;
+  return {
+    baseline,
+    points,
+    perStream: (last[1] - baseline) / total,
+    slope: slope(points.map((p) => p[0]), points.map((p) => p[1])),
+  };
+}
+
+/** Write + fsync of a small file in `dir`, `samples` times (ms each). */
+export async function fsyncFloor(dir: string, samples: number): Promise<number[]> {
+  const path = `${dir}/fsync-floor.tmp`;
+  const file = await Deno.open(path, { write: true, create: true, truncate: true });
+  const data = new Uint8Array(600).fill(120);
+  const out: number[] = [];
+  try {
+    for (let i = 0; i < samples; i++) {
+      const t0 = performance.now();
+      await file.seek(0, Deno.SeekMode.Start);
+      await file.write(data);
+      await file.sync();
+      out.push(performance.now() - t0);
+    }
+  } finally {
+    file.close();
+    await Deno.remove(path).catch(() => {});
+  }
+  return out;
+}

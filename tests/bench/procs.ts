@@ -1,0 +1,230 @@
+/**
+ * The bench's child processes: the GAIA server (`main.ts`) and the relay
+ * floor server, each a separate `deno` process started through `bash` so its
+ * open-file limit can be raised first; plus CPU and memory readings of any
+ * process from `/proc`.
+ *
+ * @module
+ */
+import { getText } from "./gaia_client.ts";
+
+/** Repository root (tests/bench/../..). */
+export const ROOT = new URL("../../", import.meta.url).pathname;
+
+/** The open-file limit asked for; falls back to the hard limit when that is lower. */
+export const NOFILE = 65536;
+
+const RAISE = `ulimit -n ${NOFILE} 2>/dev/null || ulimit -n "$(ulimit -Hn)"`;
+
+/** A spawned child. */
+export interface Child {
+  readonly pid: number;
+  readonly port: number;
+  readonly logFile: string;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves when it has exited. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+function spawnRaised(
+  argv: string[],
+  env: Record<string, string>,
+  logFile: string,
+  stdout: "piped" | "null",
+): Deno.ChildProcess {
+  // `exec` keeps the pid: the child we hold is the deno process itself.
+  const script = `${RAISE}; exec "$@" 2>>"$BENCH_LOG"` +
+    (stdout === "null" ? ` >>"$BENCH_LOG"` : "");
+  return new Deno.Command("bash", {
+    args: ["-c", script, "bash", ...argv],
+    cwd: ROOT,
+    env: { ...env, BENCH_LOG: logFile },
+    stdin: "null",
+    stdout,
+    stderr: "inherit",
+  }).spawn();
+}
+
+function stopper(child: Deno.ChildProcess): (graceMs?: number) => Promise<void> {
+  let stopping: Promise<void> | undefined;
+  return (graceMs = 15_000) =>
+    stopping ??= (async () => {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* gone */ }
+      const timer = setTimeout(() => {
+        try {
+          child.kill("SIGKILL");
+        } catch { /* gone */ }
+      }, graceMs);
+      await child.status;
+      clearTimeout(timer);
+    })();
+}
+
+/** Options of {@linkcode startServer}. */
+export interface ServerOptions {
+  natsUrl: string;
+  port: number;
+  stateDir: string;
+  logFile: string;
+  jwtSecret: string;
+  /** Extra `deno run` flags (e.g. `--cpu-prof`). */
+  denoFlags?: string[];
+}
+
+/**
+ * Starts `main.ts` with `ROLE=all`, the offline narrator without pacing,
+ * fsync on (the KB default), no action rate limit and raised stream caps;
+ * resolves once `/health` answers.
+ */
+export async function startServer(o: ServerOptions): Promise<Child> {
+  const env = {
+    DEV: "1",
+    ROLE: "all",
+    PORT: String(o.port),
+    HOST: "127.0.0.1",
+    NATS_URL: o.natsUrl,
+    STATE_DIR: o.stateDir,
+    KB_DATA_DIR: `${ROOT}kb-data`,
+    JWT_SECRET: o.jwtSecret,
+    NARRATOR: "offline",
+    ACTION_RATE: "0",
+    MAX_STREAMS_PER_USER: "100000",
+    MAX_STREAMS: "100000",
+  };
+  const child = spawnRaised(
+    [
+      Deno.execPath(),
+      "run",
+      "--allow-net",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      "--allow-run",
+      "--allow-sys",
+      ...(o.denoFlags ?? []),
+      "main.ts",
+    ],
+    env,
+    o.logFile,
+    "null",
+  );
+  const stop = stopper(child);
+  const deadline = Date.now() + 60_000;
+  let exited = false;
+  child.status.then(() => exited = true);
+  for (;;) {
+    if (exited) throw new Error(`server exited during start-up; see ${o.logFile}`);
+    try {
+      if ((await getText(o.port, "/health")).includes('"ok"')) break;
+    } catch { /* not up yet */ }
+    if (Date.now() > deadline) {
+      await stop(1000);
+      throw new Error(`server did not answer /health within 60 s; see ${o.logFile}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { pid: child.pid, port: o.port, logFile: o.logFile, stop };
+}
+
+/** Starts `floor_server.ts` against `natsUrl`; resolves with its port. */
+export async function startFloorServer(natsUrl: string, logFile: string): Promise<Child> {
+  const child = spawnRaised(
+    [
+      Deno.execPath(),
+      "run",
+      "--allow-net",
+      "--allow-env",
+      "--allow-read",
+      "--allow-sys",
+      `${ROOT}tests/bench/floor_server.ts`,
+      natsUrl,
+    ],
+    {},
+    logFile,
+    "piped",
+  );
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`floor server exited during start-up; see ${logFile}`);
+    text += value;
+  }
+  reader.releaseLock();
+  child.stdout.cancel().catch(() => {});
+  const port = (JSON.parse(text.split("\n")[0]!) as { port: number }).port;
+  return { pid: child.pid, port, logFile, stop: stopper(child) };
+}
+
+const TICK_MS = 10; // USER_HZ is 100 on Linux
+
+/** Resident set size of a process in bytes (`VmRSS`), NaN if gone. */
+export function rssBytes(pid: number): number {
+  try {
+    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+    const m = /VmRSS:\s+(\d+) kB/.exec(status);
+    return m ? Number(m[1]) * 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** CPU time (user + system) a process has used, in ms; NaN if gone. */
+export function cpuMs(pid: number | "self"): number {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Measures the CPU share of processes over a window. */
+export class CpuMeter {
+  readonly #pids: Record<string, number | "self">;
+  #start: Record<string, number> = {};
+  #t0 = 0;
+  constructor(pids: Record<string, number | "self">) {
+    this.#pids = pids;
+  }
+  /** Starts the window. */
+  start(): void {
+    this.#t0 = performance.now();
+    for (const [k, p] of Object.entries(this.#pids)) this.#start[k] = cpuMs(p);
+  }
+  /** CPU used per process over the window, as % of one core. */
+  stop(): Record<string, number> {
+    const wall = performance.now() - this.#t0;
+    const out: Record<string, number> = {};
+    for (const [k, p] of Object.entries(this.#pids)) {
+      out[k] = Math.round((cpuMs(p) - this.#start[k]!) / wall * 1000) / 10;
+    }
+    return out;
+  }
+}
+
+/** The machine, for the record. */
+export async function machineInfo(): Promise<Record<string, string | number>> {
+  const cpuinfo = await Deno.readTextFile("/proc/cpuinfo").catch(() => "");
+  const meminfo = await Deno.readTextFile("/proc/meminfo").catch(() => "");
+  const model = /model name\s*:\s*(.+)/.exec(cpuinfo)?.[1]?.trim() ?? "unknown";
+  const memKb = Number(/MemTotal:\s+(\d+)/.exec(meminfo)?.[1] ?? NaN);
+  let nats = "unknown";
+  try {
+    const out = await new Deno.Command("nats-server", { args: ["--version"] }).output();
+    nats = new TextDecoder().decode(out.stdout).trim();
+  } catch { /* not on PATH */ }
+  const loadavg = (await Deno.readTextFile("/proc/loadavg").catch(() => "")).trim();
+  return {
+    nproc: navigator.hardwareConcurrency,
+    cpu_model: model,
+    memory_gib: Math.round(memKb / 1024 / 1024 * 10) / 10,
+    kernel: Deno.osRelease(),
+    deno: Deno.version.deno,
+    v8: Deno.version.v8,
+    nats_server: nats,
+    loadavg_at_start: loadavg,
+  };
+}

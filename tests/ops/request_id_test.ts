@@ -1,0 +1,63 @@
+/**
+ * One action followed across processes: with ROLE=chat and ROLE=kb in two
+ * processes on one nats-server, the request id given at the edge comes back
+ * in the response header, travels to the KB in NATS headers, and appears in
+ * both processes' JSON logs and in the event's metadata.
+ */
+import { issueToken } from "../../shared/auth.ts";
+import { startNatsServer } from "../../shared/nats_server.ts";
+import { spawnServer } from "../helpers/process.ts";
+
+function assert(cond: unknown, msg: string): asserts cond {
+  if (!cond) throw new Error(msg);
+}
+
+Deno.test("request ids travel from the edge through NATS to the KB and into both logs", async () => {
+  const nats = await startNatsServer();
+  const stateDir = await Deno.makeTempDir({ prefix: "gaia-rid-" });
+  const env = { NATS_URL: nats.url, STATE_DIR: stateDir, LOG_LEVEL: "info" };
+  const kb = await spawnServer({ ...env, ROLE: "kb" });
+  const chat = await spawnServer({ ...env, ROLE: "chat", KB_URL: kb.url });
+  try {
+    const token = await issueToken("tracer", "test-secret-test-secret-test-secret");
+    const rid = `trace-${crypto.randomUUID()}`;
+    const res = await fetch(`${chat.url}/api/v0.3/chat`, {
+      method: "POST",
+      headers: {
+        Authorization: `Bearer ${token}`,
+        "Content-Type": "application/json",
+        "X-Request-Id": rid,
+      },
+      body: JSON.stringify({ message: "north", experience: "wylding-woods", stream: false }),
+    });
+    assert(res.status === 200, `status ${res.status}`);
+    assert(res.headers.get("X-Request-Id") === rid, "request id header echoed");
+    const answer = await res.json();
+    assert(answer.world_updates[0]?.metadata.request_id === rid, JSON.stringify(answer));
+    // A response without a given id gets a generated one.
+    const plain = await fetch(`${chat.url}/health`);
+    await plain.body?.cancel();
+    assert((plain.headers.get("X-Request-Id") ?? "").length > 8, "generated request id");
+
+    await new Promise((r) => setTimeout(r, 200));
+    const records = (lines: string[]) =>
+      lines.filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
+    const kbLines = records(kb.lines).filter((r) => r.request_id === rid);
+    const chatLines = records(chat.lines).filter((r) => r.request_id === rid);
+    assert(
+      kbLines.some((r) => r.msg === "kb action"),
+      `kb log lacks the id: ${kb.lines.slice(-5)}`,
+    );
+    assert(
+      chatLines.some((r) => r.msg === "http"),
+      `chat log lacks the id: ${chat.lines.slice(-5)}`,
+    );
+  } finally {
+    chat.kill("SIGTERM");
+    kb.kill("SIGTERM");
+    await chat.status;
+    await kb.status;
+    await nats.dispose();
+    await Deno.remove(stateDir, { recursive: true });
+  }
+});
