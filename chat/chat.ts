@@ -46,6 +46,11 @@ export interface ChatOptions {
   retryMs?: number;
   /** A narrator to use instead of `narrator` (tests, embedding). */
   narratorImpl?: Narrator;
+  /**
+   * Whether an experience exists, so a world stream for an unknown one is a
+   * 404 rather than a silent empty stream. Without it every id is accepted.
+   */
+  experienceExists?: (experience: string) => Promise<boolean>;
   /** Most open streams (chat + world) per user; past it 429 (default unlimited). */
   maxStreamsPerUser?: number;
   /** Most open streams in this process; past it 503 (default unlimited). */
@@ -134,6 +139,7 @@ export class Chat {
       narratorTimeoutMs: narratorTimeoutMs(env),
       registry,
       world,
+      experienceExists: opts.experienceExists,
     });
     return new Chat(opts, routes, hub, registry);
   }

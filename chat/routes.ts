@@ -10,6 +10,7 @@ import { z } from "zod";
 import { type AuthVariables, requireUser } from "../shared/auth.ts";
 import { limitBody, type RequestIdVariables, validate } from "../shared/http.ts";
 import { ChatRequestSchema } from "../shared/schema.ts";
+import { AppError } from "../shared/errors.ts";
 import {
   type ChatActionDeps,
   chatJsonAnswer,
@@ -25,6 +26,7 @@ export interface ChatRouteDeps extends ChatActionDeps {
   jwtSecret: string;
   registry: StreamRegistry;
   world: WorldStreamConfig;
+  experienceExists?: (experience: string) => Promise<boolean>;
 }
 
 const WorldQuerySchema = z.object({
@@ -81,6 +83,9 @@ export function chatRoutes(deps: ChatRouteDeps): Hono<Env> {
     validate("query", WorldQuerySchema),
     async (c) => {
       const query = c.req.valid("query");
+      if (deps.experienceExists && !(await deps.experienceExists(query.experience))) {
+        throw new AppError("unknown_experience", "no such experience", 404);
+      }
       deps.registry.admit(c.get("userId"));
       // EventSource sends the header on reconnects; the query serves the first connect.
       const lastEventId = c.req.header("Last-Event-ID")?.trim() || query.last_event_id || undefined;

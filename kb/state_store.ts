@@ -25,6 +25,7 @@
  */
 import type { StateOperation } from "../shared/schema.ts";
 import { metrics } from "../shared/metrics.ts";
+import { log } from "../shared/log.ts";
 import { applyOperations } from "../shared/apply.ts";
 import { fileNameFor } from "../shared/subjects.ts";
 import {
@@ -387,9 +388,21 @@ export class StateStore {
     const fresh = !(await exists(unit.intent));
     await writeSynced(unit.intent, await encodeIntent(intent), this.#fsync);
     if (fresh) await syncDir(unit.dir, this.#fsync);
-    await this.#replace(unit, intent.files);
-    // Not fsynced: if this is lost, the same intent is replayed, which is a no-op.
-    await Deno.truncate(unit.intent, 0);
+    // The synced intent is the commit point: from here on the action has
+    // happened. If replacing the files fails (disk full), the intent stays
+    // and is replayed under the lock by the next reader or writer, so the
+    // action is reported as committed rather than failed.
+    try {
+      await this.#replace(unit, intent.files);
+      // Not fsynced: if this is lost, the same intent is replayed, which is a no-op.
+      await Deno.truncate(unit.intent, 0);
+    } catch (e) {
+      log("error", "state files not replaced after a durable intent; it will be replayed", {
+        dir: unit.dir,
+        version: intent.version,
+        error: String(e),
+      });
+    }
   }
 
   async #replace(unit: Unit, files: Record<string, string>): Promise<void> {

@@ -48,6 +48,7 @@ const SettingsSchema = z.object({
   ACTION_BURST: z.coerce.number().min(1).default(20),
   WORLD_UPDATE_RATE: z.coerce.number().min(0).default(1000),
   WORLD_UPDATE_BURST: z.coerce.number().min(1).default(2000),
+  STREAM_BUFFER_BYTES: z.coerce.number().int().min(4096).default(1024 * 1024),
   MAX_STREAMS_PER_USER: z.coerce.number().int().min(1).default(8),
   MAX_STREAMS: z.coerce.number().int().min(1).default(20_000),
   SHUTDOWN_TIMEOUT: duration("10s"),

@@ -12,6 +12,7 @@ import { eventTimestamp, LeanConn, nowMs } from "./http_client.ts";
 import { pool } from "./gaia_client.ts";
 import { rssBytes } from "./procs.ts";
 import { sleep, slope } from "./stats.ts";
+import { ArrivalTracker } from "./tracker.ts";
 
 const encoder = new TextEncoder();
 
@@ -77,24 +78,12 @@ export async function natsFloor(natsUrl: string, samples: number): Promise<numbe
   return out.slice(20); // the first ones warm up the JIT
 }
 
-/** N open relay streams with per-message arrival tracking. */
+/** N open relay streams; arrivals go to {@linkcode RelayClients.tracker}. */
 export class RelayClients {
   readonly conns: LeanConn[] = [];
-  /** id → arrival times (one per client that got it). */
-  readonly arrivals = new Map<string, number[]>();
-  delivered = 0;
-  /** Sum of (arrival − timestamp) and all latencies, when `keepLatencies` is set. */
-  latencies: number[] | undefined;
-  #watch: { id: string; n: number; resolve: () => void } | undefined;
+  readonly tracker = new ArrivalTracker();
 
-  /** Opens `n` streams to the relay at `port`. */
-  static async open(port: number, n: number, bufSize = 16 * 1024): Promise<RelayClients> {
-    const rc = new RelayClients();
-    await rc.add(port, n, bufSize);
-    return rc;
-  }
-
-  /** Opens `n` more streams. */
+  /** Opens `n` more streams to the relay at `port`. */
   async add(port: number, n: number, bufSize = 16 * 1024): Promise<void> {
     const opened = await pool(n, 64, async () => {
       const c = await LeanConn.open(port, bufSize);
@@ -103,49 +92,12 @@ export class RelayClients {
           method: "GET",
           path: "/stream",
           onHead: (s) => s === 200 ? resolve() : reject(new Error(`relay: HTTP ${s}`)),
-          onEvent: (e) => this.#onEvent(e.data, e.at),
+          onEvent: (e) => this.tracker.record(jsonId(e.data) ?? "", eventTimestamp(e.data), e.at),
         }).done.catch(reject);
       });
       return c;
     });
     this.conns.push(...opened);
-  }
-
-  #onEvent(data: string, at: number): void {
-    this.delivered++;
-    if (this.latencies) {
-      this.latencies.push(at - eventTimestamp(data));
-      return;
-    }
-    const id = jsonId(data);
-    if (!id) return;
-    let list = this.arrivals.get(id);
-    if (!list) this.arrivals.set(id, list = []);
-    list.push(at);
-    const w = this.#watch;
-    if (w && w.id === id && list.length >= w.n) {
-      this.#watch = undefined;
-      w.resolve();
-    }
-  }
-
-  /** Resolves when `n` clients have `id` (or after `timeoutMs`). */
-  waitFor(id: string, n: number, timeoutMs: number): Promise<void> {
-    if ((this.arrivals.get(id)?.length ?? 0) >= n) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.#watch = undefined;
-        resolve();
-      }, timeoutMs);
-      this.#watch = {
-        id,
-        n,
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-      };
-    });
   }
 
   /** Closes every stream. */
@@ -178,9 +130,7 @@ export async function relayLatency(
     const id = `r-${n}-${i}`;
     const t0 = nowMs();
     nc.publish(FLOOR_SUBJECT, floorPayload(id, t0));
-    await clients.waitFor(id, n, 5_000);
-    const list = clients.arrivals.get(id) ?? [];
-    clients.arrivals.delete(id);
+    const list = await clients.tracker.take(id, n, 5_000);
     if (i >= 10) { // warm-up
       out.missing += n - list.length;
       out.one.push(list[0]! - t0);
@@ -198,8 +148,9 @@ export async function relayRate(
   msgsPerSec: number,
   durationMs: number,
 ): Promise<{ deliveredPerSec: number; latencies: number[] }> {
-  clients.latencies = [];
-  const before = clients.delivered;
+  clients.tracker.startLatencies();
+  const before = clients.tracker.delivered;
+  const start = nowMs();
   const t0 = performance.now();
   let sent = 0;
   while (performance.now() - t0 < durationMs) {
@@ -208,12 +159,12 @@ export async function relayRate(
     await sleep(2);
   }
   await sleep(300); // let the tail arrive
-  const latencies = clients.latencies;
-  clients.latencies = undefined;
+  const latencies = clients.tracker.stopLatencies();
   const expected = sent * clients.conns.length;
-  const delivered = clients.delivered - before;
+  const delivered = clients.tracker.delivered - before;
   return {
-    deliveredPerSec: Math.min(delivered, expected) / (durationMs / 1000),
+    deliveredPerSec: Math.min(delivered, expected) /
+      (Math.max(durationMs, clients.tracker.lastAt - start) / 1000),
     latencies,
   };
 }

@@ -91,7 +91,7 @@ Deno.test("browser: two players share the Wylding Woods live", async (t) => {
       assert(Number(width) <= 360, `no horizontal scroll at 360 px (scrollWidth ${width})`);
       assertEquals(
         await b.evaluate(`(() => { const d = document.createElement("div"); d.className = "changed";
-          document.body.append(d); const n = getComputedStyle(d).animationName; d.remove(); return n; })()`),
+          document.body.append(d); const n = getComputedStyle(d, "::after").animationName; d.remove(); return n; })()`),
         "none",
         "reduced motion: no highlight animation",
       );
@@ -168,6 +168,11 @@ Deno.test("browser: two players share the Wylding Woods live", async (t) => {
         await waitForConnection(b, "live");
         await b.waitForSelector(`#items li[data-key="${gone[0]}"]`, { state: "detached" });
         assertEquals(await listKeys(b, "items"), after, "B converged on A's view");
+        const gB = await gaia(b);
+        const via = gB.paints.some((p) => p.id === cmd.eventIds[0])
+          ? "the world stream (replayed or buffered)"
+          : `a snapshot refetch (${gB.resyncs.map((r) => r.reason).join(", ")})`;
+        console.log(`change made while NATS was down reached B through ${via}`);
         for (const page of [a, b]) {
           const states = (await gaia(page)).connectionLog.map((e) => e.state);
           const i = states.lastIndexOf("reconnecting");

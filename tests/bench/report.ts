@@ -1,0 +1,145 @@
+/**
+ * The printed report: a markdown table of every figure with its floor and
+ * ratio, the step tables of the rate scenarios, the profile digest and the
+ * issue's targets, each met or missed by how much.
+ *
+ * @module
+ */
+import type { Figure } from "./figures.ts";
+import type { ProfileSummary } from "./profile.ts";
+
+/** One target of the issue and how this run did. */
+export interface TargetResult {
+  target: string;
+  measured: string;
+  met: boolean | undefined;
+  by: string;
+}
+
+const fmt = (x: number | undefined): string =>
+  x === undefined || !Number.isFinite(x) ? "–" : String(x);
+
+function pct(value: number, limit: number): string {
+  return `${Math.round(Math.abs(value / limit - 1) * 100)}%`;
+}
+
+/** Evaluates the issue's targets against the figures (undefined: not measured). */
+export function evaluateTargets(figures: Figure[]): TargetResult[] {
+  const f = (id: string) => figures.find((x) => x.id === id);
+  const out: TargetResult[] = [];
+  const upper = (target: string, id: string, key: "p50" | "p99", limit: number) => {
+    const v = f(id)?.summary?.[key];
+    out.push({
+      target,
+      measured: v === undefined ? "not measured" : `${key} ${v} ms (${id})`,
+      met: v === undefined ? undefined : v <= limit,
+      by: v === undefined ? "" : v <= limit ? `${pct(v, limit)} under` : `${pct(v, limit)} over`,
+    });
+  };
+  const lower = (target: string, id: string, limit: number, unit: string) => {
+    const v = f(id)?.value;
+    out.push({
+      target,
+      measured: v === undefined ? "not measured" : `${Math.round(v)} ${unit} (${id})`,
+      met: v === undefined ? undefined : v >= limit,
+      by: v === undefined ? "" : v >= limit ? `${pct(v, limit)} above` : `${pct(v, limit)} short`,
+    });
+  };
+  upper("actor world_update p99 ≤ 5 ms, 1,000 streams open", "actor.update.1000", "p99", 5);
+  upper("fan-out to 1,000 streams: last delivery p50 ≤ 30 ms", "fanout.last.1000", "p50", 30);
+  upper("fan-out to 1,000 streams: last delivery p99 ≤ 60 ms", "fanout.last.1000", "p99", 60);
+  lower("10,000 idle streams in one process", "connections.held", 10_000, "streams");
+  const rss = f("connections.rss")?.value;
+  out.push({
+    target: "≤ 64 KB RSS per idle stream",
+    measured: rss === undefined ? "not measured" : `${rss} KB (connections.rss)`,
+    met: rss === undefined ? undefined : rss <= 64,
+    by: rss === undefined ? "" : rss <= 64 ? `${pct(rss, 64)} under` : `${pct(rss, 64)} over`,
+  });
+  lower("≥ 20,000 delivered events/s with p99 < 30 ms", "rate.delivered", 20_000, "events/s");
+  lower(
+    "≥ 300 committed actions/s, one shared world, fsync",
+    "throughput.shared",
+    300,
+    "actions/s",
+  );
+  const shared = f("throughput.shared")?.value;
+  const iso = f("throughput.isolated")?.value;
+  out.push({
+    target: "more across isolated worlds",
+    measured: iso === undefined
+      ? "not measured"
+      : `${Math.round(iso)} actions/s (throughput.isolated)`,
+    met: iso === undefined || shared === undefined ? undefined : iso > shared,
+    by: iso === undefined || shared === undefined
+      ? ""
+      : `${Math.round(iso / shared * 100) / 100}× shared`,
+  });
+  return out;
+}
+
+/** Markdown for the figures, steps, profile and targets. */
+export function markdown(
+  figures: Figure[],
+  targets: TargetResult[],
+  profile: ProfileSummary | undefined,
+): string {
+  const byId = new Map(figures.map((f) => [f.id, f]));
+  const lines: string[] = [];
+  lines.push(
+    "| figure | what | p50 | p99 | max | n | floor | floor p50 / p99 | × floor p50 / p99 |",
+  );
+  lines.push("| --- | --- | --: | --: | --: | --: | --- | --: | --: |");
+  for (const f of figures.filter((x) => x.summary && x.summary.n > 0)) {
+    const fl = f.floor ? byId.get(f.floor) : undefined;
+    const s = f.summary!;
+    lines.push(
+      `| \`${f.id}\` | ${f.label} | ${fmt(s.p50)} | ${fmt(s.p99)} | ${fmt(s.max)} | ${s.n} | ` +
+        `${fl ? `\`${fl.id}\`` : "–"} | ${
+          fl?.summary ? `${fl.summary.p50} / ${fl.summary.p99}` : "–"
+        } | ` +
+        `${f.ratio ? `${fmt(f.ratio.p50)} / ${fmt(f.ratio.p99)}` : "–"} |`,
+    );
+  }
+  lines.push("", "| figure | what | value | floor | floor value | × floor |");
+  lines.push("| --- | --- | --: | --- | --: | --: |");
+  for (const f of figures.filter((x) => x.value !== undefined)) {
+    const fl = f.floor ? byId.get(f.floor) : undefined;
+    lines.push(
+      `| \`${f.id}\` | ${f.label} | ${fmt(f.value)} ${f.unit} | ${fl ? `\`${fl.id}\`` : "–"} | ` +
+        `${fl ? `${fmt(fl.value)} ${fl.unit}` : "–"} | ${fmt(f.ratio?.value)} |`,
+    );
+  }
+  for (const f of figures.filter((x) => Array.isArray(x.conditions.steps))) {
+    const steps = f.conditions.steps as Record<string, unknown>[];
+    lines.push("", `Steps of \`${f.id}\`:`, "");
+    const keys = Object.keys(steps[0] ?? {}).filter((k) => typeof steps[0]![k] !== "object");
+    lines.push(`| ${keys.join(" | ")} | cpu % |`, `| ${keys.map(() => "--:").join(" | ")} | --- |`);
+    for (const s of steps) {
+      const cpu = s.cpu as Record<string, number> | undefined;
+      const cpuText = cpu ? Object.entries(cpu).map(([k, v]) => `${k} ${v}`).join(", ") : "";
+      lines.push(`| ${keys.map((k) => fmt(s[k] as number)).join(" | ")} | ${cpuText} |`);
+    }
+  }
+  if (profile) {
+    lines.push(
+      "",
+      `Profile of the actor path (${profile.actions} actions, ${profile.busyMs} ms busy, ` +
+        `${profile.busyMsPerAction} ms CPU per action on the server's main thread):`,
+      "",
+      "| package | ms | % |",
+      "| --- | --: | --: |",
+      ...profile.byPackage.slice(0, 12).map((r) => `| ${r.name} | ${r.ms} | ${r.pct} |`),
+      "",
+      "| self time: function | ms | % |",
+      "| --- | --: | --: |",
+      ...profile.selfTop.slice(0, 12).map((r) => `| \`${r.name}\` | ${r.ms} | ${r.pct} |`),
+    );
+  }
+  lines.push("", "| target | measured | met | by |", "| --- | --- | --- | --- |");
+  for (const t of targets) {
+    const met = t.met === undefined ? "–" : t.met ? "met" : "**missed**";
+    lines.push(`| ${t.target} | ${t.measured} | ${met} | ${t.by} |`);
+  }
+  return lines.join("\n") + "\n";
+}

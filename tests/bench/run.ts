@@ -1,0 +1,298 @@
+/**
+ * `deno task bench`: the benchmark suite. Starts its own nats-server and the
+ * server (`main.ts`, ROLE=all, offline narrator without pacing, fsync on) as
+ * separate processes, drives load from this process over real HTTP with the
+ * lean client, measures the floors in the same run, and writes
+ * `tests/bench/results/<run>/{results.json,latency.svg,report.md}` (and
+ * `results/latest.*`), then prints the markdown table.
+ *
+ *   deno task bench            # full run (several minutes)
+ *   deno task bench --quick    # under 60 s, fewer samples and steps
+ *   deno task bench --only=floor,actor --profile
+ *
+ * Groups: floor, actor, rate, throughput, connections, profile (full runs
+ * profile the actor path; `--quick` skips it unless `--profile` is given).
+ *
+ * This process re-executes itself once through `bash` to raise its own
+ * open-file limit (`ulimit -n`) before holding thousands of sockets.
+ *
+ * @module
+ */
+import { freePort, startNatsServer } from "../../shared/nats_server.ts";
+import { applyFloors, type Figure } from "./figures.ts";
+import { TokenSigner } from "./gaia_client.ts";
+import { type ProfileSummary, runProfile } from "./profile.ts";
+import { machineInfo, NOFILE, ROOT, startServer } from "./procs.ts";
+import { evaluateTargets, markdown } from "./report.ts";
+import {
+  type Ctx,
+  ISOLATED,
+  runActor,
+  runConnections,
+  runEventRate,
+  runThroughput,
+  SHARED,
+} from "./scenarios.ts";
+import { runFloors } from "./scenarios_floor.ts";
+import { latencyChart } from "./svg.ts";
+
+const PERMS = [
+  "--allow-net",
+  "--allow-read",
+  "--allow-write",
+  "--allow-env",
+  "--allow-run",
+  "--allow-sys",
+];
+
+const args = new Set(Deno.args.filter((a) => !a.startsWith("--only=")));
+const onlyArg = Deno.args.find((a) => a.startsWith("--only="))?.slice(7);
+const quick = args.has("--quick");
+const only = onlyArg ? new Set(onlyArg.split(",")) : undefined;
+const wants = (g: string) =>
+  only ? only.has(g) : g !== "profile" || !quick || args.has("--profile");
+
+/** Sizes of every scenario, full or quick. */
+const PLAN = quick
+  ? {
+    natsSamples: 300,
+    fsyncSamples: 50,
+    relaySamples: 30,
+    floorRates: [10, 20, 40],
+    floorRateStepMs: 1000,
+    idleSteps: [500, 500, 500, 500],
+    actorSamples: 40,
+    actorGapMs: 5,
+    rateActions: [10, 20, 40],
+    rateStepMs: 1000,
+    sharedRates: [100, 200, 300, 400],
+    isolatedRates: [200, 400, 600],
+    throughputStepMs: 1200,
+    sharedWithStreams: false,
+    profileMs: 3000,
+  }
+  : {
+    natsSamples: 2000,
+    fsyncSamples: 300,
+    relaySamples: 200,
+    floorRates: [5, 10, 20, 30, 40, 60, 80, 120],
+    floorRateStepMs: 4000,
+    idleSteps: Array.from({ length: 10 }, () => 1000),
+    actorSamples: 300,
+    actorGapMs: 10,
+    rateActions: [5, 10, 20, 30, 40, 60, 80],
+    rateStepMs: 4000,
+    sharedRates: [100, 200, 300, 400, 500, 600, 800, 1000, 1200],
+    isolatedRates: [100, 200, 400, 600, 800, 1000, 1200, 1600, 2000],
+    throughputStepMs: 4000,
+    sharedWithStreams: true,
+    profileMs: 15_000,
+  };
+
+async function reexecWithRaisedLimit(): Promise<never> {
+  const raise = `ulimit -n ${NOFILE} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"`;
+  const child = new Deno.Command("bash", {
+    args: [
+      "-c",
+      raise,
+      "bash",
+      Deno.execPath(),
+      "run",
+      ...PERMS,
+      new URL(import.meta.url).pathname,
+      ...Deno.args,
+    ],
+    env: { BENCH_RAISED: "1" },
+    stdin: "inherit",
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn();
+  Deno.exit((await child.status).code);
+}
+
+async function main(): Promise<void> {
+  if (Deno.env.get("BENCH_RAISED") !== "1") await reexecWithRaisedLimit();
+  const t0 = performance.now();
+  const say = (s: string) =>
+    console.error(`[bench ${((performance.now() - t0) / 1000).toFixed(1)}s] ${s}`);
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  const resultsDir = `${ROOT}tests/bench/results`;
+  const runDir = `${resultsDir}/${stamp}${quick ? "-quick" : ""}`;
+  await Deno.mkdir(runDir, { recursive: true });
+  const jwtSecret = `bench-${crypto.randomUUID()}`;
+  const signer = new TokenSigner(jwtSecret);
+  const machine = await machineInfo();
+  const nofile = new TextDecoder().decode(
+    (await new Deno.Command("bash", { args: ["-c", "ulimit -n"] }).output()).stdout,
+  ).trim();
+  say(
+    `run ${runDir} (${
+      quick ? "quick" : "full"
+    }), ulimit -n ${nofile}, load ${machine.loadavg_at_start}`,
+  );
+
+  const nats = await startNatsServer({ storeDir: `${runDir}/nats-store` });
+  const natsPid = nats.pid()!;
+  const figures: Figure[] = [];
+  let profile: ProfileSummary | undefined;
+  const errors: string[] = [];
+  const attempt = async (name: string, fn: () => Promise<void>) => {
+    if (!wants(name)) return;
+    try {
+      await fn();
+    } catch (e) {
+      const msg = `${name}: ${(e as Error).stack ?? e}`;
+      errors.push(msg);
+      say(`FAILED ${msg}`);
+    }
+  };
+  const serverAt = (tag: string) => ({
+    natsUrl: nats.url,
+    port: freePort(),
+    stateDir: `${runDir}/state-${tag}`,
+    logFile: `${runDir}/server-${tag}.log`,
+    jwtSecret,
+  });
+  try {
+    await attempt("floor", async () => {
+      figures.push(
+        ...await runFloors({
+          natsUrl: nats.url,
+          natsPid,
+          diskDir: runDir,
+          logFile: `${runDir}/floor-server.log`,
+          natsSamples: PLAN.natsSamples,
+          fsyncSamples: PLAN.fsyncSamples,
+          relayCounts: [1, 100, 1000],
+          relaySamples: PLAN.relaySamples,
+          rateStreams: 1000,
+          rates: PLAN.floorRates,
+          rateStepMs: PLAN.floorRateStepMs,
+          idleSteps: PLAN.idleSteps,
+        }, say),
+      );
+    });
+    if (wants("actor") || wants("rate") || wants("throughput")) {
+      say("starting the server");
+      const server = await startServer(serverAt("main"));
+      const ctx: Ctx = { server, natsPid, signer, say };
+      try {
+        await attempt("actor", async () => {
+          figures.push(
+            ...await runActor(ctx, [0, 100, 1000], PLAN.actorSamples, PLAN.actorGapMs),
+          );
+        });
+        await attempt("rate", async () => {
+          figures.push(...await runEventRate(ctx, 1000, 10, PLAN.rateActions, PLAN.rateStepMs));
+        });
+        await attempt("throughput", async () => {
+          const step = PLAN.throughputStepMs;
+          figures.push(
+            ...await runThroughput(ctx, {
+              id: "shared",
+              experience: SHARED,
+              players: 50,
+              rates: PLAN.sharedRates,
+              stepMs: step,
+              withStreams: false,
+            }),
+          );
+          if (PLAN.sharedWithStreams) {
+            figures.push(
+              ...await runThroughput(ctx, {
+                id: "shared-streams",
+                experience: SHARED,
+                players: 50,
+                rates: PLAN.sharedRates,
+                stepMs: step,
+                withStreams: true,
+              }),
+            );
+          }
+          figures.push(
+            ...await runThroughput(ctx, {
+              id: "isolated",
+              experience: ISOLATED,
+              players: 50,
+              rates: PLAN.isolatedRates,
+              stepMs: step,
+              withStreams: false,
+            }),
+          );
+        });
+      } finally {
+        await server.stop();
+      }
+    }
+    await attempt("connections", async () => {
+      say("starting a fresh server for the connection test");
+      const server = await startServer(serverAt("conn"));
+      try {
+        figures.push(...await runConnections({ server, natsPid, signer, say }, PLAN.idleSteps));
+      } finally {
+        await server.stop();
+      }
+    });
+    await attempt("profile", async () => {
+      profile = await runProfile({
+        ...serverAt("prof"),
+        natsPid,
+        profDir: `${runDir}/profile`,
+        signer,
+        durationMs: PLAN.profileMs,
+        say,
+      });
+    });
+  } finally {
+    await nats.dispose();
+    for (const tag of ["main", "conn", "prof"]) {
+      await Deno.remove(`${runDir}/state-${tag}`, { recursive: true }).catch(() => {});
+    }
+    await Deno.remove(`${runDir}/nats-store`, { recursive: true }).catch(() => {});
+  }
+
+  applyFloors(figures);
+  const targets = evaluateTargets(figures);
+  const record = {
+    run: stamp,
+    mode: quick ? "quick" : "full",
+    duration_s: Math.round((performance.now() - t0) / 100) / 10,
+    machine: { ...machine, loadavg_at_end: (await Deno.readTextFile("/proc/loadavg")).trim() },
+    conditions: {
+      processes:
+        "nats-server, server (main.ts ROLE=all), relay floor server, load generator (this process): each separate",
+      server_env:
+        "NARRATOR=offline, NARRATOR_PACING unset, fsync on (KB default), ACTION_RATE=0, LOG_LEVEL default (info) to a file",
+      load_client:
+        "HTTP/1.1 over Deno.connect, own chunked + SSE parsing, one connection per stream/player",
+      clock:
+        "latencies from event timestamps use performance.timeOrigin + performance.now() in both processes",
+      ulimit_n: nofile,
+      plan: PLAN,
+    },
+    errors,
+    figures,
+    targets,
+    profile,
+  };
+  const json = JSON.stringify(record, null, 1);
+  const md = markdown(figures, targets, profile);
+  const svg = latencyChart(
+    figures.filter((f) => f.group !== "throughput" || f.id.endsWith(".latency")),
+    `GAIA latency distributions, ${record.mode} run ${stamp} (dashed: floors)`,
+  );
+  const outputs: [string, string][] = [
+    ["results.json", json],
+    ["latency.svg", svg],
+    ["report.md", md],
+  ];
+  for (const [name, text] of outputs) {
+    await Deno.writeTextFile(`${runDir}/${name}`, text);
+    await Deno.writeTextFile(`${resultsDir}/latest-${name}`, text);
+  }
+  console.log(md);
+  say(`done in ${record.duration_s} s; ${runDir}/results.json, latency.svg, report.md`);
+  if (errors.length > 0) Deno.exit(1);
+}
+
+if (import.meta.main) await main();
