@@ -81,6 +81,7 @@ function render(prev, next, events, reason) {
   lostFocus = reconcile($("people"), vm.people, textItem, hl) || lostFocus;
   lostFocus = reconcile($("inventory"), vm.inventory, textItem, hl) || lostFocus;
   reconcile($("elsewhere"), vm.elsewhere, textItem, hl);
+  $("elsewhere-block").hidden = next.state_model !== "shared";
   if (lostFocus) $("command").focus();
   gaia.version = next.version;
   gaia.stats = S.live?.sync.stats ?? null;

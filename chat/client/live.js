@@ -18,7 +18,9 @@
 import { WorldSync } from "/client/sync.js";
 
 const API = "/api/v0.3";
-const HEALTH_EVERY_MS = 1000;
+/** `/health` polling: slower while all is well (each poll is an access-log line). */
+const HEALTH_UP_MS = 2000;
+const HEALTH_DOWN_MS = 1000;
 const FAILURES_FOR_OFFLINE = 3;
 
 const busUp = (status) => status === "connected" || status === "in-process";
@@ -73,7 +75,6 @@ export class LiveWorld {
     // Normally the snapshot follows the stream's open (no gap in between);
     // if the stream is slow to open, do not wait for it.
     this.later(() => this.sync.snapshot || this.load("initial"), 1500);
-    this.healthTimer = setInterval(() => this.pollHealth(), HEALTH_EVERY_MS);
     this.pollHealth();
     globalThis.addEventListener("online", this.onNetwork);
     globalThis.addEventListener("offline", this.onNetwork);
@@ -82,7 +83,6 @@ export class LiveWorld {
   stop() {
     this.stopped = true;
     this.es?.close();
-    clearInterval(this.healthTimer);
     for (const t of this.timers) clearTimeout(t);
     this.sync.close();
     globalThis.removeEventListener("online", this.onNetwork);
@@ -170,7 +170,7 @@ export class LiveWorld {
 
   async pollHealth() {
     try {
-      const res = await fetch("/health", { cache: "no-store" });
+      const res = await fetch("/health", { cache: "no-store", signal: AbortSignal.timeout(3000) });
       this.bus = (await res.json()).nats ?? "unknown";
       this.healthFailures = 0;
     } catch {
@@ -178,6 +178,7 @@ export class LiveWorld {
       this.healthFailures++;
     }
     if (this.stopped) return;
+    this.later(() => this.pollHealth(), busUp(this.bus) ? HEALTH_UP_MS : HEALTH_DOWN_MS);
     if (!busUp(this.bus)) this.busWasDown = true;
     else if (this.busWasDown) {
       this.busWasDown = false;

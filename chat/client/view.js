@@ -146,8 +146,14 @@ export function describe(event, prev, me) {
     }
   }
   if (event.user_id === me) {
+    const presence = worldOps.some((op) => op.path.startsWith("players."));
     for (const op of event.changes?.player ?? []) {
       const s = splitPath(op.path);
+      // A move in an isolated world (shared worlds say it in world.players);
+      // an op that carries the inventory is the profile's creation, not a move.
+      if (s.length === 0 && op.data?.location && !("inventory" in op.data) && !presence) {
+        parts.push(`went to ${loc(op.data.location)}`);
+      }
       if (s[0] !== "inventory" || s.length !== 2) continue;
       const item = op.data?.name ?? prev?.player?.inventory?.[s[1]]?.name ?? s[1];
       parts.push(op.operation === "remove" ? `−${item} (inventory)` : `+${item} (inventory)`);

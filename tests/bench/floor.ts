@@ -13,6 +13,7 @@ import { pool } from "./gaia_client.ts";
 import { rssBytes } from "./procs.ts";
 import { sleep, slope } from "./stats.ts";
 import { ArrivalTracker } from "./tracker.ts";
+import type { Probe } from "./probe.ts";
 
 const encoder = new TextEncoder();
 
@@ -107,7 +108,7 @@ export class RelayClients {
   }
 }
 
-/** Per-sample relay latencies: to the first client (`one`) and to the last (`last`). */
+/** Per-sample relay latencies: to the probe's stream (`one`) and to the last other stream (`last`). */
 export interface RelaySample {
   one: number[];
   last: number[];
@@ -115,11 +116,12 @@ export interface RelaySample {
 }
 
 /**
- * Publishes `samples` messages one at a time through the relay to the open
- * clients, waiting for all deliveries before the next.
+ * Publishes `samples` messages one at a time through the relay, each waited
+ * for at the probe (its own process) and at every other open stream.
  */
 export async function relayLatency(
   nc: NatsConnection,
+  probe: Probe,
   clients: RelayClients,
   samples: number,
   gapMs = 5,
@@ -130,11 +132,13 @@ export async function relayLatency(
     const id = `r-${n}-${i}`;
     const t0 = nowMs();
     nc.publish(FLOOR_SUBJECT, floorPayload(id, t0));
-    const list = await clients.tracker.take(id, n, 5_000);
+    let got: { id: string; at: number };
+    do got = await probe.next() as { id: string; at: number }; while (got.id !== id);
+    const list = n > 0 ? await clients.tracker.take(id, n, 5_000) : [];
     if (i >= 10) { // warm-up
       out.missing += n - list.length;
-      out.one.push(list[0]! - t0);
-      out.last.push(Math.max(...list) - t0);
+      out.one.push(got.at - t0);
+      if (n > 0) out.last.push(Math.max(...list) - t0);
     }
     await sleep(gapMs);
   }
@@ -150,11 +154,13 @@ export async function relayRate(
 ): Promise<{ deliveredPerSec: number; latencies: number[] }> {
   clients.tracker.startLatencies();
   const before = clients.tracker.delivered;
-  const start = nowMs();
   const t0 = performance.now();
   let sent = 0;
   while (performance.now() - t0 < durationMs) {
-    const due = Math.floor((performance.now() - t0) / 1000 * msgsPerSec);
+    const due = Math.min(
+      Math.floor((performance.now() - t0) / 1000 * msgsPerSec) + 1,
+      Math.round(durationMs / 1000 * msgsPerSec),
+    );
     while (sent < due) nc.publish(FLOOR_SUBJECT, floorPayload(`rate-${sent++}`, nowMs()));
     await sleep(2);
   }
@@ -163,8 +169,7 @@ export async function relayRate(
   const expected = sent * clients.conns.length;
   const delivered = clients.tracker.delivered - before;
   return {
-    deliveredPerSec: Math.min(delivered, expected) /
-      (Math.max(durationMs, clients.tracker.lastAt - start) / 1000),
+    deliveredPerSec: Math.min(delivered, expected) / (durationMs / 1000),
     latencies,
   };
 }

@@ -70,37 +70,57 @@ interface Pending {
   decoder: TextDecoder;
 }
 
+const frameDecoder = new TextDecoder();
+
+/** Parses one complete SSE message (without its blank line); undefined for comments/retry only. */
+function parseFrame(frame: string, at: number): SseEvent | undefined {
+  let type = "message";
+  let id: string | undefined;
+  let data: string | undefined;
+  let start = 0;
+  while (start <= frame.length) {
+    let nl = frame.indexOf("\n", start);
+    if (nl < 0) nl = frame.length;
+    const line = frame.slice(start, nl);
+    start = nl + 1;
+    if (line.startsWith("data:")) {
+      const v = line.charCodeAt(5) === 32 ? line.slice(6) : line.slice(5);
+      data = data === undefined ? v : data + "\n" + v;
+    } else if (line.startsWith("event:")) {
+      type = line.slice(line.charCodeAt(6) === 32 ? 7 : 6);
+    } else if (line.startsWith("id:")) id = line.slice(line.charCodeAt(3) === 32 ? 4 : 3);
+  }
+  return data === undefined ? undefined : { type, id, data, at };
+}
+
 /**
- * Parses SSE text incrementally. Feed decoded text; complete messages are
- * passed to `emit`. Comments (keep-alives) and `retry:` are skipped.
+ * Splits SSE bytes into messages at blank lines (LF LF) before decoding, so
+ * each message is decoded once and whole (no streaming decoder needed).
  */
 class SseParser {
-  #buf = "";
-  feed(text: string, at: number, emit: (e: SseEvent) => void): void {
-    this.#buf += text;
-    for (;;) {
-      const end = this.#buf.indexOf("\n\n");
-      if (end < 0) return;
-      const frame = this.#buf.slice(0, end);
-      this.#buf = this.#buf.slice(end + 2);
-      let type = "message";
-      let id: string | undefined;
-      let data: string | undefined;
-      let start = 0;
-      while (start <= frame.length) {
-        let nl = frame.indexOf("\n", start);
-        if (nl < 0) nl = frame.length;
-        const line = frame.slice(start, nl);
-        start = nl + 1;
-        if (line.startsWith("data:")) {
-          const v = line.charCodeAt(5) === 32 ? line.slice(6) : line.slice(5);
-          data = data === undefined ? v : data + "\n" + v;
-        } else if (line.startsWith("event:")) {
-          type = line.slice(line.charCodeAt(6) === 32 ? 7 : 6);
-        } else if (line.startsWith("id:")) id = line.slice(line.charCodeAt(3) === 32 ? 4 : 3);
-      }
-      if (data !== undefined) emit({ type, id, data, at });
+  #partial: Uint8Array | undefined;
+  feed(input: Uint8Array, at: number, emit: (e: SseEvent) => void): void {
+    let bytes = input;
+    if (this.#partial) {
+      bytes = new Uint8Array(this.#partial.byteLength + input.byteLength);
+      bytes.set(this.#partial);
+      bytes.set(input, this.#partial.byteLength);
+      this.#partial = undefined;
     }
+    let start = 0;
+    let from = 0;
+    for (;;) {
+      const nl = bytes.indexOf(LF, from);
+      if (nl < 0 || nl + 1 >= bytes.byteLength) break;
+      if (bytes[nl + 1] !== LF) {
+        from = nl + 1;
+        continue;
+      }
+      const e = parseFrame(frameDecoder.decode(bytes.subarray(start, nl)), at);
+      if (e) emit(e);
+      start = from = nl + 2;
+    }
+    if (start < bytes.byteLength) this.#partial = bytes.slice(start);
   }
 }
 
@@ -235,9 +255,8 @@ export class LeanConn {
   }
 
   #body(p: Pending, bytes: Uint8Array, at: number): void {
-    const text = p.decoder.decode(bytes, { stream: true });
-    if (p.sse) this.#sse.feed(text, at, p.req.onEvent ?? (() => {}));
-    else p.text += text;
+    if (p.sse) this.#sse.feed(bytes, at, p.req.onEvent ?? (() => {}));
+    else p.text += p.decoder.decode(bytes, { stream: true });
   }
 
   /** Runs the response state machine over `bytes`; keeps an incomplete line for the next read. */
@@ -256,13 +275,13 @@ export class LeanConn {
       if (p.phase === "size" || p.phase === "data-crlf" || p.phase === "trailer") {
         const nl = indexOfCrlf(bytes, i);
         if (nl < 0) return this.#keep(bytes, i);
-        const line = new TextDecoder().decode(bytes.subarray(i, nl));
+        const empty = nl === i;
+        const size = p.phase === "size" ? parseHex(bytes, i, nl) : 0;
         i = nl + 2;
         if (p.phase === "data-crlf") p.phase = "size";
         else if (p.phase === "trailer") {
-          if (line === "") this.#finish(p);
+          if (empty) this.#finish(p);
         } else {
-          const size = parseInt(line, 16);
           if (size === 0) p.phase = "trailer";
           else {
             p.remaining = size;
@@ -306,8 +325,28 @@ export class LeanConn {
 }
 
 function indexOfCrlf(b: Uint8Array, from: number): number {
-  for (let i = from; i < b.byteLength - 1; i++) if (b[i] === CR && b[i + 1] === LF) return i;
+  for (let i = b.indexOf(LF, from + 1); i > 0; i = b.indexOf(LF, i + 1)) {
+    if (b[i - 1] === CR) return i - 1;
+  }
   return -1;
+}
+
+/** A chunk-size line's hex number (extensions after `;` are ignored). */
+function parseHex(b: Uint8Array, from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const c = b[i]!;
+    const d = c >= 48 && c <= 57
+      ? c - 48
+      : c >= 97 && c <= 102
+      ? c - 87
+      : c >= 65 && c <= 70
+      ? c - 55
+      : -1;
+    if (d < 0) break;
+    n = n * 16 + d;
+  }
+  return n;
 }
 
 function indexOfCrlfCrlf(b: Uint8Array, from: number): number {

@@ -216,7 +216,7 @@ export async function machineInfo(): Promise<Record<string, string | number>> {
     const out = await new Deno.Command("nats-server", { args: ["--version"] }).output();
     nats = new TextDecoder().decode(out.stdout).trim();
   } catch { /* not on PATH */ }
-  const loadavg = (await Deno.readTextFile("/proc/loadavg").catch(() => "")).trim();
+  const loadavg = Deno.loadavg().join(" ");
   return {
     nproc: navigator.hardwareConcurrency,
     cpu_model: model,

@@ -11,6 +11,7 @@ import { getText, Player, type TokenSigner } from "./gaia_client.ts";
 import { type Child, CpuMeter } from "./procs.ts";
 import { sleep, summarize } from "./stats.ts";
 import { rssPerStream } from "./floor.ts";
+import { Probe } from "./probe.ts";
 
 /** The shared experience and the isolated one. */
 export const SHARED = "wylding-woods";
@@ -26,6 +27,34 @@ export interface Ctx {
 
 function meter(ctx: Ctx): CpuMeter {
   return new CpuMeter({ server: ctx.server.pid, nats: ctx.natsPid, load: "self" });
+}
+
+/** `_sum` and `_count` of every histogram series on `/metrics`. */
+async function histograms(port: number): Promise<Map<string, number>> {
+  const text = await getText(port, "/metrics");
+  const out = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    const m = /^(\w+_(?:sum|count))(\{[^}]*\})? ([\d.eE+-]+)$/.exec(line);
+    if (m) out.set(`${m[1]}${m[2] ?? ""}`, Number(m[3]));
+  }
+  return out;
+}
+
+/** Server-side mean (ms) of each histogram over a window: Δsum / Δcount. */
+function histogramMeans(
+  before: Map<string, number>,
+  after: Map<string, number>,
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of after) {
+    if (!k.includes("_sum")) continue;
+    const countKey = k.replace("_sum", "_count");
+    const n = (after.get(countKey) ?? 0) - (before.get(countKey) ?? 0);
+    if (n > 0) {
+      out[k.replace("_sum", "")] = Math.round((v - (before.get(k) ?? 0)) / n * 1000) / 1000;
+    }
+  }
+  return out;
 }
 
 /** A player in the dream-bottle store of the shared world. */
@@ -48,7 +77,16 @@ export async function runActor(
   gapMs: number,
 ): Promise<Figure[]> {
   const figures: Figure[] = [];
-  const actor = await actorInStore(ctx, "bench-actor");
+  // The actor is its own process: its arrivals are not queued behind the
+  // watchers' sockets in this one.
+  const actor = await Probe.start([
+    "actor",
+    String(ctx.server.port),
+    "bench-actor",
+    await ctx.signer.token("bench-actor"),
+  ]);
+  await actor.act("north", SHARED);
+  await actor.act("east", SHARED);
   const watchers = new Watchers("bench-watch", SHARED);
   let k = 0;
   try {
@@ -61,8 +99,12 @@ export async function runActor(
       const upd: number[] = [], commit: number[] = [], done: number[] = [], last: number[] = [];
       let missing = 0, failed = 0;
       const cpu = meter(ctx);
+      let hist = new Map<string, number>();
       for (let i = -10; i < samples; i++) { // 10 warm-up actions
-        if (i === 0) cpu.start();
+        if (i === 0) {
+          hist = await histograms(ctx.server.port);
+          cpu.start();
+        }
         const t = await actor.act(
           k++ % 2 ? "drop the dream bottle" : "take the dream bottle",
           SHARED,
@@ -83,13 +125,15 @@ export async function runActor(
         await sleep(gapMs);
       }
       const used = cpu.stop();
-      const floorOne = `floor.relay.one.${Math.max(1, n)}`;
+      const serverMeans = histogramMeans(hist, await histograms(ctx.server.port));
+      const floorOne = `floor.relay.one.${n}`;
       const cond = {
         other_streams: n,
         samples,
         gap_ms: gapMs,
         action: "take/drop (shared)",
         failed,
+        server_means_ms: serverMeans,
       };
       figures.push(
         latencyFigure(
@@ -129,7 +173,7 @@ export async function runActor(
       }
     }
   } finally {
-    actor.close();
+    await actor.stop();
     watchers.close();
   }
   return figures;
@@ -193,7 +237,17 @@ export async function runEventRate(
       const delivered = watchers.tracker.delivered - before;
       const perSec = delivered / (Math.max(s.durationMs, stepMs) / 1000);
       const l = summarize(lat);
-      steps.push(stepRecord(s, { delivered_per_s: Math.round(perSec), delivery: l, cpu: used }));
+      steps.push({
+        actions_per_s: rate,
+        offered_events_per_s: rate * streams,
+        delivered_per_s: Math.round(perSec),
+        delivery_p50: l.p50,
+        delivery_p99: l.p99,
+        delivery_max: l.max,
+        actor_p99: summarize(s.latencies).p99,
+        errors: s.errors,
+        cpu: used,
+      });
       if (l.p99 < 30 && s.errors === 0) best = { perSec, latencies: lat, cpu: used };
       if (l.p99 > 100 || perSec < 0.7 * rate * streams) break;
     }
@@ -246,6 +300,13 @@ export async function runThroughput(
   const watchers = new Watchers(`bench-${o.id}`, o.experience); // the players' own streams
   if (o.withStreams) await watchers.add(ctx.server.port, ctx.signer, o.players);
   const counters = players.map(() => 0);
+  // Warm-up: each player's first action creates its profile (extra files and
+  // fsyncs) and the JIT is cold; two rounds of moves are not measured.
+  for (let round = 0; round < 2; round++) {
+    await Promise.all(
+      players.map((p, i) => p.act(counters[i]!++ % 2 ? "south" : "north", o.experience)),
+    );
+  }
   const steps: Record<string, unknown>[] = [];
   let best: { s: StepResult; cpu: Record<string, number> } | undefined;
   let broke: Record<string, unknown> | undefined;
@@ -253,6 +314,7 @@ export async function runThroughput(
     for (const rate of o.rates) {
       ctx.say(`throughput ${o.id}: ${rate} actions/s offered by ${o.players} players`);
       const cpu = meter(ctx);
+      watchers.tracker.startLatencies();
       cpu.start();
       const s = await driveRate(
         players,
@@ -263,7 +325,11 @@ export async function runThroughput(
         counters,
       );
       const used = cpu.stop();
-      const rec = stepRecord(s, { cpu: used });
+      const streamLat = watchers.tracker.stopLatencies();
+      const rec = stepRecord(
+        s,
+        o.withStreams ? { stream_p99: summarize(streamLat).p99, cpu: used } : { cpu: used },
+      );
       steps.push(rec);
       const p99 = summarize(s.latencies).p99;
       const ok = p99 < 100 && s.achieved >= 0.9 * rate && s.errors === 0;

@@ -16,6 +16,7 @@ import {
   rssPerStream,
 } from "./floor.ts";
 import { type Child, CpuMeter, startFloorServer } from "./procs.ts";
+import { Probe } from "./probe.ts";
 import { summarize } from "./stats.ts";
 
 /** What the floor scenarios need. */
@@ -68,32 +69,37 @@ export async function runFloors(plan: FloorPlan, say: (s: string) => void): Prom
   const nc = await connect({ servers: plan.natsUrl, name: "bench-floor-pub" });
   try {
     const clients = new RelayClients();
-    for (const n of plan.relayCounts) {
-      await clients.add(relay.port, n - clients.conns.length);
-      say(`floor: relay latency, ${n} streams`);
-      const cpu = meter(relay, plan.natsPid);
-      cpu.start();
-      const r = await relayLatency(nc, clients, plan.relaySamples);
-      const used = cpu.stop();
-      const cond = { streams: n, samples: r.one.length, missing: r.missing };
-      figures.push(latencyFigure(
-        `floor.relay.one.${n}`,
-        "floor",
-        `relay: publish→one client, ${n} streams`,
-        r.one,
-        cond,
-        { cpu: used },
-      ));
-      if (n > 1) {
+    const probe = await Probe.start(["relay", String(relay.port)]);
+    try {
+      for (const n of plan.relayCounts) {
+        await clients.add(relay.port, n - clients.conns.length);
+        say(`floor: relay latency, probe + ${n} other streams`);
+        const cpu = meter(relay, plan.natsPid);
+        cpu.start();
+        const r = await relayLatency(nc, probe, clients, plan.relaySamples);
+        const used = cpu.stop();
+        const cond = { other_streams: n, samples: r.one.length, missing: r.missing };
         figures.push(latencyFigure(
-          `floor.relay.last.${n}`,
+          `floor.relay.one.${n}`,
           "floor",
-          `relay: publish→last of ${n} streams`,
-          r.last,
+          `relay: publish→probe, ${n} other streams`,
+          r.one,
           cond,
           { cpu: used },
         ));
+        if (n > 0) {
+          figures.push(latencyFigure(
+            `floor.relay.last.${n}`,
+            "floor",
+            `relay: publish→last of ${n} streams`,
+            r.last,
+            cond,
+            { cpu: used },
+          ));
+        }
       }
+    } finally {
+      await probe.stop();
     }
     await clients.add(relay.port, Math.max(0, plan.rateStreams - clients.conns.length));
     figures.push(...await rateFloor(plan, relay, nc, clients, say));

@@ -99,13 +99,16 @@ export function latencyChart(figures: Figure[], title: string): string {
   series.forEach((f, i) => {
     const s = [...f.samples!].filter(Number.isFinite).sort((a, b) => a - b);
     const color = COLORS[i % COLORS.length]!;
+    // One point per 2 px of the percentile axis (nearest rank), plus the max.
     const pts: string[] = [];
-    for (let k = 0; k < s.length; k++) {
-      const q0 = k / s.length;
-      const q1 = (k + 1) / s.length;
-      const yy = y(s[k]!).toFixed(1);
-      pts.push(`${qx(q0, maxNines).toFixed(1)},${yy}`, `${qx(q1, maxNines).toFixed(1)},${yy}`);
+    const x0 = M.left;
+    const x1 = W - M.right;
+    for (let px = x0; px <= x1; px += 2) {
+      const q = 1 - 10 ** (-((px - x0) / (x1 - x0)) * maxNines);
+      const k = Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1));
+      pts.push(`${px},${y(s[k]!).toFixed(1)}`);
     }
+    pts.push(`${x1},${y(s[s.length - 1]!).toFixed(1)}`);
     const dash = f.group === "floor" ? ` stroke-dasharray="5 3"` : "";
     parts.push(
       `<polyline fill="none" stroke="${color}" stroke-width="1.6"${dash} points="${

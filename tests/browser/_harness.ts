@@ -26,6 +26,14 @@ export const CHROMIUM = Deno.env.get("CHROMIUM_BIN") ?? "/usr/bin/chromium";
  * ```
  */
 export function launchBrowser(): Promise<Browser> {
+  try {
+    Deno.statSync(CHROMIUM);
+  } catch {
+    throw new Error(
+      `Chromium not found at ${CHROMIUM}: install it with \`apt-get install -y chromium\` ` +
+        "(or set CHROMIUM_BIN); never download a browser for these tests",
+    );
+  }
   return chromium.launch({
     executablePath: CHROMIUM,
     args: [
