@@ -168,6 +168,9 @@ export class NatsBus implements Bus {
       reconnectJitter: 250,
       waitOnFirstConnect: true,
       timeout: 5_000,
+      // Otherwise every request builds an Error up front for its stack
+      // (measured: ~3% of server CPU per action in the benchmark profile).
+      noAsyncTraces: true,
     });
     return new NatsBus(nc);
   }
