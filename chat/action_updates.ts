@@ -27,6 +27,9 @@ export class ActionUpdates {
   #seen = new Set<string>();
   #detach: (() => void) | undefined;
   #closed = false;
+  #firstArrived!: () => void;
+  /** Resolves when the first event of this action arrives on the bus. */
+  readonly first: Promise<void> = new Promise((r) => this.#firstArrived = r);
 
   constructor(hub: SubjectHub, userId: string, requestId: string) {
     this.stream = new ReadableStream<ChatPart>({
@@ -38,6 +41,7 @@ export class ActionUpdates {
     this.#detach = hub.attach(userSubject(userId), (h: HubEvent) => {
       if (h.event.metadata.request_id !== requestId) return;
       this.#emit(h.event, h.frame);
+      this.#firstArrived();
     });
   }
 

@@ -3,12 +3,11 @@
  * the KB, then merge the action's world updates with the narrative, and
  * render that as an SSE body or as the `stream: false` JSON answer.
  *
- * The HTTP answer starts only once the KB has replied. This costs nothing in
- * practice (the KB publishes its events right before it replies, so they
- * arrive together) and buys two things: a KB refusal such as
- * `unknown_experience` is a plain 4xx JSON error rather than a 200 stream
- * with an `error` event, and `metadata.model` names the model that will
- * actually narrate (it depends on the outcome).
+ * The HTTP answer starts once the KB has replied or, for a streamed answer,
+ * once the action's first event arrives on the bus, whichever is first. A KB
+ * refusal (such as `unknown_experience`) publishes nothing, so it still
+ * comes back as a plain 4xx JSON error rather than a 200 stream with an
+ * `error` event, and `metadata.model` names the model that will narrate.
  *
  * @module
  */
@@ -45,7 +44,8 @@ export interface ChatActionParams {
 /** A started action: the KB has committed it; `parts` streams the answer. */
 export interface ChatAction {
   model: string;
-  outcome: Outcome;
+  /** The KB's outcome once it replied (the JSON answer waits for it). */
+  outcome: Promise<Outcome>;
   parts: ReadableStream<ChatPart>;
 }
 
@@ -56,10 +56,40 @@ function errorStatus(status: number): ErrorStatus {
   return status >= 400 && status < 500 ? 400 : 502;
 }
 
+type Reply = Awaited<ReturnType<KbClient["interact"]>>;
+
+/** The KB's answer as a success or an {@linkcode AppError}. */
+async function settle(reply: Promise<Reply>): Promise<Extract<Reply, { ok: true }>> {
+  const r = await reply;
+  if (!r.ok) throw new AppError(r.error.code, r.error.message, errorStatus(r.error.status));
+  return r;
+}
+
+/**
+ * What a state-changing outcome looks like to a narrator before the KB's
+ * reply is in: the engine never asks for the capable model when something
+ * changed, so `modelFor` gives the same answer it will give for the reply.
+ */
+const CHANGED: Outcome = {
+  kind: "changed",
+  changed: true,
+  summary: "",
+  facts: {},
+  needs_capable_model: false,
+};
+
 /**
  * Runs the KB side of an action and returns its answer stream. Throws an
  * {@linkcode AppError} when the KB refuses or cannot be reached (nothing
  * has been sent to the client yet).
+ *
+ * With `early`, the answer starts as soon as the first event of this
+ * request arrives on the bus: the KB publishes only committed changes, so
+ * the action has happened, and the actor's `world_update` need not wait for
+ * the reply (which, in a busy process, queues behind the fan-out of the same
+ * change to every other stream). The narrative then starts once the reply is
+ * in. Without `early`, or when the reply comes first (no change, an error),
+ * the answer starts from the reply.
  *
  * @example
  * ```ts
@@ -69,37 +99,95 @@ function errorStatus(status: number): ErrorStatus {
 export async function startChatAction(
   deps: ChatActionDeps,
   p: ChatActionParams,
+  opts: { early?: boolean } = {},
 ): Promise<ChatAction> {
   // Subscribed before the request: the event cannot be published before we listen.
   const updates = new ActionUpdates(deps.hub, p.userId, p.requestId);
-  let reply;
-  try {
-    reply = await deps.kb.interact({
-      request_id: p.requestId,
-      user_id: p.userId,
-      experience: p.experience,
-      message: p.message,
-    }, { authorization: p.authorization });
-  } catch (e) {
-    updates.cancel();
-    throw e;
-  }
-  if (!reply.ok) {
-    updates.cancel();
-    throw new AppError(reply.error.code, reply.error.message, errorStatus(reply.error.status));
-  }
-  updates.complete(reply.events);
-  const narrative = narrativeStream(deps.narrator, {
-    message: p.message,
+  const reply = settle(deps.kb.interact({
+    request_id: p.requestId,
+    user_id: p.userId,
     experience: p.experience,
-    outcome: reply.outcome,
-    events: reply.events,
-  }, deps.narratorTimeoutMs);
+    message: p.message,
+  }, { authorization: p.authorization }));
+  // Once this function has returned, the narrative stream reports failures.
+  reply.catch(() => {});
+  const first = await Promise.race([
+    reply.then(() => "reply" as const, () => "reply" as const),
+    ...(opts.early ? [updates.first.then(() => "event" as const)] : []),
+  ]);
+  if (first === "reply") {
+    let r;
+    try {
+      r = await reply;
+    } catch (e) {
+      updates.cancel();
+      throw e;
+    }
+    updates.complete(r.events);
+    return {
+      model: deps.narrator.modelFor(r.outcome),
+      outcome: Promise.resolve(r.outcome),
+      parts: worldFirst(updates.stream, narrate(deps, p, r)),
+    };
+  }
+  // The updates stream ends with the reply (which may carry events the bus
+  // lost); the narrative, read only after it, starts from the same reply.
+  reply.then((r) => updates.complete(r.events), () => updates.complete([]));
+  const narrative = afterReply(reply, (r) => narrate(deps, p, r));
   return {
-    model: deps.narrator.modelFor(reply.outcome),
-    outcome: reply.outcome,
+    model: deps.narrator.modelFor(CHANGED),
+    outcome: reply.then((r) => r.outcome),
     parts: worldFirst(updates.stream, narrative),
   };
+}
+
+function narrate(
+  deps: ChatActionDeps,
+  p: ChatActionParams,
+  r: Extract<Reply, { ok: true }>,
+): ReadableStream<ChatPart> {
+  return narrativeStream(deps.narrator, {
+    message: p.message,
+    experience: p.experience,
+    outcome: r.outcome,
+    events: r.events,
+  }, deps.narratorTimeoutMs);
+}
+
+/**
+ * A stream that waits for the reply, then reads `next(reply)`; a failed
+ * reply becomes one `error` part (the change itself is already committed).
+ */
+function afterReply(
+  reply: Promise<Extract<Reply, { ok: true }>>,
+  next: (r: Extract<Reply, { ok: true }>) => ReadableStream<ChatPart>,
+): ReadableStream<ChatPart> {
+  let inner: ReadableStreamDefaultReader<ChatPart> | undefined;
+  let cancelled = false;
+  return new ReadableStream<ChatPart>({
+    async pull(controller) {
+      if (!inner) {
+        let r;
+        try {
+          r = await reply;
+        } catch (e) {
+          const err = e instanceof AppError ? e : new AppError("kb_unavailable", String(e), 502);
+          controller.enqueue({ type: "error", code: err.code, message: err.message });
+          controller.close();
+          return;
+        }
+        if (cancelled) return;
+        inner = next(r).getReader();
+      }
+      const { value, done } = await inner.read();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    async cancel(reason) {
+      cancelled = true;
+      await inner?.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
 }
 
 /** A chat SSE body plus a way to end it early (server shutdown). */
@@ -211,7 +299,7 @@ export async function chatJsonAnswer(
     conversation_id: conversationId,
     narrative: "",
     world_updates: [],
-    outcome: action.outcome,
+    outcome: await action.outcome,
   };
   const reader = action.parts.getReader();
   const onAbort = () => reader.cancel().catch(() => {});

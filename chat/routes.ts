@@ -64,7 +64,7 @@ export function chatRoutes(deps: ChatRouteDeps): Hono<Env> {
         message: body.message,
         experience: body.experience,
         authorization: c.req.header("Authorization"),
-      });
+      }, { early: body.stream });
       if (!body.stream) {
         // No abort signal here: Deno's request.signal (legacy mode) warns on
         // use; a stream:false narration is bounded by the narrator timeout.

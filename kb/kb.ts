@@ -278,7 +278,12 @@ export class Kb {
       }
       sent = this.#publisher.send(messages, r.request_id);
     });
-    await this.#publisher.confirm(sent);
+    // The reply does not wait for the server's acknowledgement: the actor
+    // gets its events in the reply anyway, and in a busy process the PONG
+    // queues behind the fan-out of this very change. The breaker still learns.
+    const confirmed = this.#publisher.confirm(sent);
+    this.#inflight.add(confirmed);
+    confirmed.finally(() => this.#inflight.delete(confirmed));
     metrics.kbActions.inc({ kind: commit.result.kind });
     log("info", "kb action", {
       request_id: r.request_id,

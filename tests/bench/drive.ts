@@ -119,7 +119,7 @@ export async function driveRate(
     }
   }));
   const ok = done.filter((d) => d.timing?.eventId !== undefined);
-  const lastDone = Math.max(end, ...ok.map((d) => d.timing!.done));
+  const lastDone = ok.reduce((m, d) => Math.max(m, d.timing!.done), end);
   const errors = done.filter((d) => d.error !== undefined);
   return {
     offered: rate,

@@ -29,6 +29,19 @@ export interface Figure {
   samples?: number[];
 }
 
+/**
+ * At most `max` samples that keep the distribution: sorted, every k-th
+ * value plus the maximum (rounded to µs). Summaries use all samples.
+ */
+export function keepDistribution(samples: number[], max: number): number[] {
+  const s = samples.filter(Number.isFinite).sort((a, b) => a - b);
+  const step = Math.max(1, Math.ceil(s.length / max));
+  const out: number[] = [];
+  for (let i = 0; i < s.length; i += step) out.push(Math.round(s[i]! * 1000) / 1000);
+  if (s.length > 0 && step > 1) out.push(Math.round(s[s.length - 1]! * 1000) / 1000);
+  return out;
+}
+
 /** Builds a latency figure. */
 export function latencyFigure(
   id: string,
@@ -45,7 +58,7 @@ export function latencyFigure(
     unit: "ms",
     summary: summarize(samples),
     conditions,
-    samples: samples.map((v) => Math.round(v * 1000) / 1000),
+    samples: keepDistribution(samples, 20_000),
     ...extra,
   };
 }

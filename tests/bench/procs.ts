@@ -61,6 +61,16 @@ function stopper(child: Deno.ChildProcess): (graceMs?: number) => Promise<void> 
     })();
 }
 
+/** The permissions `deno task start` gives the server. */
+export const START_PERMS = [
+  "--allow-net",
+  "--allow-read",
+  "--allow-write",
+  "--allow-env",
+  "--allow-run",
+  "--allow-sys",
+];
+
 /** Options of {@linkcode startServer}. */
 export interface ServerOptions {
   natsUrl: string;
@@ -70,6 +80,8 @@ export interface ServerOptions {
   jwtSecret: string;
   /** Extra `deno run` flags (e.g. `--cpu-prof`). */
   denoFlags?: string[];
+  /** Permission flags; default: those of `deno task start`. */
+  perms?: string[];
 }
 
 /**
@@ -96,12 +108,7 @@ export async function startServer(o: ServerOptions): Promise<Child> {
     [
       Deno.execPath(),
       "run",
-      "--allow-net",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-run",
-      "--allow-sys",
+      ...(o.perms ?? START_PERMS),
       ...(o.denoFlags ?? []),
       "main.ts",
     ],

@@ -45,6 +45,8 @@ export interface ProfileSummary {
   busyMs: number;
   busyMsPerAction: number;
   byPackage: ProfileRow[];
+  /** Sampled time by stage of the actor path (see STAGES). */
+  byStage: ProfileRow[];
   selfTop: ProfileRow[];
   inclusiveTop: ProfileRow[];
   actionLatency: ReturnType<typeof summarize>;
@@ -52,6 +54,24 @@ export interface ProfileSummary {
 }
 
 const SPECIAL = new Set(["(idle)", "(program)", "(garbage collector)", "(root)"]);
+
+/**
+ * Stages of the actor path by script URL, matched from the sampled frame up
+ * its stack: the innermost frame that belongs to a library or to our code
+ * names the stage (runtime internals in between are charged to it).
+ */
+const STAGES: [string, RegExp][] = [
+  ["zod (validation)", /registry\.npmjs\.org\/zod\//],
+  ["nats.js (client, node:net compat)", /@nats-io\//],
+  ["hono (routing, middleware, jwt)", /registry\.npmjs\.org\/hono\//],
+  ["prom-client (metrics)", /prom-client/],
+  ["ulid", /registry\.npmjs\.org\/ulid\//],
+  ["kb: state store (files, fsync, intent)", /\/kb\/(state_store|durable)\.ts/],
+  ["kb: other (engine, interact, publish)", /\/kb\//],
+  ["chat", /\/chat\//],
+  ["logging (shared/log.ts)", /\/shared\/log\.ts/],
+  ["shared (bus, http, auth)", /\/shared\//],
+];
 
 /** Groups a script URL: `npm:<package>`, `gaia:<dir>`, `deno:<ext>` or `node:<module>`. */
 export function packageOf(url: string, fn: string): string {
@@ -101,6 +121,7 @@ export async function summarizeProfile(
   const self = new Map<string, number>();
   const pkg = new Map<string, number>();
   const incl = new Map<string, number>();
+  const stages = new Map<string, number>();
   let busy = 0;
   for (let i = first; i <= last; i++) {
     const dt = (p.timeDeltas[i + 1] ?? 0) / 1000; // µs → ms, the time until the next sample
@@ -112,6 +133,15 @@ export async function summarizeProfile(
     self.set(name, (self.get(name) ?? 0) + dt);
     const group = packageOf(node.callFrame.url, fn);
     pkg.set(group, (pkg.get(group) ?? 0) + dt);
+    let stage: string | undefined;
+    let runtime: string | undefined;
+    for (let id: number | undefined = node.id; id !== undefined && !stage; id = parent.get(id)) {
+      const url = byId.get(id)!.callFrame.url;
+      stage = STAGES.find(([, re]) => re.test(url))?.[0];
+      if (!runtime && /^(ext|node):/.test(url)) runtime = `runtime: ${packageOf(url, "")}`;
+    }
+    stage ??= runtime ?? group;
+    stages.set(stage, (stages.get(stage) ?? 0) + dt);
     const seen = new Set<string>();
     for (let id: number | undefined = node.id; id !== undefined; id = parent.get(id)) {
       const f = byId.get(id)!.callFrame;
@@ -132,6 +162,7 @@ export async function summarizeProfile(
     file,
     busyMs: Math.round(busy),
     byPackage: rows(pkg, 20),
+    byStage: rows(stages, 20),
     selfTop: rows(self, top),
     inclusiveTop: rows(incl, top * 2),
   };

@@ -48,7 +48,15 @@ export function evaluateTargets(figures: Figure[]): TargetResult[] {
   upper("actor world_update p99 ≤ 5 ms, 1,000 streams open", "actor.update.1000", "p99", 5);
   upper("fan-out to 1,000 streams: last delivery p50 ≤ 30 ms", "fanout.last.1000", "p50", 30);
   upper("fan-out to 1,000 streams: last delivery p99 ≤ 60 ms", "fanout.last.1000", "p99", 60);
-  lower("10,000 idle streams in one process", "connections.held", 10_000, "streams");
+  const tried = f("connections.held")?.conditions.streams_tried as number | undefined;
+  if (tried !== undefined && tried < 10_000) {
+    out.push({
+      target: "10,000 idle streams in one process",
+      measured: `${f("connections.held")?.value} of ${tried} tried (quick run)`,
+      met: undefined,
+      by: "not tried at 10,000",
+    });
+  } else lower("10,000 idle streams in one process", "connections.held", 10_000, "streams");
   const rss = f("connections.rss")?.value;
   out.push({
     target: "≤ 64 KB RSS per idle stream",
@@ -70,7 +78,8 @@ export function evaluateTargets(figures: Figure[]): TargetResult[] {
     measured: iso === undefined
       ? "not measured"
       : `${Math.round(iso)} actions/s (throughput.isolated)`,
-    met: iso === undefined || shared === undefined ? undefined : iso > shared,
+    // Steps are ~50-100 actions/s apart: "more" needs a clear margin.
+    met: iso === undefined || shared === undefined ? undefined : iso > shared * 1.1,
     by: iso === undefined || shared === undefined
       ? ""
       : `${Math.round(iso / shared * 100) / 100}× shared`,
@@ -127,9 +136,9 @@ export function markdown(
       `Profile of the actor path (${profile.actions} actions, ${profile.busyMs} ms busy, ` +
         `${profile.busyMsPerAction} ms CPU per action on the server's main thread):`,
       "",
-      "| package | ms | % |",
+      "| stage (innermost library or module on the stack) | ms | % |",
       "| --- | --: | --: |",
-      ...profile.byPackage.slice(0, 12).map((r) => `| ${r.name} | ${r.ms} | ${r.pct} |`),
+      ...profile.byStage.slice(0, 14).map((r) => `| ${r.name} | ${r.ms} | ${r.pct} |`),
       "",
       "| self time: function | ms | % |",
       "| --- | --: | --: |",

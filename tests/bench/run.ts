@@ -9,6 +9,7 @@
  *   deno task bench            # full run (several minutes)
  *   deno task bench --quick    # under 60 s, fewer samples and steps
  *   deno task bench --only=floor,actor --profile
+ *   deno task bench --report=tests/bench/results/<run>/results.json   # re-render
  *
  * Groups: floor, actor, rate, throughput, connections, profile (full runs
  * profile the actor path; `--quick` skips it unless `--profile` is given).
@@ -24,15 +25,8 @@ import { TokenSigner } from "./gaia_client.ts";
 import { type ProfileSummary, runProfile } from "./profile.ts";
 import { machineInfo, NOFILE, ROOT, startServer } from "./procs.ts";
 import { evaluateTargets, markdown } from "./report.ts";
-import {
-  type Ctx,
-  ISOLATED,
-  runActor,
-  runConnections,
-  runEventRate,
-  runThroughput,
-  SHARED,
-} from "./scenarios.ts";
+import { type Ctx, ISOLATED, runActor, runConnections, SHARED } from "./scenarios.ts";
+import { runEventRate, runThroughput } from "./scenarios_load.ts";
 import { runFloors } from "./scenarios_floor.ts";
 import { latencyChart } from "./svg.ts";
 
@@ -252,7 +246,7 @@ async function main(): Promise<void> {
     machine: { ...machine, loadavg_at_end: Deno.loadavg().join(" ") },
     conditions: {
       processes:
-        "nats-server, server (main.ts ROLE=all), relay floor server, load generator (this process): each separate",
+        "nats-server, server (main.ts ROLE=all), relay floor server, probe (the actor / one relay client), load generator (this process): each separate",
       server_env:
         "NARRATOR=offline, NARRATOR_PACING unset, fsync on (KB default), ACTION_RATE=0, LOG_LEVEL default (info) to a file",
       load_client:
@@ -268,37 +262,61 @@ async function main(): Promise<void> {
     profile,
   };
   const json = JSON.stringify(record, null, 1);
-  const md = markdown(figures, targets, profile);
-  const chartIds = [
-    "floor.nats",
-    "floor.relay.one.1",
-    "floor.relay.last.1000",
-    "floor.relay.rate.latency",
-    "actor.update.0",
-    "actor.update.1000",
-    "actor.commit.1000",
-    "fanout.last.100",
-    "fanout.last.1000",
-    "rate.delivered.latency",
-    "throughput.shared.latency",
-    "throughput.isolated.latency",
-  ];
-  const svg = latencyChart(
-    chartIds.map((id) => figures.find((f) => f.id === id)).filter((f) => f !== undefined),
-    `GAIA latency distributions, ${record.mode} run ${stamp} (dashed: floors)`,
-  );
-  const outputs: [string, string][] = [
-    ["results.json", json],
-    ["latency.svg", svg],
-    ["report.md", md],
-  ];
-  for (const [name, text] of outputs) {
-    await Deno.writeTextFile(`${runDir}/${name}`, text);
-    await Deno.writeTextFile(`${resultsDir}/latest-${name}`, text);
-  }
+  // The record first: a failure below must not lose the run.
+  await Deno.writeTextFile(`${runDir}/results.json`, json);
+  await Deno.writeTextFile(`${resultsDir}/latest-results.json`, json);
+  const md = await render(record, runDir, resultsDir);
   console.log(md);
   say(`done in ${record.duration_s} s; ${runDir}/results.json, latency.svg, report.md`);
   if (errors.length > 0) Deno.exit(1);
 }
 
-if (import.meta.main) await main();
+/** The parts of a results.json the report is made from. */
+interface RunRecord {
+  run: string;
+  mode: string;
+  figures: Figure[];
+  targets: ReturnType<typeof evaluateTargets>;
+  profile?: ProfileSummary;
+}
+
+const CHART_IDS = [
+  "floor.nats",
+  "floor.relay.one.0",
+  "floor.relay.last.1000",
+  "floor.relay.rate.latency",
+  "actor.update.0",
+  "actor.update.1000",
+  "actor.commit.1000",
+  "fanout.last.100",
+  "fanout.last.1000",
+  "rate.delivered.latency",
+  "throughput.shared.latency",
+  "throughput.isolated.latency",
+];
+
+/** Writes `report.md` and `latency.svg` next to the JSON (and as `latest-*`); returns the markdown. */
+async function render(record: RunRecord, runDir: string, resultsDir: string): Promise<string> {
+  const md = markdown(record.figures, record.targets, record.profile);
+  const svg = latencyChart(
+    CHART_IDS.map((id) => record.figures.find((f) => f.id === id)).filter((f) => f !== undefined),
+    `GAIA latency distributions, ${record.mode} run ${record.run} (dashed: floors)`,
+  );
+  const outputs: [string, string][] = [["latency.svg", svg], ["report.md", md]];
+  for (const [name, text] of outputs) {
+    await Deno.writeTextFile(`${runDir}/${name}`, text);
+    await Deno.writeTextFile(`${resultsDir}/latest-${name}`, text);
+  }
+  return md;
+}
+
+if (import.meta.main) {
+  const reportOf = Deno.args.find((a) => a.startsWith("--report="))?.slice(9);
+  if (reportOf) {
+    // Re-render report.md and latency.svg of an earlier run: --report=<run dir>/results.json
+    const record = JSON.parse(await Deno.readTextFile(reportOf)) as RunRecord;
+    record.targets = evaluateTargets(record.figures);
+    const dir = reportOf.replace(/\/[^/]*$/, "");
+    console.log(await render(record, dir, `${ROOT}tests/bench/results`));
+  } else await main();
+}

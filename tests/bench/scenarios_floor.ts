@@ -104,11 +104,16 @@ export async function runFloors(plan: FloorPlan, say: (s: string) => void): Prom
     await clients.add(relay.port, Math.max(0, plan.rateStreams - clients.conns.length));
     figures.push(...await rateFloor(plan, relay, nc, clients, say));
     clients.close();
-    await new Promise((r) => setTimeout(r, 300));
-    figures.push(await idleFloor(plan, relay, say));
   } finally {
     await nc.close();
     await relay.stop();
+  }
+  // A fresh relay for memory, as the server gets a fresh process for it.
+  const idleRelay = await startFloorServer(plan.natsUrl, plan.logFile);
+  try {
+    figures.push(await idleFloor(plan, idleRelay, say));
+  } finally {
+    await idleRelay.stop();
   }
   return figures;
 }
@@ -166,8 +171,17 @@ async function rateFloor(
 async function idleFloor(plan: FloorPlan, relay: Child, say: (s: string) => void): Promise<Figure> {
   const clients = new RelayClients();
   const total = plan.idleSteps.reduce((a, b) => a + b, 0);
+  // Warm-up as for the server: code paths and pools are not per-stream cost.
+  await clients.add(relay.port, 50, 1024);
+  clients.close();
+  await new Promise((r) => setTimeout(r, 500));
   say(`floor: relay holding ${total} idle streams`);
-  const r = await rssPerStream(relay.pid, plan.idleSteps, (k) => clients.add(relay.port, k, 1024));
+  const r = await rssPerStream(
+    relay.pid,
+    plan.idleSteps,
+    (k) => clients.add(relay.port, k, 1024),
+    1000,
+  );
   const held = clients.conns.length;
   clients.close();
   return valueFigure(

@@ -45,9 +45,17 @@ function qx(q: number, maxNines: number): number {
  */
 export function latencyChart(figures: Figure[], title: string): string {
   const series = figures.filter((f) => (f.samples?.length ?? 0) >= 5);
-  const all = series.flatMap((f) => f.samples!).filter((v) => v > 0 && Number.isFinite(v));
-  const lo = 10 ** Math.floor(Math.log10(Math.max(0.01, Math.min(...all, 1))));
-  const hi = 10 ** Math.ceil(Math.log10(Math.max(...all, 1)));
+  let min = 1;
+  let max = 1;
+  for (const f of series) {
+    for (const v of f.samples!) {
+      if (!(v > 0) || !Number.isFinite(v)) continue;
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
+  }
+  const lo = 10 ** Math.floor(Math.log10(Math.max(0.01, min)));
+  const hi = 10 ** Math.ceil(Math.log10(max));
   const maxNines = 3;
   const y = (ms: number) => {
     const v = Math.log10(Math.min(hi, Math.max(lo, ms)));
@@ -121,9 +129,9 @@ export function latencyChart(figures: Figure[], title: string): string {
       `<line x1="${lx}" x2="${
         lx + 24
       }" y1="${ly}" y2="${ly}" stroke="${color}" stroke-width="2"${dash}/>`,
-      `<text x="${lx + 30}" y="${ly}" dominant-baseline="middle">${
-        esc(f.id)
-      } (n=${s.length})</text>`,
+      `<text x="${lx + 30}" y="${ly}" dominant-baseline="middle">${esc(f.id)} (n=${
+        f.summary?.n ?? s.length
+      })</text>`,
     );
   });
   parts.push(`</svg>`);

@@ -1,3 +1,4 @@
+import { jetstreamManager, StorageType } from "@nats-io/jetstream";
 import { deepStrictEqual as eq, ok } from "node:assert/strict";
 import { type BusMessage, NatsBus } from "../../shared/bus.ts";
 import { startNatsServer } from "../../shared/nats_server.ts";
@@ -8,9 +9,13 @@ import { kbFixture } from "./_support.ts";
 const EXP = "wylding-woods";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until(cond: () => boolean, ms: number, what: string | (() => string)) {
+async function until(
+  cond: () => boolean | Promise<boolean>,
+  ms: number,
+  what: string | (() => string),
+) {
   const deadline = Date.now() + ms;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > deadline) {
       throw new Error(`timed out waiting for ${typeof what === "string" ? what : what()}`);
     }
@@ -140,10 +145,8 @@ Deno.test("publish: an event is only ever seen after its commit is on disk", asy
 
 Deno.test("publish: with NATS down or hung actions still commit in bounded time; the breaker logs once per state change", async () => {
   const nats = await startNatsServer();
-  // The KB reconnects later than the client, so the client is subscribed again
-  // when the KB flushes its outbox (JetStream would cover the gap otherwise).
-  const kbBus = await NatsBus.connect(nats.url, { name: "kb", reconnectTimeWaitMs: 1500 });
-  const client = await NatsBus.connect(nats.url, { name: "client", reconnectTimeWaitMs: 50 });
+  const kbBus = await NatsBus.connect(nats.url, { name: "kb", reconnectTimeWaitMs: 100 });
+  const client = await NatsBus.connect(nats.url, { name: "client", reconnectTimeWaitMs: 100 });
   const fx = await kbFixture({ bus: kbBus });
   const lines: string[] = [];
   const original = console.error;
@@ -173,17 +176,24 @@ Deno.test("publish: with NATS down or hung actions still commit in bounded time;
     const hung: number[] = [];
     for (let i = 0; i < 6; i++) hung.push(await step());
     ok(hung.every((ms) => ms < 250 + 200), `hung-server action times ${hung.map(Math.round)}`);
-    eq(fx.kb.stats().state, "open");
+    // Acknowledgements are awaited in the background; they time out after 250 ms.
+    await until(() => fx.kb.stats().state === "open", 1000, "breaker open");
     ok(hung.slice(3).every((ms) => ms < 100), `open breaker still waits: ${hung.map(Math.round)}`);
     Deno.kill(nats.pid()!, "SIGCONT");
     await sleep(1100); // cooldown
     await step();
-    eq(fx.kb.stats().state, "closed");
+    await until(() => fx.kb.stats().state === "closed", 1000, "breaker closed after a trial");
     eq(breakerLines(), ["open", "half_open", "closed"]);
 
     // Dead server: the bus reconnects in the background, actions never wait for it.
-    await client.flush();
-    const beforeOutage = mine.got.length;
+    // JetStream is what fills other players' gaps after an outage: count what it stores.
+    const jsm = await jetstreamManager(client.nc);
+    await jsm.streams.add({
+      name: "OUTAGE",
+      subjects: ["world.updates.>"],
+      storage: StorageType.File,
+    });
+    const stored = async () => (await jsm.streams.info("OUTAGE")).state.messages;
     await nats.stop();
     await until(() => kbBus.status() !== "connected", 3000, "disconnect");
     const down: number[] = [];
@@ -202,14 +212,20 @@ Deno.test("publish: with NATS down or hung actions still commit in bounded time;
       "reconnect",
     );
     await step();
-    // The 20 outage events arrive after reconnect, in order, before the new one.
-    await until(
-      () => mine.got.length === beforeOutage + 21,
-      3000,
-      () => `outbox flushed after NATS came back: ${mine.got.length - beforeOutage} of 21`,
+    // The 20 outage events (user + experience subject each) reach the server
+    // after reconnect, in version order, before the new one.
+    await until(async () => (await stored()) === 42, 3000, "outbox flushed after NATS came back");
+    const versions: number[] = [];
+    for (let seq = 1; seq <= 42; seq++) {
+      const m = await jsm.streams.getMessage("OUTAGE", { seq });
+      if (m?.subject === userSubject("walker")) versions.push(m.json<WorldUpdateEvent>().version);
+    }
+    ok(
+      versions.length === 21 && versions.every((v, i) => i === 0 || v === versions[i - 1]! + 1),
+      `versions ${versions}`,
     );
     eq(fx.kb.stats().queued, 0);
-    eq(fx.kb.stats().state, "closed");
+    await until(() => fx.kb.stats().state === "closed", 1000, "breaker closed again");
     eq(breakerLines(), ["open", "half_open", "closed", "open", "half_open", "closed"]);
     mine.sub.unsubscribe();
   } finally {
