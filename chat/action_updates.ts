@@ -42,7 +42,7 @@ export class ActionUpdates {
       if (h.event.metadata.request_id !== requestId) return;
       this.#emit(h.event, h.frame);
       this.#firstArrived();
-    });
+    }, { urgent: true });
   }
 
   #emit(event: WorldUpdateEvent, frame?: Uint8Array): void {

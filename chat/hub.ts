@@ -26,7 +26,10 @@ export type HubListener = (event: HubEvent) => void;
 
 interface Entry {
   sub: BusSubscription;
+  /** World streams: served from the process-wide queue, in arrival order. */
   listeners: Set<HubListener>;
+  /** Chat actions waiting for their own event: served at once. */
+  urgent: Set<HubListener>;
 }
 
 const EXPERIENCE_PREFIX = `${WORLD_UPDATES_PREFIX}.experience.`;
@@ -64,6 +67,17 @@ export function decodeWorldUpdate(subject: string, data: Uint8Array): HubEvent |
   return { subject, event, frame: encodeWorldUpdate(event) };
 }
 
+/** Calls each listener; the caller passes a copy (a listener may detach others). */
+function deliver(subject: string, listeners: readonly HubListener[], hubEvent: HubEvent): void {
+  for (const listener of listeners) {
+    try {
+      listener(hubEvent);
+    } catch (e) {
+      log("error", "hub listener failed", { subject, error: String(e) });
+    }
+  }
+}
+
 /**
  * The subject hub.
  *
@@ -87,44 +101,67 @@ export class SubjectHub {
    * Adds a listener to a subject, subscribing on first use. Returns the
    * detach function (idempotent); the last detach unsubscribes.
    */
-  attach(subject: string, listener: HubListener): () => void {
+  attach(subject: string, listener: HubListener, opts: { urgent?: boolean } = {}): () => void {
     let entry = this.#entries.get(subject);
     if (!entry) {
       const listeners = new Set<HubListener>();
+      const urgent = new Set<HubListener>();
       const sub = this.#bus.subscribe(subject, {
-        callback: (msg) => this.#dispatch(subject, listeners, msg),
+        callback: (msg) => this.#dispatch(subject, listeners, urgent, msg),
       });
-      entry = { sub, listeners };
+      entry = { sub, listeners, urgent };
       this.#entries.set(subject, entry);
     }
     const current = entry;
-    current.listeners.add(listener);
+    const set = opts.urgent ? current.urgent : current.listeners;
+    set.add(listener);
     let attached = true;
     return () => {
       if (!attached) return;
       attached = false;
-      current.listeners.delete(listener);
-      if (current.listeners.size === 0 && this.#entries.get(subject) === current) {
+      set.delete(listener);
+      if (
+        current.listeners.size + current.urgent.size === 0 &&
+        this.#entries.get(subject) === current
+      ) {
         this.#entries.delete(subject);
         current.sub.unsubscribe();
       }
     };
   }
 
-  #dispatch(subject: string, listeners: Set<HubListener>, msg: BusMessage): void {
+  #dispatch(
+    subject: string,
+    listeners: Set<HubListener>,
+    urgent: Set<HubListener>,
+    msg: BusMessage,
+  ): void {
     metrics.worldUpdatesReceived.inc({ scope: subject.includes(".user.") ? "user" : "experience" });
-    if (listeners.size === 0) return;
+    if (listeners.size + urgent.size === 0) return;
     const hubEvent = decodeWorldUpdate(subject, msg.data);
     if (!hubEvent) return;
-    // Copy: a listener may detach itself (or another) while we deliver.
-    for (const listener of [...listeners]) {
-      try {
-        listener(hubEvent);
-      } catch (e) {
-        log("error", "hub listener failed", { subject, error: String(e) });
-      }
-    }
+    if (urgent.size > 0) deliver(subject, [...urgent], hubEvent);
+    if (listeners.size === 0) return;
+    // nats.js hands over a whole socket read at once, so an actor's own event
+    // and the fan-out of the same change to every other stream arrive
+    // together. Streams are served in a later macrotask, from one queue for
+    // all subjects (each stream keeps the order of arrival across its user
+    // and experience subjects, which replay relies on), so the actor's answer,
+    // a chain of microtasks, starts before thousands of stream writes.
+    // The listener set is copied now: a stream opened after this event
+    // arrived must not get it.
+    this.#queue.push({ subject, listeners: [...listeners], hubEvent });
+    if (this.#queue.length === 1) this.#timer = setTimeout(this.#drain, 0);
   }
+
+  readonly #queue: { subject: string; listeners: HubListener[]; hubEvent: HubEvent }[] = [];
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  readonly #drain = () => {
+    this.#timer = undefined;
+    for (const { subject, listeners, hubEvent } of this.#queue.splice(0)) {
+      deliver(subject, listeners, hubEvent);
+    }
+  };
 
   /** Number of subjects with a live bus subscription. */
   subjectCount(): number {
@@ -134,7 +171,7 @@ export class SubjectHub {
   /** Number of attached listeners over all subjects. */
   listenerCount(): number {
     let n = 0;
-    for (const e of this.#entries.values()) n += e.listeners.size;
+    for (const e of this.#entries.values()) n += e.listeners.size + e.urgent.size;
     return n;
   }
 
@@ -142,8 +179,11 @@ export class SubjectHub {
   close(): void {
     for (const e of this.#entries.values()) {
       e.listeners.clear();
+      e.urgent.clear();
       e.sub.unsubscribe();
     }
     this.#entries.clear();
+    this.#queue.length = 0;
+    clearTimeout(this.#timer);
   }
 }

@@ -103,9 +103,17 @@ Deno.test("hub: one bus subscription per subject, refcounted", async () => {
   const d1 = hub.attach("world.updates.user.alice", (h) => seen.push(`1:${h.event.id}`));
   const d2 = hub.attach("world.updates.user.alice", (h) => seen.push(`2:${h.event.id}`));
   assert.equal(bus.subscriptionCount(), 1);
+  const d3 = hub.attach("world.updates.user.alice", (h) => seen.push(`urgent:${h.event.id}`), {
+    urgent: true,
+  });
+  assert.equal(bus.subscriptionCount(), 1);
   bus.publish("world.updates.user.alice", bytes(event));
   await bus.flush();
-  assert.deepEqual(seen, [`1:${event.id}`, `2:${event.id}`]);
+  // The actor's own chat action hears first; streams in a later macrotask.
+  assert.deepEqual(seen, [`urgent:${event.id}`]);
+  await new Promise((r) => setTimeout(r, 5));
+  assert.deepEqual(seen, [`urgent:${event.id}`, `1:${event.id}`, `2:${event.id}`]);
+  d3();
   d1();
   d1();
   assert.equal(bus.subscriptionCount(), 1);
