@@ -3,8 +3,9 @@
  * DESIGN.md.
  *
  * A token keeps `A-Z a-z 0-9 -` as they are and writes every other UTF-8 byte
- * (including `_` itself) as `_` plus two upper-case hex digits. The empty
- * string encodes as a lone `_`, which no other input produces. Decoding is
+ * (including `_` itself) as `_` plus two upper-case hex digits; a lone UTF-16
+ * surrogate (no UTF-8 form) as `_S` plus four hex digits. The empty string
+ * encodes as a lone `_`, which no other input produces. Decoding is
  * unambiguous, so the encoding is injective; the output never contains `.`,
  * `*`, `>`, whitespace or control characters, so it is always one valid token.
  *
@@ -31,6 +32,13 @@ export function subjectToken(id: string): string {
       out += ch;
       continue;
     }
+    const cp = ch.codePointAt(0)!;
+    if (cp >= 0xd800 && cp <= 0xdfff) {
+      // A lone surrogate (JSON can carry one in a token's `sub`) has no UTF-8
+      // form; TextEncoder would turn every one into U+FFFD and merge ids.
+      out += "_S" + cp.toString(16).toUpperCase().padStart(4, "0");
+      continue;
+    }
     for (const byte of encoder.encode(ch)) out += "_" + HEX[byte >> 4] + HEX[byte & 15];
   }
   return out;
@@ -46,10 +54,21 @@ export function subjectToken(id: string): string {
  */
 export function decodeSubjectToken(token: string): string {
   if (token === "_") return "";
+  let out = "";
   const bytes: number[] = [];
+  const flush = () => {
+    out += new TextDecoder("utf-8", { fatal: true }).decode(new Uint8Array(bytes));
+    bytes.length = 0;
+  };
   for (let i = 0; i < token.length; i++) {
     const ch = token[i]!;
-    if (ch === "_") {
+    if (ch === "_" && token[i + 1] === "S") {
+      const hex = token.slice(i + 2, i + 6);
+      if (!/^D[89A-F][0-9A-F]{2}$/.test(hex)) throw new Error(`invalid surrogate escape at ${i}`);
+      flush();
+      out += String.fromCharCode(parseInt(hex, 16));
+      i += 5;
+    } else if (ch === "_") {
       const hex = token.slice(i + 1, i + 3);
       if (!/^[0-9A-F]{2}$/.test(hex)) throw new Error(`invalid token escape at ${i}`);
       bytes.push(parseInt(hex, 16));
@@ -60,7 +79,8 @@ export function decodeSubjectToken(token: string): string {
       throw new Error(`invalid token character at ${i}`);
     }
   }
-  return new TextDecoder("utf-8", { fatal: true }).decode(new Uint8Array(bytes));
+  flush();
+  return out;
 }
 
 /** Prefix of every world-update subject. */

@@ -3,6 +3,7 @@ import {
   ChatRequestSchema,
   InteractReplySchema,
   MAX_MESSAGE_BYTES,
+  StateOperationSchema,
   type WorldUpdateEvent,
   WorldUpdateEventSchema,
   worldUpdateJsonSchema,
@@ -18,7 +19,8 @@ const op = fc.record({
     "add" | "remove" | "update"
   >,
   path: fc.string(),
-  data: fc.dictionary(fc.string(), fc.jsonValue()),
+  // zod drops a top-level `__proto__` key from records (tested separately below).
+  data: fc.dictionary(fc.string().filter((k) => k !== "__proto__"), fc.jsonValue()),
 });
 const event: fc.Arbitrary<WorldUpdateEvent> = fc.record({
   type: fc.constant("world_update" as const),
@@ -105,4 +107,13 @@ Deno.test("reply union and JSON Schema export", () => {
   ) {
     if (!(k in props)) throw new Error(`JSON Schema lacks ${k}`);
   }
+});
+
+Deno.test("a __proto__ key in operation data is dropped, never applied to prototypes", () => {
+  const raw = JSON.parse(
+    '{"operation":"add","path":"x","data":{"__proto__":{"polluted":true},"ok":1}}',
+  );
+  const parsed = StateOperationSchema.parse(raw);
+  assertEquals(parsed.data, { ok: 1 });
+  if (({} as Record<string, unknown>).polluted) throw new Error("prototype polluted");
 });

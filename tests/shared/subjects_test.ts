@@ -35,9 +35,17 @@ const HOSTILE = [
   "🐉",
   "a b",
   "world.updates.>",
+  "\ud800",
+  "\udfff",
+  "a\ud800b",
+  "_SD800",
 ];
 const anyId = fc.oneof(
   fc.string({ unit: "binary" }),
+  // Arbitrary UTF-16, lone surrogates included (JSON can carry them in `sub`).
+  fc.array(fc.integer({ min: 0, max: 0xffff }), { maxLength: 12 }).map((units) =>
+    String.fromCharCode(...units)
+  ),
   fc.string({ unit: "grapheme" }),
   fc.constantFrom(...HOSTILE),
 );
@@ -57,8 +65,6 @@ Deno.test("subjectToken is always exactly one valid token", () => {
 Deno.test("subjectToken round-trips, so it is injective", () => {
   fc.assert(
     fc.property(anyId, (id) => {
-      // Lone surrogates cannot be encoded as UTF-8; they are not valid ids.
-      if (id.isWellFormed && !id.isWellFormed()) return;
       assert(decodeSubjectToken(subjectToken(id)) === id, `round trip of ${JSON.stringify(id)}`);
     }),
     { numRuns: 5000 },
@@ -68,7 +74,7 @@ Deno.test("subjectToken round-trips, so it is injective", () => {
 Deno.test("distinct ids give distinct tokens (pairs)", () => {
   fc.assert(
     fc.property(anyId, anyId, (a, b) => {
-      if (a === b || !a.isWellFormed() || !b.isWellFormed()) return;
+      if (a === b) return;
       assert(subjectToken(a) !== subjectToken(b), `collision: ${a} / ${b}`);
     }),
     { numRuns: 5000 },
