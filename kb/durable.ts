@@ -1,12 +1,19 @@
 /**
- * File primitives of the state store: a keyed in-process mutex, synced
- * writes, directory fsync, and the write-ahead intent format.
+ * File primitives of the state store: a keyed in-process mutex, whole-file
+ * reads and writes, directory fsync, and the write-ahead intent format.
+ *
+ * Small reads, writes, opens, renames and stats are synchronous on purpose:
+ * on a local disk they take a few microseconds, while each asynchronous file
+ * operation costs a thread-pool round trip (~35-50 µs here). Only what can
+ * block for long (fsync, waiting for a lock) is asynchronous.
  *
  * @module
  */
+import { createHash } from "node:crypto";
 import { AppError } from "../shared/errors.ts";
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 /**
  * Runs callbacks one at a time per key, in arrival order.
@@ -48,19 +55,18 @@ export class KeyedMutex {
 export const dirOf = (path: string): string => path.slice(0, path.lastIndexOf("/"));
 
 /**
- * Whether a path exists (without following a final symlink).
+ * A file's text, or undefined when it does not exist.
  *
  * @example
  * ```ts
- * if (!(await exists(unit.lock))) return unchanged;
+ * const text = readTextOrUndefined(`${dir}/.intent`) ?? "";
  * ```
  */
-export async function exists(path: string): Promise<boolean> {
+export function readTextOrUndefined(path: string): string | undefined {
   try {
-    await Deno.lstat(path);
-    return true;
+    return Deno.readTextFileSync(path);
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
+    if (e instanceof Deno.errors.NotFound) return undefined;
     throw e;
   }
 }
@@ -71,17 +77,12 @@ export async function exists(path: string): Promise<boolean> {
  *
  * @example
  * ```ts
- * const doc = await readJson(`${dir}/world.json`);
+ * const doc = readJson(`${dir}/world.json`);
  * ```
  */
-export async function readJson(path: string): Promise<Record<string, unknown> | null> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw e;
-  }
+export function readJson(path: string): Record<string, unknown> | null {
+  const text = readTextOrUndefined(path);
+  if (text === undefined) return null;
   try {
     return JSON.parse(text);
   } catch {
@@ -89,24 +90,97 @@ export async function readJson(path: string): Promise<Record<string, unknown> | 
   }
 }
 
+const VERSION_PREFIX = /^\{"version":(\d{1,15})[,}]/;
+
 /**
- * Writes a whole file (create or truncate) and optionally fsyncs it.
+ * The version at the start of a `world.json` (`{"version":n,...`, as the store
+ * writes it) from its first bytes, without reading or parsing the rest: 0 when
+ * the file does not exist, NaN when it does not start that way.
  *
  * @example
  * ```ts
- * await writeSynced(`${path}.tmp`, text, true);
+ * if (peekVersion(`${dir}/world.json`) === cached.version) useCache();
  * ```
  */
-export async function writeSynced(path: string, text: string, fsync: boolean): Promise<void> {
-  const file = await Deno.open(path, { write: true, create: true, truncate: true });
+export function peekVersion(path: string): number {
+  let file: Deno.FsFile;
   try {
-    const bytes = encoder.encode(text);
-    let off = 0;
-    while (off < bytes.length) off += await file.write(bytes.subarray(off));
-    if (fsync) await file.sync();
+    file = Deno.openSync(path, { read: true });
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return 0;
+    throw e;
+  }
+  const buf = new Uint8Array(32);
+  let n: number | null;
+  try {
+    n = file.readSync(buf);
   } finally {
     file.close();
   }
+  const m = VERSION_PREFIX.exec(decoder.decode(buf.subarray(0, n ?? 0)));
+  return m ? Number(m[1]) : NaN;
+}
+
+/**
+ * Writes all of `bytes` at the file's current position.
+ *
+ * @example
+ * ```ts
+ * writeAllSync(file, new TextEncoder().encode(text));
+ * ```
+ */
+export function writeAllSync(file: Deno.FsFile, bytes: Uint8Array): void {
+  let off = 0;
+  while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
+}
+
+/**
+ * The whole content of an open file, read from its start.
+ *
+ * @example
+ * ```ts
+ * const text = readAllSync(intentFile);
+ * ```
+ */
+export function readAllSync(file: Deno.FsFile): string {
+  const size = file.statSync().size;
+  const buf = new Uint8Array(size);
+  file.seekSync(0, Deno.SeekMode.Start);
+  let off = 0;
+  while (off < size) {
+    const n = file.readSync(buf.subarray(off));
+    if (n === null || n === 0) break;
+    off += n;
+  }
+  return decoder.decode(buf.subarray(0, off));
+}
+
+/**
+ * Creates (or truncates) `path` and writes `text` to it, creating its
+ * directory if missing. The caller fsyncs and closes the returned file.
+ *
+ * @example
+ * ```ts
+ * const file = writeNew(`${path}.tmp`, text);
+ * ```
+ */
+export function writeNew(path: string, text: string): Deno.FsFile {
+  const opts = { write: true, create: true, truncate: true };
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(path, opts);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    Deno.mkdirSync(dirOf(path), { recursive: true });
+    file = Deno.openSync(path, opts);
+  }
+  try {
+    writeAllSync(file, encoder.encode(text));
+  } catch (e) {
+    file.close();
+    throw e;
+  }
+  return file;
 }
 
 /**
@@ -119,12 +193,29 @@ export async function writeSynced(path: string, text: string, fsync: boolean): P
  */
 export async function syncDir(dir: string, fsync: boolean): Promise<void> {
   if (!fsync) return;
-  const d = await Deno.open(dir, { read: true });
+  const d = Deno.openSync(dir, { read: true });
   try {
     await d.sync();
   } finally {
     d.close();
   }
+}
+
+/**
+ * Deep-freezes a JSON document, so a cached copy cannot be changed by
+ * accident (a write throws instead of silently corrupting the cache).
+ *
+ * @example
+ * ```ts
+ * const world = deepFreeze(JSON.parse(text));
+ * ```
+ */
+export function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
 }
 
 /** A write-ahead intent: the full new content of every file of one commit. */
@@ -137,9 +228,8 @@ export interface Intent {
 /** Relative paths an intent may name: our own state files, nothing else. */
 const SAFE_REL = /^(players\/)?[A-Za-z0-9_-]+\.json$/;
 
-async function sha256(text: string): Promise<string> {
-  const d = await crypto.subtle.digest("SHA-256", encoder.encode(text));
-  return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, "0")).join("");
+function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
 }
 
 /**
@@ -147,12 +237,12 @@ async function sha256(text: string): Promise<string> {
  *
  * @example
  * ```ts
- * await writeSynced(unit.intent, await encodeIntent({ version, files }), true);
+ * const text = encodeIntent({ version, files });
  * ```
  */
-export async function encodeIntent(intent: Intent): Promise<string> {
+export function encodeIntent(intent: Intent): string {
   const body = JSON.stringify(intent);
-  return JSON.stringify({ body, sum: await sha256(body) });
+  return JSON.stringify({ body, sum: sha256(body) });
 }
 
 /**
@@ -161,14 +251,14 @@ export async function encodeIntent(intent: Intent): Promise<string> {
  *
  * @example
  * ```ts
- * const intent = await parseIntent(await Deno.readTextFile(unit.intent));
+ * const intent = parseIntent(Deno.readTextFileSync(unit.intent));
  * ```
  */
-export async function parseIntent(text: string): Promise<Intent | undefined> {
+export function parseIntent(text: string): Intent | undefined {
   if (text === "") return undefined;
   try {
     const { body, sum } = JSON.parse(text) as { body: unknown; sum: unknown };
-    if (typeof body !== "string" || sum !== await sha256(body)) return undefined;
+    if (typeof body !== "string" || sum !== sha256(body)) return undefined;
     const intent = JSON.parse(body) as Intent;
     if (typeof intent.version !== "number") return undefined;
     if (Object.keys(intent.files).some((rel) => !SAFE_REL.test(rel))) return undefined;

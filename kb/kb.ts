@@ -375,6 +375,7 @@ export class Kb {
     this.#sub = undefined;
     while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
     this.#publisher.close();
+    await this.#store.close();
   }
 }
 

@@ -10,16 +10,24 @@
  *    a file that is never renamed or replaced (locking a file that is then
  *    replaced by rename lets waiters hold a lock on a dead inode and lose
  *    updates);
- * 2. replay a committed `.intent` left by a writer that died;
+ * 2. use the documents cached from this process's last commit or read if
+ *    `world.json` still carries their version and no intent is pending
+ *    (every commit, by any process, rewrites `world.json` with a higher
+ *    version); otherwise replay a committed `.intent` left by a writer that
+ *    died and read the files;
  * 3. take everything queued by then as one batch (group commit): each action
  *    decides on the state left by the one before it, and its operations are
  *    applied with `applyOperations`; each changing action gets its own version;
  * 4. write a write-ahead intent holding the full new content of every file
- *    the batch touches, fsync it (the commit point), then replace each file
- *    by temp file + fsync + rename, fsync the directories, empty the intent.
+ *    the batch touches and each file's temp copy, fsync them all together
+ *    (the intent's fsync is the commit point), rename the temp files over
+ *    the files, fsync the directories, empty the intent.
  *
  * Readers take a shared lock and read a committed intent in place of the
  * files it would replace, so a read never writes and never sees half a commit.
+ *
+ * The lock, intent and directory handles of recently used units stay open
+ * (an LRU of `openUnits`), so a warm commit opens only its temp files.
  *
  * @module
  */
@@ -29,15 +37,19 @@ import { log } from "../shared/log.ts";
 import { applyOperations } from "../shared/apply.ts";
 import { fileNameFor } from "../shared/subjects.ts";
 import {
+  deepFreeze,
   dirOf,
   encodeIntent,
-  exists,
   type Intent,
   KeyedMutex,
   parseIntent,
+  peekVersion,
+  readAllSync,
   readJson,
+  readTextOrUndefined,
   syncDir,
-  writeSynced,
+  writeAllSync,
+  writeNew,
 } from "./durable.ts";
 
 /** The files of one lock unit. All paths are under the store's `stateDir`. */
@@ -55,7 +67,10 @@ export interface Unit {
   readonly model: "shared" | "isolated";
 }
 
-/** What a unit holds for one user; `null` where a file does not exist yet. */
+/**
+ * What a unit holds for one user; `null` where a file does not exist yet.
+ * The documents are deep-frozen (they may be the store's cached copies).
+ */
 export interface UnitState {
   version: number;
   world: Record<string, unknown> | null;
@@ -89,6 +104,13 @@ export interface StateStoreOptions {
   fsync?: boolean;
   /** Most actions committed together (default 64). */
   maxBatch?: number;
+  /**
+   * Units whose lock, intent and directory handles stay open and whose
+   * documents stay cached (default 1,000; at most 4 open files each).
+   */
+  openUnits?: number;
+  /** Player documents cached per unit (default 1,000). */
+  cachedPlayers?: number;
 }
 
 interface Pending {
@@ -100,12 +122,48 @@ interface Pending {
   reject: (e: unknown) => void;
 }
 
+type Doc = Record<string, unknown>;
+
 interface PlayerDoc {
   userId: string;
-  player: Record<string, unknown> | null;
+  player: Doc | null;
   dirty: boolean;
 }
 
+/**
+ * A unit's documents as of `version` (deep-frozen). Valid while `world.json`
+ * starts with that version and `.intent` is empty: every commit by any
+ * process rewrites `world.json` with a higher version, and a writer that died
+ * before doing so left a non-empty intent.
+ */
+interface Cached {
+  version: number;
+  world: Doc | null;
+  /** Player file (relative) -> its document; null when the file does not exist. */
+  players: Map<string, Doc | null>;
+}
+
+/** The open handles and cached documents of one unit. */
+interface OpenUnit {
+  readonly lock: Deno.FsFile;
+  /** Opened by the first writer or recovery; readers read by path. */
+  intent?: Deno.FsFile;
+  /** This process created `.intent`: its directory entry is synced with the first intent. */
+  intentFresh: boolean;
+  /** Directory -> handle, for fsync after renames. */
+  readonly dirs: Map<string, Deno.FsFile>;
+  /** Inside a critical section (never closed then). */
+  busy: boolean;
+  cache?: Cached;
+}
+
+interface Temp {
+  path: string;
+  tmp: string;
+  file: Deno.FsFile;
+}
+
+const encoder = new TextEncoder();
 const noOps = (p: Plan<unknown>) => p.world.length === 0 && p.player.length === 0;
 const unchanged = (p: Plan<unknown>, version: number): Commit<unknown> => ({
   result: p.result,
@@ -115,6 +173,23 @@ const unchanged = (p: Plan<unknown>, version: number): Commit<unknown> => ({
   world: [],
   player: [],
 });
+
+/**
+ * Like `Promise.all`, but waits for every operation before throwing the
+ * first failure (no file operation may still run once the lock is released).
+ */
+async function settleAll(ops: Promise<void>[]): Promise<void> {
+  const failed = (await Promise.allSettled(ops)).find((r) => r.status === "rejected");
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+}
+
+function closeUnit(u: OpenUnit): void {
+  for (const f of [u.lock, u.intent, ...u.dirs.values()]) {
+    try {
+      f?.close();
+    } catch { /* already closed */ }
+  }
+}
 
 /**
  * The state files of all experiences under one directory.
@@ -127,16 +202,23 @@ const unchanged = (p: Plan<unknown>, version: number): Commit<unknown> => ({
  * ```
  */
 export class StateStore {
+  readonly #draining = new Set<Promise<void>>();
   readonly stateDir: string;
   readonly #fsync: boolean;
   readonly #maxBatch: number;
+  readonly #maxOpen: number;
+  readonly #maxPlayers: number;
   readonly #mutex = new KeyedMutex();
   readonly #queues = new Map<string, Pending[]>();
+  /** Lock path -> open unit, least recently used first. */
+  readonly #open = new Map<string, OpenUnit>();
 
   constructor(stateDir: string, opts: StateStoreOptions = {}) {
     this.stateDir = stateDir.replace(/\/+$/, "") || "/";
     this.#fsync = opts.fsync ?? true;
     this.#maxBatch = opts.maxBatch ?? 64;
+    this.#maxOpen = Math.max(1, opts.openUnits ?? 1000);
+    this.#maxPlayers = Math.max(1, opts.cachedPlayers ?? 1000);
   }
 
   /**
@@ -165,33 +247,27 @@ export class StateStore {
    */
   read(unit: Unit): Promise<UnitState> {
     return this.#mutex.run(unit.lock, async () => {
-      let lockFile: Deno.FsFile;
-      try {
-        lockFile = await Deno.open(unit.lock, { read: true });
-      } catch (e) {
-        if (e instanceof Deno.errors.NotFound) return { version: 0, world: null, player: null };
-        throw e;
-      }
-      try {
-        await lockFile.lock(false);
-        const w = await readJson(`${unit.dir}/${unit.world}`);
-        const p = await readJson(`${unit.dir}/${unit.player}`);
-        const state: UnitState = {
-          version: typeof w?.version === "number" ? w.version : 0,
-          world: (w?.world as Record<string, unknown> | undefined) ?? null,
-          player: (p?.player as Record<string, unknown> | undefined) ?? null,
-        };
-        const intent = await parseIntent(await this.#intentText(unit));
-        if (!intent || intent.version < state.version) return state;
-        const iw = intent.files[unit.world];
-        const ip = intent.files[unit.player];
-        return {
-          version: intent.version,
-          world: iw ? JSON.parse(iw).world : state.world,
-          player: ip ? JSON.parse(ip).player : state.player,
-        };
-      } finally {
-        lockFile.close();
+      for (let attempt = 0;; attempt++) {
+        const u = this.#acquire(unit, false);
+        if (!u) return { version: 0, world: null, player: null };
+        let locked = false;
+        try {
+          await u.lock.lock(false);
+          locked = true;
+          const c = this.#valid(unit, u);
+          if (c) return { version: c.version, world: c.world, player: this.#player(unit, c) };
+          if (attempt < 2 && !this.#sameLock(unit, u)) {
+            // Our lock file is not the unit's any more (deleted by hand): start over by path.
+            u.lock.unlockSync();
+            locked = false;
+            this.#drop(unit.lock, u);
+            continue;
+          }
+          return this.#readFiles(unit, u);
+        } finally {
+          if (locked) u.lock.unlockSync();
+          this.#release(u);
+        }
       }
     });
   }
@@ -199,9 +275,10 @@ export class StateStore {
   /**
    * Runs `decide` on the current state under the unit's locks and commits its
    * operations atomically (possibly together with other queued actions of
-   * the same unit). `decide` must be pure: it may run twice. `onCommit` runs
-   * after the commit is durable and before the locks are released, in
-   * version order (events published there leave in order).
+   * the same unit). `decide` must be pure and must not change the state it
+   * is given (it is frozen): it may run twice. `onCommit` runs after the
+   * commit is durable and before the locks are released, in version order
+   * (events published there leave in order).
    */
   transact<T>(
     unit: Unit,
@@ -214,7 +291,9 @@ export class StateStore {
       const queue = this.#queues.get(unit.lock);
       if (queue) return void queue.push(item);
       this.#queues.set(unit.lock, [item]);
-      void this.#drain(unit.lock);
+      const drained = this.#drain(unit.lock);
+      this.#draining.add(drained);
+      drained.finally(() => this.#draining.delete(drained));
     });
   }
 
@@ -224,15 +303,151 @@ export class StateStore {
    */
   recover(unit: Unit): Promise<boolean> {
     return this.#mutex.run(unit.lock, async () => {
-      if (!(await exists(unit.lock))) return false;
-      const lockFile = await Deno.open(unit.lock, { read: true, write: true });
+      const u = this.#acquire(unit, false);
+      if (!u) return false;
+      let locked = false;
       try {
-        await lockFile.lock(true);
-        return await this.#recoverLocked(unit);
+        await u.lock.lock(true);
+        locked = true;
+        return await this.#recoverLocked(unit, u);
       } finally {
-        lockFile.close();
+        if (locked) u.lock.unlockSync();
+        this.#release(u);
       }
     });
+  }
+
+  /**
+   * Closes the handles of units not in use and forgets their cached
+   * documents (they are reopened and reread when used again).
+   *
+   * @example
+   * ```ts
+   * store.close();
+   * ```
+   */
+  async close(): Promise<void> {
+    // A batch acknowledges before its directory fsyncs: let those finish.
+    while (this.#draining.size > 0) await Promise.allSettled([...this.#draining]);
+    for (const [key, u] of this.#open) {
+      if (!u.busy) this.#drop(key, u);
+    }
+  }
+
+  /**
+   * The unit's open handles, opening its lock file if needed (creating it if
+   * `create`); undefined when it does not exist and `create` is false. The
+   * unit is marked busy until {@linkcode StateStore.#release}.
+   */
+  #acquire(unit: Unit, create: boolean): OpenUnit | undefined {
+    const key = unit.lock;
+    let u = this.#open.get(key);
+    if (u) {
+      this.#open.delete(key); // re-inserted below: most recently used
+    } else {
+      let lock: Deno.FsFile;
+      try {
+        lock = Deno.openSync(
+          key,
+          create ? { read: true, write: true, create: true } : { read: true },
+        );
+      } catch (e) {
+        if (!create && e instanceof Deno.errors.NotFound) return undefined;
+        throw e;
+      }
+      u = { lock, intentFresh: false, dirs: new Map(), busy: false };
+    }
+    this.#open.set(key, u);
+    u.busy = true;
+    return u;
+  }
+
+  /** Ends a critical section; closes the least recently used idle units over the limit. */
+  #release(u: OpenUnit): void {
+    u.busy = false;
+    if (this.#open.size <= this.#maxOpen) return;
+    for (const [key, o] of this.#open) {
+      if (this.#open.size <= this.#maxOpen) break;
+      if (!o.busy) this.#drop(key, o);
+    }
+  }
+
+  #drop(key: string, u: OpenUnit): void {
+    if (this.#open.get(key) === u) this.#open.delete(key);
+    closeUnit(u);
+  }
+
+  /**
+   * Whether the open lock file is still the one at the unit's path (it is
+   * never replaced; this catches a unit directory deleted by hand).
+   */
+  #sameLock(unit: Unit, u: OpenUnit): boolean {
+    try {
+      const onDisk = Deno.statSync(unit.lock);
+      const open = u.lock.statSync();
+      return onDisk.ino === open.ino && onDisk.dev === open.dev;
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return false;
+      throw e;
+    }
+  }
+
+  /** The cached documents if they are still what is on disk (see {@linkcode Cached}); call with a lock held. */
+  #valid(unit: Unit, u: OpenUnit): Cached | undefined {
+    const c = u.cache;
+    if (!c) return undefined;
+    if (this.#intentSize(unit, u) === 0 && peekVersion(`${unit.dir}/${unit.world}`) === c.version) {
+      return c;
+    }
+    u.cache = undefined;
+    return undefined;
+  }
+
+  /** A player's document from the cache, read from disk (under the lock) on a miss. */
+  #player(unit: Unit, c: Cached): Doc | null {
+    const players = c.players;
+    let doc = players.get(unit.player);
+    if (doc !== undefined) {
+      players.delete(unit.player);
+    } else {
+      const raw = readJson(`${unit.dir}/${unit.player}`);
+      doc = deepFreeze((raw?.player as Doc | undefined) ?? null);
+    }
+    players.set(unit.player, doc);
+    if (players.size > this.#maxPlayers) players.delete(players.keys().next().value!);
+    return doc;
+  }
+
+  /** Reads the files (a committed intent in place of the ones it replaces), under the shared lock. */
+  #readFiles(unit: Unit, u: OpenUnit): UnitState {
+    const w = readJson(`${unit.dir}/${unit.world}`);
+    const p = readJson(`${unit.dir}/${unit.player}`);
+    const state: UnitState = {
+      version: typeof w?.version === "number" ? w.version : 0,
+      world: deepFreeze((w?.world as Doc | undefined) ?? null),
+      player: deepFreeze((p?.player as Doc | undefined) ?? null),
+    };
+    const text = this.#intentText(unit, u);
+    if (text === "") {
+      // No commit in flight: this is the unit as of its version, worth caching.
+      if (state.version > 0) {
+        u.cache = {
+          version: state.version,
+          world: state.world,
+          players: new Map([[unit.player, state.player]]),
+        };
+      }
+      return state;
+    }
+    const intent = parseIntent(text);
+    if (!intent || intent.version < state.version) return state;
+    const iw = intent.files[unit.world];
+    const ip = intent.files[unit.player];
+    return {
+      version: intent.version,
+      world: iw ? deepFreeze(JSON.parse(iw).world) : state.world,
+      player: ip ? deepFreeze(JSON.parse(ip).player) : state.player,
+    };
   }
 
   async #drain(key: string): Promise<void> {
@@ -247,58 +462,97 @@ export class StateStore {
 
   async #lockedBatch(queue: Pending[]): Promise<void> {
     let batch: Pending[] = [];
-    let lockFile: Deno.FsFile | undefined;
+    let u: OpenUnit | undefined;
+    let locked = false;
     try {
       const unit = queue[0]!.unit;
-      if (!(await exists(unit.lock))) {
-        // A unit nobody changed yet: actions that change nothing must leave
-        // STATE_DIR untouched, so decide them before creating anything.
-        const empty = { version: 0, world: null, player: null };
-        const plans = queue.map((p) => {
-          try {
-            return p.decide(empty);
-          } catch {
-            return undefined;
+      let cache: Cached | undefined;
+      for (let attempt = 0; !cache; attempt++) {
+        u = this.#acquire(unit, false);
+        if (!u) {
+          // A unit nobody changed yet: actions that change nothing must leave
+          // STATE_DIR untouched, so decide them before creating anything.
+          const empty = { version: 0, world: null, player: null };
+          const plans = queue.map((p) => {
+            try {
+              return p.decide(empty);
+            } catch {
+              return undefined;
+            }
+          });
+          if (plans.every((p) => p && noOps(p))) {
+            for (const [i, p] of queue.splice(0, plans.length).entries()) {
+              p.resolve(unchanged(plans[i]!, 0));
+            }
+            return;
           }
-        });
-        if (plans.every((p) => p && noOps(p))) {
-          for (const [i, p] of queue.splice(0, plans.length).entries()) {
-            p.resolve(unchanged(plans[i]!, 0));
-          }
-          return;
+          await this.#createDir(unit.dir);
+          u = this.#acquire(unit, true)!;
         }
-        await Deno.mkdir(unit.dir, { recursive: true });
+        await u.lock.lock(true);
+        locked = true;
+        cache = this.#valid(unit, u);
+        if (cache) break;
+        if (attempt < 2 && !this.#sameLock(unit, u)) {
+          // Our lock file is not the unit's any more (deleted by hand): start over by path.
+          u.lock.unlockSync();
+          locked = false;
+          this.#release(u);
+          this.#drop(unit.lock, u);
+          u = undefined;
+          continue;
+        }
+        cache = await this.#load(unit, u);
       }
-      lockFile = await Deno.open(unit.lock, { read: true, write: true, create: true });
-      await lockFile.lock(true);
-      await this.#recoverLocked(unit);
       batch = queue.splice(0, this.#maxBatch);
-      await this.#commitBatch(unit, batch);
+      await this.#commitBatch(unit, u!, cache, batch);
     } catch (e) {
+      if (u) u.cache = undefined;
       // Failing before the batch was cut (no lock, unreadable state) fails
       // everything waiting: retrying in a loop would fail the same way.
       for (const p of batch.length ? batch : queue.splice(0)) p.reject(e);
     } finally {
-      lockFile?.close();
+      if (u) {
+        if (locked) u.lock.unlockSync();
+        this.#release(u);
+      }
     }
   }
 
-  async #commitBatch(unit: Unit, batch: Pending[]): Promise<void> {
-    const doc = await readJson(`${unit.dir}/${unit.world}`);
-    let version = typeof doc?.version === "number" ? doc.version : 0;
-    let world = (doc?.world as Record<string, unknown> | undefined) ?? null;
+  /** Creates a unit directory and makes the new entries durable (once per unit). */
+  async #createDir(dir: string): Promise<void> {
+    await Deno.mkdir(dir, { recursive: true });
+    const parents: string[] = [];
+    for (let d = dirOf(dir); d.length >= this.stateDir.length && d !== ""; d = dirOf(d)) {
+      parents.push(d);
+    }
+    await settleAll(parents.map((d) => syncDir(d, this.#fsync)));
+  }
+
+  /** Replays a pending intent and reads the unit's world (exclusive lock held). */
+  async #load(unit: Unit, u: OpenUnit): Promise<Cached> {
+    u.cache = undefined;
+    await this.#recoverLocked(unit, u);
+    const doc = readJson(`${unit.dir}/${unit.world}`);
+    const c: Cached = {
+      version: typeof doc?.version === "number" ? doc.version : 0,
+      world: deepFreeze((doc?.world as Doc | undefined) ?? null),
+      players: new Map(),
+    };
+    if (c.version > 0) u.cache = c;
+    return c;
+  }
+
+  async #commitBatch(unit: Unit, u: OpenUnit, cache: Cached, batch: Pending[]): Promise<void> {
+    let version = cache.version;
+    let world = cache.world;
     const players = new Map<string, PlayerDoc>();
     const done: Array<{ p: Pending; commit?: Commit<unknown>; error?: unknown }> = [];
     for (const p of batch) {
       try {
         let pd = players.get(p.unit.player);
         if (!pd) {
-          const raw = await readJson(`${unit.dir}/${p.unit.player}`);
-          pd = {
-            userId: p.userId,
-            player: (raw?.player as Record<string, unknown>) ?? null,
-            dirty: false,
-          };
+          pd = { userId: p.userId, player: this.#player(p.unit, cache), dirty: false };
           players.set(p.unit.player, pd);
         }
         const plan = p.decide({ version, world, player: pd.player });
@@ -337,87 +591,234 @@ export class StateStore {
       for (const [rel, pd] of players) {
         if (pd.dirty) files[rel] = JSON.stringify({ user_id: pd.userId, player: pd.player });
       }
+      u.cache = undefined;
       const started = performance.now();
-      await this.#commit(unit, { version, files });
+      const { finish } = await this.#commit(unit, u, { version, files });
+      // Durable from here: acknowledge now, in version order, while the lock
+      // is held. Nobody can see the files before the lock is released, and
+      // by then `finish` has made the renames durable too.
       const timestamp = performance.timeOrigin + performance.now();
-      metrics.kbCommitDuration.observe({ state_model: unit.model }, performance.now() - started);
-      metrics.kbCommits.inc(
-        { experience: unit.experience, state_model: unit.model },
-        changed.length,
-      );
       for (const d of changed) {
         d.commit!.timestamp = timestamp;
         try {
           d.p.onCommit?.(d.commit!);
         } catch { /* a listener's failure does not undo a durable commit */ }
       }
+      for (const d of done) d.error === undefined ? d.p.resolve(d.commit!) : d.p.reject(d.error);
+      const complete = await finish();
+      metrics.kbCommitDuration.observe({ state_model: unit.model }, performance.now() - started);
+      metrics.kbCommits.inc(
+        { experience: unit.experience, state_model: unit.model },
+        changed.length,
+      );
+      if (complete) {
+        // The files now hold exactly this: keep it for the next batch.
+        for (const [rel, pd] of players) {
+          if (!pd.dirty) continue;
+          cache.players.delete(rel);
+          cache.players.set(rel, deepFreeze(pd.player));
+        }
+        while (cache.players.size > this.#maxPlayers) {
+          cache.players.delete(cache.players.keys().next().value!);
+        }
+        u.cache = { version, world: deepFreeze(world), players: cache.players };
+      }
+      return;
     }
     for (const d of done) d.error === undefined ? d.p.resolve(d.commit!) : d.p.reject(d.error);
   }
 
-  /** The intent text; "" when there is none (missing, or emptied after its commit finished). */
-  async #intentText(unit: Unit): Promise<string> {
+  /** The unit's intent file, opened (and created) on first use by a writer. */
+  #intentFile(unit: Unit, u: OpenUnit): Deno.FsFile {
+    if (u.intent) return u.intent;
     try {
-      return await Deno.readTextFile(unit.intent);
+      u.intent = Deno.openSync(unit.intent, { read: true, write: true });
     } catch (e) {
-      if (e instanceof Deno.errors.NotFound) return "";
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+      u.intent = Deno.openSync(unit.intent, { read: true, write: true, create: true });
+      u.intentFresh = true;
+    }
+    return u.intent;
+  }
+
+  #intentSize(unit: Unit, u: OpenUnit): number {
+    if (u.intent) return u.intent.statSync().size;
+    try {
+      return Deno.statSync(unit.intent).size;
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return 0;
       throw e;
     }
   }
 
-  async #recoverLocked(unit: Unit): Promise<boolean> {
-    const text = await this.#intentText(unit);
+  /** The intent text; "" when there is none (missing, or emptied after its commit finished). */
+  #intentText(unit: Unit, u: OpenUnit): string {
+    if (u.intent) return u.intent.statSync().size === 0 ? "" : readAllSync(u.intent);
+    return readTextOrUndefined(unit.intent) ?? "";
+  }
+
+  async #recoverLocked(unit: Unit, u: OpenUnit): Promise<boolean> {
+    const text = this.#intentText(unit, u);
     if (text === "") return false;
-    const intent = await parseIntent(text);
+    u.cache = undefined;
+    const intent = parseIntent(text);
     let replayed = false;
     if (intent) {
-      const current = await readJson(`${unit.dir}/${unit.world}`).catch(() => null);
-      const version = typeof current?.version === "number" ? current.version : 0;
+      let version = 0;
+      try {
+        const current = readJson(`${unit.dir}/${unit.world}`);
+        if (typeof current?.version === "number") version = current.version;
+      } catch { /* unreadable: the intent replaces it */ }
       if (intent.version >= version) {
-        await this.#replace(unit, intent.files);
+        await this.#replace(unit, u, intent.files);
         replayed = true;
       }
     }
-    await Deno.truncate(unit.intent, 0);
+    await this.#intentFile(unit, u).truncate(0);
     return replayed;
   }
 
-  async #commit(unit: Unit, intent: Intent): Promise<void> {
-    // The intent file is emptied, not removed, after each commit, so its
-    // directory entry only needs an fsync the first time.
-    const fresh = !(await exists(unit.intent));
-    await writeSynced(unit.intent, await encodeIntent(intent), this.#fsync);
-    if (fresh) await syncDir(unit.dir, this.#fsync);
+  #sync(file: Deno.FsFile): Promise<void> {
+    return this.#fsync ? file.sync() : Promise.resolve();
+  }
+
+  /** fsyncs a directory through a handle kept open with the unit. */
+  #syncDir(u: OpenUnit, dir: string): Promise<void> {
+    if (!this.#fsync) return Promise.resolve();
+    let d = u.dirs.get(dir);
+    if (!d) {
+      d = Deno.openSync(dir, { read: true });
+      u.dirs.set(dir, d);
+    }
+    return d.sync();
+  }
+
+  /** Writes `<file>.tmp` for every file (creating missing directories); the caller fsyncs and closes them. */
+  #writeTemps(unit: Unit, files: Record<string, string>): Temp[] {
+    const temps: Temp[] = [];
+    try {
+      for (const [rel, text] of Object.entries(files)) {
+        const path = `${unit.dir}/${rel}`;
+        // One writer per unit at a time (we hold the lock), so a fixed temp name is safe.
+        temps.push({ path, tmp: `${path}.tmp`, file: writeNew(`${path}.tmp`, text) });
+      }
+    } catch (e) {
+      for (const t of temps) t.file.close();
+      throw e;
+    }
+    return temps;
+  }
+
+  /** fsyncs the directories of renamed files. */
+  async #syncDirs(u: OpenUnit, temps: Temp[]): Promise<void> {
+    const dirs = new Set(temps.map((t) => dirOf(t.path)));
+    await settleAll([...dirs].map((d) => this.#syncDir(u, d)));
+  }
+
+  /** Renames every temp file over its file; all have finished when this returns or throws. */
+  async #renameAll(temps: Temp[]): Promise<void> {
+    await settleAll(temps.map((t) => Deno.rename(t.tmp, t.path)));
+  }
+
+  /**
+   * Makes the intent durable (the commit point) together with the temp
+   * copies of the files and renames those in. Returns `finish`, which makes
+   * the renames durable and empties the intent; it resolves to false when
+   * that failed and the intent stays to be replayed. Throws only when the
+   * commit point was not reached (the intent is then withdrawn).
+   */
+  async #commit(
+    unit: Unit,
+    u: OpenUnit,
+    intent: Intent,
+  ): Promise<{ finish: () => Promise<boolean> }> {
+    const file = this.#intentFile(unit, u);
+    const fresh = u.intentFresh;
+    // Round 1: the intent and the temp copies of the files are written, then
+    // fsynced together. The temp files are not visible yet, so only the
+    // intent's fsync matters for the commit: it is the commit point. The
+    // intent file is empty here (checked or recovered under this lock).
+    file.seekSync(0, Deno.SeekMode.Start);
+    let temps: Temp[];
+    try {
+      writeAllSync(file, encoder.encode(encodeIntent(intent)));
+      temps = this.#writeTemps(unit, intent.files);
+    } catch (e) {
+      this.#withdraw(file);
+      throw e;
+    }
+    let synced: PromiseSettledResult<void>[];
+    try {
+      synced = await Promise.allSettled([
+        this.#sync(file),
+        // The intent file is emptied, not removed, after each commit, so its
+        // directory entry only needs an fsync the first time.
+        fresh ? syncDir(unit.dir, this.#fsync) : Promise.resolve(),
+        ...temps.map((t) => this.#sync(t.file)),
+      ]);
+    } finally {
+      for (const t of temps) t.file.close();
+    }
+    const notCommitted = synced.slice(0, 2).find((r) => r.status === "rejected");
+    if (notCommitted) {
+      // The intent may not be durable: withdraw it so the batch, reported as
+      // failed, is not replayed either.
+      this.#withdraw(file);
+      throw (notCommitted as PromiseRejectedResult).reason;
+    }
+    if (fresh) u.intentFresh = false;
     // The synced intent is the commit point: from here on the action has
     // happened. If replacing the files fails (disk full), the intent stays
     // and is replayed under the lock by the next reader or writer, so the
     // action is reported as committed rather than failed.
-    try {
-      await this.#replace(unit, intent.files);
-      // Not fsynced: if this is lost, the same intent is replayed, which is a no-op.
-      await Deno.truncate(unit.intent, 0);
-    } catch (e) {
+    const failed = (e: unknown) => {
       log("error", "state files not replaced after a durable intent; it will be replayed", {
         dir: unit.dir,
         version: intent.version,
         error: String(e),
       });
+      return false;
+    };
+    try {
+      const tempFailed = synced.slice(2).find((r) => r.status === "rejected");
+      if (tempFailed) throw (tempFailed as PromiseRejectedResult).reason;
+      // Each temp file is durable before it is renamed in. Renames (and the
+      // truncate below) wait on the file system journal, so they run off the
+      // main thread.
+      await this.#renameAll(temps);
+    } catch (e) {
+      return { finish: () => Promise.resolve(failed(e)) };
     }
+    return {
+      finish: async () => {
+        try {
+          // Round 2: the renames are durable once the directories are synced.
+          await this.#syncDirs(u, temps);
+          // Not fsynced: if this is lost, the same intent is replayed, which is a no-op.
+          await file.truncate(0);
+          return true;
+        } catch (e) {
+          return failed(e);
+        }
+      },
+    };
   }
 
-  async #replace(unit: Unit, files: Record<string, string>): Promise<void> {
-    const dirs = new Set<string>();
-    await Promise.all(
-      Object.entries(files).map(async ([rel, text]) => {
-        const path = `${unit.dir}/${rel}`;
-        const dir = dirOf(path);
-        if (dir !== unit.dir) await Deno.mkdir(dir, { recursive: true });
-        // One writer per unit at a time (we hold the lock), so a fixed temp name is safe.
-        await writeSynced(`${path}.tmp`, text, this.#fsync);
-        await Deno.rename(`${path}.tmp`, path);
-        dirs.add(dir);
-      }),
-    );
-    await Promise.all([...dirs].map((dir) => syncDir(dir, this.#fsync)));
+  #withdraw(file: Deno.FsFile): void {
+    try {
+      file.truncateSync(0);
+    } catch { /* the next writer discards it as torn or replays it */ }
+  }
+
+  /** Replaces files with their intent content, durably (recovery). */
+  async #replace(unit: Unit, u: OpenUnit, files: Record<string, string>): Promise<void> {
+    const temps = this.#writeTemps(unit, files);
+    try {
+      await settleAll(temps.map((t) => this.#sync(t.file)));
+    } finally {
+      for (const t of temps) t.file.close();
+    }
+    await this.#renameAll(temps);
+    await this.#syncDirs(u, temps);
   }
 }

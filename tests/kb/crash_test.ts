@@ -7,9 +7,23 @@ const ROUNDS = 25;
 const SHARED_USERS = ["p.one", "p/two", "../p3", "p4"];
 const SOLO_USERS = ["solo-a", "solo-b"];
 
-async function startChild(dataDir: string, stateDir: string, seed: number) {
+async function startChild(
+  dataDir: string,
+  stateDir: string,
+  seed: number,
+  script = "crash_child.ts",
+  extra: string[] = [],
+) {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", `${ROOT}tests/kb/crash_child.ts`, dataDir, stateDir, String(seed)],
+    args: [
+      "run",
+      "--allow-all",
+      `${ROOT}tests/kb/${script}`,
+      dataDir,
+      stateDir,
+      String(seed),
+      ...extra,
+    ],
     cwd: ROOT,
     stdout: "piped",
     stderr: "null",
@@ -134,6 +148,41 @@ Deno.test(`crash: ${ROUNDS} rounds of SIGKILL mid-play never tear, lose or dupli
       `crash test seed=${seed}: ${ROUNDS} kills, ${intentsAtKill} intents found at kill time, ${replayedTotal} replayed, shared world at version ${version}`,
     );
     ok(version > ROUNDS, "the child made progress");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("crash: killed between the renames of a commit, the intent makes it whole", async () => {
+  const root = await Deno.makeTempDir({ prefix: "kb-crash-rename-" });
+  const dataDir = `${root}/data`;
+  const stateDir = `${root}/state`;
+  try {
+    const all = await writeVaultContent(dataDir);
+    let version = 0;
+    for (const [round, n] of [1, 2, 5, 9, 14].entries()) {
+      const { child, reader } = await startChild(
+        dataDir,
+        stateDir,
+        7 + round,
+        "crash_rename_child.ts",
+        [
+          String(n),
+        ],
+      );
+      const status = await child.status;
+      await reader.cancel();
+      eq(status.signal, "SIGKILL", "the child killed itself between two renames");
+      // The world was renamed, the profile was not: the commit is pending in its intent.
+      eq(await checkFilesParse(stateDir), 1, "one intent left by the kill");
+      const store = new StateStore(stateDir);
+      await checkReadView(store, all);
+      const r = await checkFilesAfterRecovery(store, stateDir, all);
+      eq(r.replayed, 1, "the intent was replayed");
+      ok(r.version > version, "the shared version went forward");
+      version = r.version;
+      await store.close();
+    }
   } finally {
     await Deno.remove(root, { recursive: true });
   }

@@ -9,6 +9,17 @@ async function sha256(text: string): Promise<string> {
   return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+/** Runs `fn` holding the unit's exclusive lock, as every writer (even one about to die) does. */
+async function underLock<T>(unit: Unit, fn: () => Promise<T>): Promise<T> {
+  const lock = await Deno.open(unit.lock, { read: true });
+  try {
+    await lock.lock(true);
+    return await fn();
+  } finally {
+    lock.close();
+  }
+}
+
 /** Writes an intent the way a writer that died right after its commit point leaves it. */
 async function plantIntent(unit: Unit, version: number, world: unknown, player: unknown) {
   const body = JSON.stringify({
@@ -18,7 +29,17 @@ async function plantIntent(unit: Unit, version: number, world: unknown, player: 
       [unit.player]: JSON.stringify({ user_id: "u", player }),
     },
   });
-  await Deno.writeTextFile(unit.intent, JSON.stringify({ body, sum: await sha256(body) }));
+  const text = JSON.stringify({ body, sum: await sha256(body) });
+  await underLock(unit, () => Deno.writeTextFile(unit.intent, text));
+}
+
+/** Open file descriptors of this process (Linux), or undefined elsewhere. */
+function openFds(): number | undefined {
+  try {
+    return [...Deno.readDirSync("/proc/self/fd")].length;
+  } catch {
+    return undefined;
+  }
 }
 
 function bump(store: StateStore, unit: Unit, key: string) {
@@ -94,7 +115,7 @@ Deno.test("store: a torn intent (death while writing it) is ignored and cleared;
     await bump(store, unit, "k1");
     const good = await store.read(unit);
     const full = JSON.stringify({ body: JSON.stringify({ version: 2, files: {} }), sum: "0" });
-    await Deno.writeTextFile(unit.intent, full.slice(0, full.length / 2));
+    await underLock(unit, () => Deno.writeTextFile(unit.intent, full.slice(0, full.length / 2)));
     eq(await store.read(unit), good);
     eq(await store.recover(unit), false);
     eq(await Deno.readTextFile(unit.intent), "");
@@ -157,6 +178,150 @@ Deno.test("store: concurrent actions are group-committed in order; a failing one
     );
     eq(players.length, 38);
   } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("store: cached documents are revalidated: another writer's commits are seen, never overwritten", async () => {
+  const dir = await Deno.makeTempDir();
+  const a = new StateStore(dir);
+  const b = new StateStore(dir); // its own lock handle: excluded by flock like another process
+  try {
+    const ua = await a.unit("exp", "shared", "u");
+    const ub = await b.unit("exp", "shared", "u");
+    const keys: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      // Runs of commits by one store (cache hits) broken by the other's (misses).
+      const [store, unit] = i % 4 === 3 || i % 7 === 0 ? [b, ub] : [a, ua];
+      keys.push(`k${i}`);
+      const c = await bump(store, unit, `k${i}`);
+      eq([c.changed, c.version], [true, i + 1]);
+      if (i % 5 === 0) {
+        const other = store === a ? b : a;
+        const seen = await other.read(other === a ? ua : ub);
+        eq([seen.version, Object.keys(seen.world!).sort()], [i + 1, [...keys].sort()]);
+      }
+    }
+    const [sa, sb] = [await a.read(ua), await b.read(ub)];
+    eq(sa, sb);
+    eq([sa.version, Object.keys(sa.world!).length, sa.player], [30, 30, { last: "k29" }]);
+  } finally {
+    await a.close();
+    await b.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("store: a batch failing before its commit point never happens; one failing after it is replayed", async () => {
+  const dir = await Deno.makeTempDir();
+  const store = new StateStore(dir);
+  try {
+    const unit = await store.unit("exp", "isolated", "bob");
+    await bump(store, unit, "k1");
+    // Before the commit point: a temp file cannot be created.
+    await Deno.mkdir(`${unit.dir}/player.json.tmp`);
+    let failed = false;
+    await bump(store, unit, "k2").catch(() => failed = true);
+    ok(failed, "the batch failed");
+    eq(await Deno.readTextFile(unit.intent), ""); // withdrawn: nobody will replay it
+    await Deno.remove(`${unit.dir}/player.json.tmp`);
+    eq((await bump(store, unit, "k3")).version, 2);
+    eq((await store.read(unit)).world, { k1: { v: 1 }, k3: { v: 2 } });
+    // After the commit point: the player file cannot be replaced.
+    await Deno.remove(`${unit.dir}/player.json`);
+    await Deno.mkdir(`${unit.dir}/player.json/x`, { recursive: true });
+    const c = await bump(store, unit, "k4");
+    eq([c.changed, c.version], [true, 3]); // durable intent: committed
+    ok((await Deno.readTextFile(unit.intent)) !== "", "the intent stays for replay");
+    await Deno.remove(`${unit.dir}/player.json`, { recursive: true });
+    const expected = {
+      version: 3,
+      world: { k1: { v: 1 }, k3: { v: 2 }, k4: { v: 3 } },
+      player: { last: "k4" },
+    };
+    eq(await store.read(unit), expected); // read from the intent, without writing
+    eq(await store.recover(unit), true);
+    eq(await Deno.readTextFile(unit.intent), "");
+    eq(JSON.parse(await Deno.readTextFile(`${unit.dir}/player.json`)).player, { last: "k4" });
+    eq((await bump(store, unit, "k5")).version, 4);
+  } finally {
+    await store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("store: a unit deleted under a warm store reads as new and is recreated lazily", async () => {
+  const dir = await Deno.makeTempDir();
+  const store = new StateStore(dir);
+  try {
+    const unit = await store.unit("exp", "shared", "u");
+    await bump(store, unit, "k1");
+    await bump(store, unit, "k2");
+    await Deno.remove(`${dir}/experiences`, { recursive: true });
+    eq(await store.read(unit), { version: 0, world: null, player: null });
+    const noop = await store.transact(
+      unit,
+      "u",
+      (s) => ({ base: { world: {}, player: {} }, world: [], player: [], result: s.version }),
+    );
+    eq([noop.changed, noop.version], [false, 0]);
+    eq(await tree(dir), {}); // still nothing created for a no-op
+    eq((await bump(store, unit, "k3")).version, 1);
+    eq(await store.read(unit), { version: 1, world: { k3: { v: 1 } }, player: { last: "k3" } });
+    ok((await tree(dir))["experiences/exp/.lock"] !== undefined, "lock file recreated");
+  } finally {
+    await store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("store: at most openUnits units keep files open; evicted ones reopen correctly", async () => {
+  const dir = await Deno.makeTempDir();
+  const store = new StateStore(dir, { openUnits: 2 });
+  try {
+    const before = openFds();
+    const units = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => store.unit("exp", "isolated", `p${i}`)),
+    );
+    for (let round = 1; round <= 3; round++) {
+      await Promise.all(units.map((u) => bump(store, u, `r${round}`)));
+      // Reads queue behind each unit's commit, so all twelve are finished after them.
+      await Promise.all(units.map((u) => store.read(u)));
+      const fds = openFds();
+      // 2 units x (lock, intent, directory) plus slack for the runtime.
+      if (before !== undefined && fds !== undefined) ok(fds - before <= 8, `${fds - before} fds`);
+    }
+    for (const u of units) {
+      const s = await store.read(u);
+      eq([s.version, Object.keys(s.world!).sort()], [3, ["r1", "r2", "r3"]]);
+    }
+    await store.close();
+    const after = openFds();
+    if (before !== undefined && after !== undefined) ok(after - before <= 2, `${after - before}`);
+  } finally {
+    await store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("store: the state given to decide and returned by read is frozen; a decide that mutates it fails alone", async () => {
+  const dir = await Deno.makeTempDir();
+  const store = new StateStore(dir);
+  try {
+    const unit = await store.unit("exp", "shared", "u");
+    await bump(store, unit, "k1");
+    const read = await store.read(unit);
+    ok(Object.isFrozen(read.world) && Object.isFrozen(read.world!.k1), "read result frozen");
+    let failed = false;
+    await store.transact(unit, "u", (s) => {
+      (s.world as Record<string, unknown>).hacked = true;
+      return { base: { world: {}, player: {} }, world: [], player: [], result: null };
+    }).catch((e) => failed = e instanceof TypeError);
+    ok(failed, "mutating the given state throws");
+    eq((await bump(store, unit, "k2")).version, 2);
+    eq((await store.read(unit)).world, { k1: { v: 1 }, k2: { v: 2 } });
+  } finally {
+    await store.close();
     await Deno.remove(dir, { recursive: true });
   }
 });
