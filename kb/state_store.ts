@@ -27,30 +27,27 @@
  * files it would replace, so a read never writes and never sees half a commit.
  *
  * The lock, intent and directory handles of recently used units stay open
- * (an LRU of `openUnits`), so a warm commit opens only its temp files.
+ * (an LRU of `openUnits`), so a warm commit opens only its temp files. The
+ * file operations of a commit are in `unit_files.ts`; locking, batching and
+ * caching stay together here (longer than our usual file) because their
+ * invariants depend on each other and are checked against `STATE.md` as one.
  *
  * @module
  */
 import type { StateOperation } from "../shared/schema.ts";
 import { metrics } from "../shared/metrics.ts";
-import { log } from "../shared/log.ts";
 import { applyOperations } from "../shared/apply.ts";
 import { fileNameFor } from "../shared/subjects.ts";
 import {
   deepFreeze,
   dirOf,
-  encodeIntent,
-  type Intent,
   KeyedMutex,
   parseIntent,
   peekVersion,
-  readAllSync,
   readJson,
-  readTextOrUndefined,
   syncDir,
-  writeAllSync,
-  writeNew,
 } from "./durable.ts";
+import { type Cached, closeUnit, type OpenUnit, settleAll, UnitIo } from "./unit_files.ts";
 
 /** The files of one lock unit. All paths are under the store's `stateDir`. */
 export interface Unit {
@@ -130,40 +127,6 @@ interface PlayerDoc {
   dirty: boolean;
 }
 
-/**
- * A unit's documents as of `version` (deep-frozen). Valid while `world.json`
- * starts with that version and `.intent` is empty: every commit by any
- * process rewrites `world.json` with a higher version, and a writer that died
- * before doing so left a non-empty intent.
- */
-interface Cached {
-  version: number;
-  world: Doc | null;
-  /** Player file (relative) -> its document; null when the file does not exist. */
-  players: Map<string, Doc | null>;
-}
-
-/** The open handles and cached documents of one unit. */
-interface OpenUnit {
-  readonly lock: Deno.FsFile;
-  /** Opened by the first writer or recovery; readers read by path. */
-  intent?: Deno.FsFile;
-  /** This process created `.intent`: its directory entry is synced with the first intent. */
-  intentFresh: boolean;
-  /** Directory -> handle, for fsync after renames. */
-  readonly dirs: Map<string, Deno.FsFile>;
-  /** Inside a critical section (never closed then). */
-  busy: boolean;
-  cache?: Cached;
-}
-
-interface Temp {
-  path: string;
-  tmp: string;
-  file: Deno.FsFile;
-}
-
-const encoder = new TextEncoder();
 const noOps = (p: Plan<unknown>) => p.world.length === 0 && p.player.length === 0;
 const unchanged = (p: Plan<unknown>, version: number): Commit<unknown> => ({
   result: p.result,
@@ -173,23 +136,6 @@ const unchanged = (p: Plan<unknown>, version: number): Commit<unknown> => ({
   world: [],
   player: [],
 });
-
-/**
- * Like `Promise.all`, but waits for every operation before throwing the
- * first failure (no file operation may still run once the lock is released).
- */
-async function settleAll(ops: Promise<void>[]): Promise<void> {
-  const failed = (await Promise.allSettled(ops)).find((r) => r.status === "rejected");
-  if (failed) throw (failed as PromiseRejectedResult).reason;
-}
-
-function closeUnit(u: OpenUnit): void {
-  for (const f of [u.lock, u.intent, ...u.dirs.values()]) {
-    try {
-      f?.close();
-    } catch { /* already closed */ }
-  }
-}
 
 /**
  * The state files of all experiences under one directory.
@@ -205,6 +151,7 @@ export class StateStore {
   readonly #draining = new Set<Promise<void>>();
   readonly stateDir: string;
   readonly #fsync: boolean;
+  readonly #io: UnitIo;
   readonly #maxBatch: number;
   readonly #maxOpen: number;
   readonly #maxPlayers: number;
@@ -216,6 +163,7 @@ export class StateStore {
   constructor(stateDir: string, opts: StateStoreOptions = {}) {
     this.stateDir = stateDir.replace(/\/+$/, "") || "/";
     this.#fsync = opts.fsync ?? true;
+    this.#io = new UnitIo(this.#fsync);
     this.#maxBatch = opts.maxBatch ?? 64;
     this.#maxOpen = Math.max(1, opts.openUnits ?? 1000);
     this.#maxPlayers = Math.max(1, opts.cachedPlayers ?? 1000);
@@ -396,7 +344,9 @@ export class StateStore {
   #valid(unit: Unit, u: OpenUnit): Cached | undefined {
     const c = u.cache;
     if (!c) return undefined;
-    if (this.#intentSize(unit, u) === 0 && peekVersion(`${unit.dir}/${unit.world}`) === c.version) {
+    if (
+      this.#io.intentSize(unit, u) === 0 && peekVersion(`${unit.dir}/${unit.world}`) === c.version
+    ) {
       return c;
     }
     u.cache = undefined;
@@ -427,7 +377,7 @@ export class StateStore {
       world: deepFreeze((w?.world as Doc | undefined) ?? null),
       player: deepFreeze((p?.player as Doc | undefined) ?? null),
     };
-    const text = this.#intentText(unit, u);
+    const text = this.#io.intentText(unit, u);
     if (text === "") {
       // No commit in flight: this is the unit as of its version, worth caching.
       if (state.version > 0) {
@@ -593,7 +543,7 @@ export class StateStore {
       }
       u.cache = undefined;
       const started = performance.now();
-      const { finish } = await this.#commit(unit, u, { version, files });
+      const { finish } = await this.#io.commit(unit, u, { version, files });
       // Durable from here: acknowledge now, in version order, while the lock
       // is held. Nobody can see the files before the lock is released, and
       // by then `finish` has made the renames durable too.
@@ -628,37 +578,8 @@ export class StateStore {
     for (const d of done) d.error === undefined ? d.p.resolve(d.commit!) : d.p.reject(d.error);
   }
 
-  /** The unit's intent file, opened (and created) on first use by a writer. */
-  #intentFile(unit: Unit, u: OpenUnit): Deno.FsFile {
-    if (u.intent) return u.intent;
-    try {
-      u.intent = Deno.openSync(unit.intent, { read: true, write: true });
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-      u.intent = Deno.openSync(unit.intent, { read: true, write: true, create: true });
-      u.intentFresh = true;
-    }
-    return u.intent;
-  }
-
-  #intentSize(unit: Unit, u: OpenUnit): number {
-    if (u.intent) return u.intent.statSync().size;
-    try {
-      return Deno.statSync(unit.intent).size;
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) return 0;
-      throw e;
-    }
-  }
-
-  /** The intent text; "" when there is none (missing, or emptied after its commit finished). */
-  #intentText(unit: Unit, u: OpenUnit): string {
-    if (u.intent) return u.intent.statSync().size === 0 ? "" : readAllSync(u.intent);
-    return readTextOrUndefined(unit.intent) ?? "";
-  }
-
   async #recoverLocked(unit: Unit, u: OpenUnit): Promise<boolean> {
-    const text = this.#intentText(unit, u);
+    const text = this.#io.intentText(unit, u);
     if (text === "") return false;
     u.cache = undefined;
     const intent = parseIntent(text);
@@ -670,155 +591,11 @@ export class StateStore {
         if (typeof current?.version === "number") version = current.version;
       } catch { /* unreadable: the intent replaces it */ }
       if (intent.version >= version) {
-        await this.#replace(unit, u, intent.files);
+        await this.#io.replace(unit, u, intent.files);
         replayed = true;
       }
     }
-    await this.#intentFile(unit, u).truncate(0);
+    await this.#io.intentFile(unit, u).truncate(0);
     return replayed;
-  }
-
-  #sync(file: Deno.FsFile): Promise<void> {
-    return this.#fsync ? file.sync() : Promise.resolve();
-  }
-
-  /** fsyncs a directory through a handle kept open with the unit. */
-  #syncDir(u: OpenUnit, dir: string): Promise<void> {
-    if (!this.#fsync) return Promise.resolve();
-    let d = u.dirs.get(dir);
-    if (!d) {
-      d = Deno.openSync(dir, { read: true });
-      u.dirs.set(dir, d);
-    }
-    return d.sync();
-  }
-
-  /** Writes `<file>.tmp` for every file (creating missing directories); the caller fsyncs and closes them. */
-  #writeTemps(unit: Unit, files: Record<string, string>): Temp[] {
-    const temps: Temp[] = [];
-    try {
-      for (const [rel, text] of Object.entries(files)) {
-        const path = `${unit.dir}/${rel}`;
-        // One writer per unit at a time (we hold the lock), so a fixed temp name is safe.
-        temps.push({ path, tmp: `${path}.tmp`, file: writeNew(`${path}.tmp`, text) });
-      }
-    } catch (e) {
-      for (const t of temps) t.file.close();
-      throw e;
-    }
-    return temps;
-  }
-
-  /** fsyncs the directories of renamed files. */
-  async #syncDirs(u: OpenUnit, temps: Temp[]): Promise<void> {
-    const dirs = new Set(temps.map((t) => dirOf(t.path)));
-    await settleAll([...dirs].map((d) => this.#syncDir(u, d)));
-  }
-
-  /** Renames every temp file over its file; all have finished when this returns or throws. */
-  async #renameAll(temps: Temp[]): Promise<void> {
-    await settleAll(temps.map((t) => Deno.rename(t.tmp, t.path)));
-  }
-
-  /**
-   * Makes the intent durable (the commit point) together with the temp
-   * copies of the files and renames those in. Returns `finish`, which makes
-   * the renames durable and empties the intent; it resolves to false when
-   * that failed and the intent stays to be replayed. Throws only when the
-   * commit point was not reached (the intent is then withdrawn).
-   */
-  async #commit(
-    unit: Unit,
-    u: OpenUnit,
-    intent: Intent,
-  ): Promise<{ finish: () => Promise<boolean> }> {
-    const file = this.#intentFile(unit, u);
-    const fresh = u.intentFresh;
-    // Round 1: the intent and the temp copies of the files are written, then
-    // fsynced together. The temp files are not visible yet, so only the
-    // intent's fsync matters for the commit: it is the commit point. The
-    // intent file is empty here (checked or recovered under this lock).
-    file.seekSync(0, Deno.SeekMode.Start);
-    let temps: Temp[];
-    try {
-      writeAllSync(file, encoder.encode(encodeIntent(intent)));
-      temps = this.#writeTemps(unit, intent.files);
-    } catch (e) {
-      this.#withdraw(file);
-      throw e;
-    }
-    let synced: PromiseSettledResult<void>[];
-    try {
-      synced = await Promise.allSettled([
-        this.#sync(file),
-        // The intent file is emptied, not removed, after each commit, so its
-        // directory entry only needs an fsync the first time.
-        fresh ? syncDir(unit.dir, this.#fsync) : Promise.resolve(),
-        ...temps.map((t) => this.#sync(t.file)),
-      ]);
-    } finally {
-      for (const t of temps) t.file.close();
-    }
-    const notCommitted = synced.slice(0, 2).find((r) => r.status === "rejected");
-    if (notCommitted) {
-      // The intent may not be durable: withdraw it so the batch, reported as
-      // failed, is not replayed either.
-      this.#withdraw(file);
-      throw (notCommitted as PromiseRejectedResult).reason;
-    }
-    if (fresh) u.intentFresh = false;
-    // The synced intent is the commit point: from here on the action has
-    // happened. If replacing the files fails (disk full), the intent stays
-    // and is replayed under the lock by the next reader or writer, so the
-    // action is reported as committed rather than failed.
-    const failed = (e: unknown) => {
-      log("error", "state files not replaced after a durable intent; it will be replayed", {
-        dir: unit.dir,
-        version: intent.version,
-        error: String(e),
-      });
-      return false;
-    };
-    try {
-      const tempFailed = synced.slice(2).find((r) => r.status === "rejected");
-      if (tempFailed) throw (tempFailed as PromiseRejectedResult).reason;
-      // Each temp file is durable before it is renamed in. Renames (and the
-      // truncate below) wait on the file system journal, so they run off the
-      // main thread.
-      await this.#renameAll(temps);
-    } catch (e) {
-      return { finish: () => Promise.resolve(failed(e)) };
-    }
-    return {
-      finish: async () => {
-        try {
-          // Round 2: the renames are durable once the directories are synced.
-          await this.#syncDirs(u, temps);
-          // Not fsynced: if this is lost, the same intent is replayed, which is a no-op.
-          await file.truncate(0);
-          return true;
-        } catch (e) {
-          return failed(e);
-        }
-      },
-    };
-  }
-
-  #withdraw(file: Deno.FsFile): void {
-    try {
-      file.truncateSync(0);
-    } catch { /* the next writer discards it as torn or replays it */ }
-  }
-
-  /** Replaces files with their intent content, durably (recovery). */
-  async #replace(unit: Unit, u: OpenUnit, files: Record<string, string>): Promise<void> {
-    const temps = this.#writeTemps(unit, files);
-    try {
-      await settleAll(temps.map((t) => this.#sync(t.file)));
-    } finally {
-      for (const t of temps) t.file.close();
-    }
-    await this.#renameAll(temps);
-    await this.#syncDirs(u, temps);
   }
 }
