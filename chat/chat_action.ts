@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { AppError, type ErrorStatus } from "../shared/errors.ts";
+import { AppError, fromErrorBody } from "../shared/errors.ts";
 import { metrics } from "../shared/metrics.ts";
 import type { Outcome, WorldUpdateEvent } from "../shared/schema.ts";
 import { ActionUpdates } from "./action_updates.ts";
@@ -49,19 +49,12 @@ export interface ChatAction {
   parts: ReadableStream<ChatPart>;
 }
 
-const STATUSES = new Set<number>([400, 401, 403, 404, 409, 413, 415, 429, 500, 502, 503, 504]);
-
-function errorStatus(status: number): ErrorStatus {
-  if (STATUSES.has(status)) return status as ErrorStatus;
-  return status >= 400 && status < 500 ? 400 : 502;
-}
-
 type Reply = Awaited<ReturnType<KbClient["interact"]>>;
 
 /** The KB's answer as a success or an {@linkcode AppError}. */
 async function settle(reply: Promise<Reply>): Promise<Extract<Reply, { ok: true }>> {
   const r = await reply;
-  if (!r.ok) throw new AppError(r.error.code, r.error.message, errorStatus(r.error.status));
+  if (!r.ok) throw fromErrorBody(r.error);
   return r;
 }
 

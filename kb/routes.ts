@@ -8,7 +8,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { type AuthVariables, requireUser } from "../shared/auth.ts";
-import { AppError, type ErrorStatus } from "../shared/errors.ts";
+import { fromErrorBody } from "../shared/errors.ts";
 import { limitBody, type RequestIdVariables, validate } from "../shared/http.ts";
 import { newRequestId } from "../shared/ids.ts";
 import { InteractBodySchema } from "../shared/schema.ts";
@@ -51,11 +51,7 @@ export function kbRoutes(
         message: body.message,
       });
       if (!reply.ok) {
-        throw new AppError(
-          reply.error.code,
-          reply.error.message,
-          reply.error.status as ErrorStatus,
-        );
+        throw fromErrorBody(reply.error);
       }
       return c.json(reply);
     },

@@ -33,6 +33,27 @@ export class AppError extends Error {
   }
 }
 
+const STATUSES = new Set<number>([400, 401, 403, 404, 409, 413, 415, 429, 500, 502, 503, 504]);
+
+/**
+ * An error body that crossed a module edge (a KB reply) as an
+ * {@linkcode AppError}; a status outside {@linkcode ErrorStatus} becomes 400
+ * (client errors) or 502 (anything else from upstream).
+ *
+ * @example
+ * ```ts
+ * if (!reply.ok) throw fromErrorBody(reply.error);
+ * ```
+ */
+export function fromErrorBody(e: { code: string; message: string; status: number }): AppError {
+  const status = STATUSES.has(e.status)
+    ? e.status as ErrorStatus
+    : e.status >= 400 && e.status < 500
+    ? 400
+    : 502;
+  return new AppError(e.code, e.message, status);
+}
+
 /**
  * Maps anything thrown to an {@linkcode AppError} (unknown errors become 500
  * without leaking their message).

@@ -71,7 +71,7 @@ export type {
   NatsBusOptions,
   SubscribeOptions,
 } from "./bus.ts";
-export { AppError, toAppError } from "./errors.ts";
+export { AppError, fromErrorBody, toAppError } from "./errors.ts";
 export type { ErrorStatus } from "./errors.ts";
 export { newEventId, newRequestId } from "./ids.ts";
 export { log, setLogLevel } from "./log.ts";
