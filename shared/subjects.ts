@@ -57,7 +57,10 @@ export function decodeSubjectToken(token: string): string {
   let out = "";
   const bytes: number[] = [];
   const flush = () => {
-    out += new TextDecoder("utf-8", { fatal: true }).decode(new Uint8Array(bytes));
+    // ignoreBOM: by default a decoder drops a leading U+FEFF, so "\uFEFF" would decode to "".
+    out += new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(
+      new Uint8Array(bytes),
+    );
     bytes.length = 0;
   };
   for (let i = 0; i < token.length; i++) {
