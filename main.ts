@@ -39,7 +39,7 @@ import {
 import { TokenBucket } from "./shared/rate_limit.ts";
 import type { MiddlewareHandler } from "hono";
 import { Kb, kbRoutes } from "./kb/mod.ts";
-import { Chat, clientRoutes } from "./chat/mod.ts";
+import { Chat, clientRoutes, experienceDirectory } from "./chat/mod.ts";
 
 /** A started server and how to stop it. */
 export interface RunningServer {
@@ -149,9 +149,7 @@ export async function startServer(
           await localKb.refresh();
           return localKb.experiences().some((e) => e.id === id);
         }
-        : settings.KB_URL
-        ? remoteExperiences(settings.KB_URL)
-        : undefined,
+        : experienceDirectory({ bus, kbUrl: settings.KB_URL }),
       maxQueuedBytes: settings.STREAM_BUFFER_BYTES,
       maxStreamsPerUser: settings.MAX_STREAMS_PER_USER,
       maxStreams: settings.MAX_STREAMS,
@@ -225,25 +223,6 @@ export async function startServer(
       await natsServer?.dispose();
     })();
   return { url, port, bus, jwtSecret, kb, chat, natsServer, close };
-}
-
-/** Experience ids from a KB process, cached for 5 s; on failure, every id is allowed. */
-function remoteExperiences(kbUrl: string): (id: string) => Promise<boolean> {
-  let cached: { at: number; ids: Set<string> } | undefined;
-  return async (id) => {
-    if (!cached || performance.now() - cached.at > 5_000) {
-      try {
-        const res = await fetch(`${kbUrl}/api/v0.3/experiences`, {
-          signal: AbortSignal.timeout(2_000),
-        });
-        const body = await res.json() as { experiences: { id: string }[] };
-        cached = { at: performance.now(), ids: new Set(body.experiences.map((e) => e.id)) };
-      } catch {
-        return true; // the KB is unreachable: the stream may still serve events
-      }
-    }
-    return cached.ids.has(id);
-  };
 }
 
 function watchBus(bus: Bus): void {

@@ -32,3 +32,4 @@ export {
 } from "./narrators/mod.ts";
 export { WORLD_STREAM } from "./replay.ts";
 export { clientRoutes } from "./client_routes.ts";
+export { experienceDirectory, type ExperienceDirectoryOptions } from "./experience_directory.ts";

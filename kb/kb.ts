@@ -21,7 +21,13 @@ import {
   type WorldSnapshot,
   type WorldUpdateEvent,
 } from "../shared/schema.ts";
-import { experienceSubject, KB_INTERACT, KB_QUEUE, userSubject } from "../shared/subjects.ts";
+import {
+  experienceSubject,
+  KB_EXPERIENCES,
+  KB_INTERACT,
+  KB_QUEUE,
+  userSubject,
+} from "../shared/subjects.ts";
 import { Catalog, type ExperienceInfo } from "./catalog.ts";
 import { type Experience, RESERVED_SEGMENTS } from "./content.ts";
 import { decide } from "./engine.ts";
@@ -100,6 +106,7 @@ export class Kb {
   readonly #recent = new Map<string, Promise<InteractReply>>();
   readonly #inflight = new Set<Promise<unknown>>();
   #sub: BusSubscription | undefined;
+  #listSub: BusSubscription | undefined;
 
   private constructor(opts: KbOptions, catalog: Catalog) {
     this.#bus = opts.bus;
@@ -330,7 +337,8 @@ export class Kb {
 
   /**
    * Answers `kb.interact` (queue group `kb`) with the reply as JSON and the
-   * request id in the `X-Request-Id` header. Idempotent.
+   * request id in the `X-Request-Id` header, and `kb.experiences` with the
+   * experience listing. Idempotent.
    *
    * @example
    * ```ts
@@ -345,6 +353,14 @@ export class Kb {
         const p = this.#respond(msg);
         this.#inflight.add(p);
         p.finally(() => this.#inflight.delete(p));
+      },
+    });
+    this.#listSub = this.#bus.subscribe(KB_EXPERIENCES, {
+      queue: KB_QUEUE,
+      callback: (msg) => {
+        this.refresh()
+          .catch((e) => log("warn", "experience refresh failed", { error: String(e) }))
+          .then(() => msg.respond(JSON.stringify({ experiences: this.experiences() })));
       },
     });
   }
@@ -372,7 +388,8 @@ export class Kb {
    */
   async close(): Promise<void> {
     this.#sub?.unsubscribe();
-    this.#sub = undefined;
+    this.#listSub?.unsubscribe();
+    this.#sub = this.#listSub = undefined;
     while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
     this.#publisher.close();
     await this.#store.close();

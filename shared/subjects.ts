@@ -115,6 +115,12 @@ export function experienceSubject(experienceId: string): string {
 
 /** Request-reply subject of the KB (queue group {@linkcode KB_QUEUE}). */
 export const KB_INTERACT = "kb.interact";
+/**
+ * Request-reply subject on which a KB lists its experiences (queue group
+ * {@linkcode KB_QUEUE}); the reply is `{experiences: [{id, name, ...}]}`. A
+ * `ROLE=chat` process uses it to refuse world streams for unknown experiences.
+ */
+export const KB_EXPERIENCES = "kb.experiences";
 /** Queue group of KB responders. */
 export const KB_QUEUE = "kb";
 /** Lifecycle announcement when a module is ready. */
