@@ -332,6 +332,11 @@ export class Kb {
       version: state.version,
       world: state.world ?? initialWorld(exp),
       player: state.player ?? newPlayer(exp, userId),
+      descriptions: {
+        locations: Object.fromEntries(
+          Object.entries(exp.locations).map(([id, loc]) => [id, loc.description]),
+        ),
+      },
     };
   }
 

@@ -68,6 +68,11 @@ export const WorldSnapshotSchema = z.object({
   version: z.number().int().nonnegative(),
   world: z.record(z.string(), z.unknown()),
   player: z.record(z.string(), z.unknown()),
+  /**
+   * Static text from the experience's content, which no delta changes (so
+   * events stay small): each location's description, by location id.
+   */
+  descriptions: z.object({ locations: z.record(z.string(), z.string()) }).optional(),
 });
 /** A world snapshot. */
 export type WorldSnapshot = z.infer<typeof WorldSnapshotSchema>;

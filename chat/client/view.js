@@ -60,7 +60,7 @@ export function viewModel(snapshot, me) {
   return {
     location: here ?? "",
     name: loc.name ?? here ?? "",
-    description: typeof loc.description === "string" ? loc.description : "",
+    description: snapshot?.descriptions?.locations?.[here] ?? "",
     exits,
     items: itemEntries(loc.items),
     people,

@@ -62,6 +62,32 @@ function withArticle(name: string): string {
   return /^(a|an|the|some)\s/i.test(name) || /^\p{Lu}/u.test(name) ? name : `the ${name}`;
 }
 
+const NUMBER_WORDS = ["", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"];
+
+/** "dream bottle" → "dream bottles"; regular English plurals only. */
+function plural(name: string): string {
+  if (/(s|x|z|ch|sh)$/i.test(name)) return `${name}es`;
+  if (/[^aeiou]y$/i.test(name)) return `${name.slice(0, -1)}ies`;
+  return `${name}s`;
+}
+
+/**
+ * Names with articles, identical plain names counted: ["dream bottle",
+ * "dream bottle", "lantern"] → ["two dream bottles", "the lantern"].
+ * Names that carry their own article or a capital are listed as they are.
+ */
+function counted(items: string[]): string[] {
+  const counts = new Map<string, number>();
+  for (const n of items) counts.set(n, (counts.get(n) ?? 0) + 1);
+  const out: string[] = [];
+  for (const [name, n] of counts) {
+    const own = withArticle(name) === name;
+    if (n === 1 || own) out.push(...Array(n).fill(withArticle(name)));
+    else out.push(`${NUMBER_WORDS[n] ?? n} ${plural(name)}`);
+  }
+  return out;
+}
+
 function list(items: string[], conj = "and"): string {
   if (items.length <= 1) return items.join("");
   return `${items.slice(0, -1).join(", ")} ${conj} ${items[items.length - 1]}`;
@@ -99,7 +125,7 @@ export function offlineProse(outcome: Outcome): string {
   const described = outcome.kind !== "no_exit"; // a refused move only needs the ways out
   if (described) add(place.description);
   if (described && outcome.kind !== "inventory") {
-    const items = names(place.items ?? place.visible_items).map(withArticle);
+    const items = counted(names(place.items ?? place.visible_items));
     if (items.length) parts.push(`You notice ${list(items)} here.`);
     const npcs = names(place.npcs ?? place.characters);
     if (npcs.length) parts.push(`${list(npcs)} ${npcs.length === 1 ? "is" : "are"} here.`);
@@ -107,7 +133,7 @@ export function offlineProse(outcome: Outcome): string {
     if (players.length) parts.push(`Also here: ${list(players)}.`);
   }
   if (outcome.kind === "inventory" && f.inventory !== undefined) {
-    const carried = names(f.inventory);
+    const carried = counted(names(f.inventory));
     parts.push(carried.length ? `You carry ${list(carried)}.` : "Your hands are empty.");
   }
   const exits = exitNames(place.exits ?? place.connections);

@@ -36,6 +36,11 @@ const ITEMS = JSON.parse(
     new URL("../../kb-data/experiences/wylding-woods/items.json", import.meta.url),
   ),
 ) as Record<string, { adjectives: string[] }>;
+const LOCATIONS = JSON.parse(
+  await Deno.readTextFile(
+    new URL("../../kb-data/experiences/wylding-woods/locations.json", import.meta.url),
+  ),
+) as Record<string, { description: string }>;
 
 /** Records, in DOM-mutation order, when the world lists and the story text first change. */
 const ORDER_PROBE = `(() => {
@@ -93,6 +98,13 @@ Deno.test("browser: two players share the Wylding Woods live", async (t) => {
       }
       await a.waitForSelector('#people li[data-key="player:bryn"]');
       await b.waitForSelector('#people li[data-key="player:ada"]');
+      for (const page of [a, b]) {
+        assertEquals(
+          (await page.textContent("#location-desc"))?.trim(),
+          LOCATIONS["woanders-store"]!.description,
+          "the location's own description is shown",
+        );
+      }
       const width = await b.evaluate("document.documentElement.scrollWidth");
       assert(Number(width) <= 360, `no horizontal scroll at 360 px (scrollWidth ${width})`);
       assertEquals(

@@ -199,4 +199,33 @@ Deno.test("offline narrator: deterministic prose from the outcome", () => {
     "You go north to The Old Oak. An ancient oak, wider than a cottage. You notice the golden acorn here. " +
       "Bramble is here. From here you can go south to Mossy Path or up to Oak Canopy.",
   );
+  // Identical items are counted, not repeated; named ones stay as they are.
+  const store = offlineProse({
+    kind: "looked",
+    changed: false,
+    summary: "You are in Woander's Store.",
+    facts: {
+      items: [
+        "dream bottle",
+        "dream bottle",
+        "oak counter",
+        "dream bottle",
+        "Woander's key",
+        "box",
+      ],
+    },
+    needs_capable_model: false,
+  });
+  assert.match(
+    store,
+    /You notice three dream bottles, the oak counter, Woander's key and the box here\./,
+  );
+  const pockets = offlineProse({
+    kind: "inventory",
+    changed: false,
+    summary: "You check your pockets.",
+    facts: { inventory: ["berry", "berry", "glass", "glass"] },
+    needs_capable_model: false,
+  });
+  assert.match(pockets, /You carry two berries and two glasses\./);
 });
