@@ -52,7 +52,7 @@ export class Catalog {
     const catalog = new Catalog(dataDir);
     for (const id of await catalog.#listIds()) {
       const dir = `${dataDir}/experiences/${id}`;
-      const signature = await contentSignature(dir);
+      const signature = contentSignature(dir);
       catalog.#entries.set(id, { exp: await loadExperience(dataDir, id), signature });
     }
     catalog.#listedAt = Date.now();
@@ -94,7 +94,7 @@ export class Catalog {
     }
     const entry = this.#entries.get(id)!;
     const dir = `${this.dataDir}/experiences/${entry.exp.id}`;
-    const signature = await contentSignature(dir);
+    const signature = contentSignature(dir);
     if (signature === entry.signature || signature === entry.badSignature) return entry.exp;
     try {
       const exp = await loadExperience(this.dataDir, entry.exp.id);
@@ -127,7 +127,7 @@ export class Catalog {
     }
     for (const id of ids) {
       if (this.#entries.has(id) || !EXPERIENCE_ID.test(id)) continue;
-      const signature = await contentSignature(`${this.dataDir}/experiences/${id}`);
+      const signature = contentSignature(`${this.dataDir}/experiences/${id}`);
       if (this.#rejected.get(id) === signature) continue;
       try {
         this.#entries.set(id, { exp: await loadExperience(this.dataDir, id), signature });

@@ -8,6 +8,7 @@
  */
 import { applyWorldUpdate } from "../../shared/apply.ts";
 import { fileNameFor } from "../../shared/subjects.ts";
+import { metrics } from "../../shared/metrics.ts";
 import type { WorldSnapshot, WorldUpdateEvent } from "../../shared/schema.ts";
 import { openSse, type SseEvent } from "../helpers/sse.ts";
 import { percentiles, startStack } from "../helpers/stack.ts";
@@ -28,6 +29,18 @@ function assertDeepEqual(a: unknown, b: unknown, msg: string) {
       : v;
   const x = JSON.stringify(canon(a)), y = JSON.stringify(canon(b));
   if (x !== y) throw new Error(`${msg}\n  got:  ${x.slice(0, 800)}\n  want: ${y.slice(0, 800)}`);
+}
+
+/** Cumulative counts of `nats_world_updates_latency_ms{stream="chat"}` by upper bound. */
+async function chatLatencyBuckets(): Promise<Map<number, number>> {
+  const out = new Map<number, number>();
+  for (const v of (await metrics.worldUpdateLatency.get()).values) {
+    const labels = v.labels as Record<string, string | number | undefined>;
+    if (v.metricName?.endsWith("_bucket") && labels.stream === "chat") {
+      out.set(labels.le === "+Inf" ? Infinity : Number(labels.le), v.value);
+    }
+  }
+  return out;
 }
 
 Deno.test("walking skeleton: 200 actions, world_update before content, deltas equal disk, isolation", async () => {
@@ -53,6 +66,7 @@ Deno.test("walking skeleton: 200 actions, world_update before content, deltas eq
       return { version: world.version, world: world.world, player: profile.player };
     };
 
+    const serverBefore = await chatLatencyBuckets();
     let snapshot = await stateOf(alice);
     let violations = 0;
     const latencies: number[] = [];
@@ -97,6 +111,16 @@ Deno.test("walking skeleton: 200 actions, world_update before content, deltas eq
       `KB commit -> client receipt of world_update over 200 actions: p50 ${
         p50.toFixed(2)
       } ms, p99 ${p99.toFixed(2)} ms, max ${max.toFixed(2)} ms`,
+    );
+    // The same span on the server, KB commit -> SSE write, from its histogram.
+    const serverAfter = await chatLatencyBuckets();
+    const written = serverAfter.get(Infinity)! - (serverBefore.get(Infinity) ?? 0);
+    assert(written === 200, `server observed ${written} chat world_update writes, want 200`);
+    const shares = [...serverAfter].filter(([le]) => le !== Infinity).map(([le, n]) =>
+      `${(100 * (n - (serverBefore.get(le) ?? 0)) / written).toFixed(1)}% <= ${le} ms`
+    );
+    console.log(
+      `KB commit -> SSE write on the server (histogram): ${shares.slice(0, 6).join(", ")}`,
     );
 
     // Bob sees the world part of each of Alice's actions, in order, and nothing of hers beyond it.

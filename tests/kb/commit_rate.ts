@@ -1,6 +1,8 @@
 /**
  * Measures committed actions per second with fsync on, for 1 writer and for
- * 8 concurrent writers on one shared world, plus commit-time percentiles.
+ * 8 concurrent writers on one shared world, plus commit-time percentiles;
+ * then 50 writers on the shared world against 50 players each in their own
+ * isolated world, with the process's CPU time (all threads) per action.
  * Not a test. Run: `deno run -A tests/kb/commit_rate.ts [actionsPerRun]`
  *
  * - "action" numbers go through `Kb.interact` (parse, engine, lock, commit,
@@ -8,6 +10,7 @@
  * - "commit" numbers are the time inside the unit's lock, from reading the
  *   files to the commit being durable (timed with the store's own hooks).
  */
+import process from "node:process";
 import { Kb } from "../../kb/mod.ts";
 import { StateStore } from "../../kb/state_store.ts";
 import { initialWorld, newPlayer } from "../../kb/world.ts";
@@ -24,13 +27,14 @@ function pct(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 }
 
-async function actions(writers: number) {
+async function actions(writers: number, experience = EXP) {
   const stateDir = await Deno.makeTempDir({ prefix: "kb-rate-" });
   const bus = new InProcessBus();
   const kb = await Kb.create({ bus, dataDir: DATA_DIR, stateDir, jwtSecret: SECRET });
   const lat: number[] = [];
   let n = 0;
   const per = Math.ceil(TOTAL / writers);
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await Promise.all(Array.from({ length: writers }, async (_, w) => {
     for (let i = 0; i < per; i++) {
@@ -38,7 +42,7 @@ async function actions(writers: number) {
       const r = await kb.interact({
         request_id: `r${n++}`,
         user_id: `writer-${w}`,
-        experience: EXP,
+        experience,
         message: i % 2 ? "south" : "north",
       });
       if (!r.ok || !r.outcome.changed) throw new Error(JSON.stringify(r));
@@ -46,10 +50,17 @@ async function actions(writers: number) {
     }
   }));
   const secs = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   await kb.close();
   await bus.close();
   await Deno.remove(stateDir, { recursive: true });
-  return { rate: lat.length / secs, p50: pct(lat, 50), p99: pct(lat, 99) };
+  return {
+    rate: lat.length / secs,
+    p50: pct(lat, 50),
+    p99: pct(lat, 99),
+    userMs: cpu.user / 1000 / lat.length,
+    systemMs: cpu.system / 1000 / lat.length,
+  };
 }
 
 async function commits(writers: number) {
@@ -92,5 +103,15 @@ for (const writers of [1, 8]) {
       f(a.p99)
     } ms; ` +
       `commit (in lock) p50 ${f(c.p50)} ms, p99 ${f(c.p99)} ms`,
+  );
+}
+
+console.log("50 writers, CPU time of the whole process (all threads) per action:");
+for (const [label, experience] of [["shared", EXP], ["isolated", "drowned-lighthouse"]]) {
+  const a = await actions(50, experience);
+  console.log(
+    `${label} (${experience}): ${a.rate.toFixed(0)} actions/s; p50 ${f(a.p50)} ms, p99 ${
+      f(a.p99)
+    } ms; CPU ${f(a.userMs + a.systemMs)} ms/action (user ${f(a.userMs)}, system ${f(a.systemMs)})`,
   );
 }
