@@ -31,7 +31,7 @@ import {
 import { Catalog, type ExperienceInfo } from "./catalog.ts";
 import { type Experience, RESERVED_SEGMENTS } from "./content.ts";
 import { decide } from "./engine.ts";
-import { type OutMessage, Publisher, type PublisherStats } from "./publisher.ts";
+import { type OutMessage, Publisher, type PublisherStats, type Sent } from "./publisher.ts";
 import { StateStore } from "./state_store.ts";
 import {
   creationOps,
@@ -237,7 +237,7 @@ export class Kb {
       throw new AppError("world_busy", "this world is changing too fast; retry shortly", 429);
     }
     let event: WorldUpdateEvent | undefined;
-    let sent = false;
+    let sent: Sent | undefined;
     const commit = await this.#store.transact<Outcome>(unit, r.user_id, (state) => {
       const world = state.world ?? initialWorld(exp);
       const player = state.player ?? newPlayer(exp, r.user_id);
@@ -273,6 +273,7 @@ export class Kb {
         payload: JSON.stringify(event),
         experience: exp.id,
         scope: "user",
+        msgId: `${event.id}.user`,
       }];
       if (model === "shared") {
         const worldOnly = { ...event, changes: changes(c.world, []) };
@@ -281,6 +282,7 @@ export class Kb {
           payload: JSON.stringify(worldOnly),
           experience: exp.id,
           scope: "experience",
+          msgId: `${event.id}.experience`,
         });
       }
       sent = this.#publisher.send(messages, r.request_id);

@@ -10,7 +10,11 @@
  *   in order as soon as the bus is connected again, so JetStream retention
  *   and live streams get them after the outage;
  * - bus connected but not acknowledging (a hung server): events are dropped.
- *   Clients that miss events see a version gap and refetch the snapshot.
+ *   Clients that miss events see a version gap and refetch the snapshot;
+ * - the connection died with events handed over but not acknowledged (nats.js
+ *   still said "connected"): the failed flush puts them back in the outbox,
+ *   in their original order. Each message carries `Nats-Msg-Id`, so JetStream
+ *   keeps one copy if the first did get through; streams drop repeated ids.
  * The actor always gets its event in the reply. Each state change of the
  * breaker is logged once, never once per event.
  *
@@ -40,6 +44,22 @@ export interface OutMessage {
   /** Metric labels: the catalog's experience id and which subject kind. */
   experience: string;
   scope: "user" | "experience";
+  /** JetStream de-duplication id (`Nats-Msg-Id`): unique per event and subject. */
+  msgId: string;
+}
+
+/** What {@linkcode Publisher.send} handed to the bus, for {@linkcode Publisher.confirm}. */
+export interface Sent {
+  messages: readonly OutMessage[];
+  requestId: string;
+  /** Position in send order, so messages put back keep their order. */
+  seq: number;
+}
+
+interface Queued {
+  message: OutMessage;
+  requestId: string;
+  seq: number;
 }
 
 /** Options of {@linkcode Publisher}. */
@@ -70,7 +90,7 @@ export interface PublisherStats {
  * @example
  * ```ts
  * const pub = new Publisher(bus, { timeoutMs: 250 });
- * const sent = pub.send([{ subject, payload: JSON.stringify(event) }], requestId);
+ * const sent = pub.send([{ subject, payload, experience, scope: "user", msgId }], requestId);
  * await pub.confirm(sent);
  * ```
  */
@@ -86,7 +106,9 @@ export class Publisher {
   #dropped = 0;
   #failures = 0;
   readonly #outboxLimit: number;
-  #outbox: { message: OutMessage; requestId: string }[] = [];
+  /** In send order (`seq`). */
+  #outbox: Queued[] = [];
+  #seq = 0;
   readonly #offStatus: () => void;
 
   constructor(bus: Bus, opts: PublisherOptions = {}) {
@@ -103,14 +125,34 @@ export class Publisher {
     });
   }
 
-  /** Stops watching the bus. */
+  /** Sends what the outbox holds if the bus is up, then stops watching the bus. */
   close(): void {
     this.#offStatus();
+    this.#flushOutbox();
+    if (this.#outbox.length > 0) {
+      log("warn", "events still in the outbox at shutdown are dropped", {
+        messages: this.#outbox.length,
+      });
+      count(this.#outbox.map((o) => o.message), "dropped");
+      this.#dropped += this.#outbox.length;
+      this.#outbox = [];
+    }
   }
 
-  #queue(messages: readonly OutMessage[], requestId: string): void {
-    for (const message of messages) this.#outbox.push({ message, requestId });
-    count(messages, "queued");
+  #queue(messages: readonly OutMessage[], requestId: string, seq: number): void {
+    this.#requeue(messages.map((message) => ({ message, requestId, seq })));
+  }
+
+  /** Adds entries (in `seq` order) to the outbox, keeping the outbox in `seq` order. */
+  #requeue(entries: Queued[]): void {
+    if (entries.length === 0) return;
+    const last = this.#outbox.at(-1);
+    if (!last || last.seq <= entries[0]!.seq) this.#outbox.push(...entries);
+    else {
+      // Put back after a failed flush: older than some of what queued since.
+      this.#outbox = [...this.#outbox, ...entries].sort((a, b) => a.seq - b.seq);
+    }
+    count(entries.map((o) => o.message), "queued");
     const excess = this.#outbox.length - this.#outboxLimit;
     if (excess > 0) {
       count(this.#outbox.splice(0, excess).map((o) => o.message), "dropped");
@@ -123,16 +165,31 @@ export class Publisher {
     if (this.#outbox.length === 0 || !this.#busUp()) return;
     const pending = this.#outbox;
     this.#outbox = [];
-    let sent = 0;
-    for (const { message, requestId } of pending) {
-      if (!this.#bus.publish(message.subject, message.payload, { requestId })) break;
-      sent++;
+    let done = 0;
+    const sent: Queued[] = [];
+    for (const q of pending) {
+      const { message, requestId } = q;
+      if (
+        !this.#bus.publish(message.subject, message.payload, { requestId, msgId: message.msgId })
+      ) {
+        // Refused while the bus is up (too large, say): retrying cannot help,
+        // and holding it would stall every event behind it.
+        if (!this.#busUp()) break;
+        log("error", "event refused by the bus; dropped", { subject: message.subject });
+        count([message], "dropped");
+        this.#dropped++;
+      } else {
+        sent.push(q);
+      }
+      done++;
     }
-    this.#published += sent;
-    count(pending.slice(0, sent).map((o) => o.message), "published");
-    // Whatever the bus refused goes back in front, in order.
-    if (sent < pending.length) this.#outbox = [...pending.slice(sent), ...this.#outbox];
-    else log("info", "event outbox flushed", { messages: sent });
+    this.#published += sent.length;
+    count(sent.map((o) => o.message), "published");
+    // Whatever was not sent goes back in front, in order.
+    if (done < pending.length) this.#outbox = [...pending.slice(done), ...this.#outbox];
+    else log("info", "event outbox flushed", { messages: sent.length });
+    // Flushed messages can be lost to a dying connection like any others.
+    if (sent.length > 0) this.#watch(sent);
   }
 
   /** Current breaker state. */
@@ -182,13 +239,14 @@ export class Publisher {
 
   /**
    * Hands messages to the bus unless the breaker is open. Never throws,
-   * never waits. Returns whether they were handed over.
+   * never waits. Returns what was handed over (undefined: queued or dropped).
    */
-  send(messages: readonly OutMessage[], requestId: string): boolean {
+  send(messages: readonly OutMessage[], requestId: string): Sent | undefined {
+    const seq = ++this.#seq;
     if (!this.#busUp()) {
-      this.#queue(messages, requestId);
+      this.#queue(messages, requestId, seq);
       this.#fail(`bus ${this.#bus.status()}`);
-      return false;
+      return undefined;
     }
     // Keep version order: anything still queued from an outage goes first.
     this.#flushOutbox();
@@ -198,32 +256,49 @@ export class Publisher {
       } else {
         this.#dropped += messages.length;
         count(messages, "dropped");
-        return false;
+        return undefined;
       }
     }
     let ok = true;
-    for (const m of messages) ok = this.#bus.publish(m.subject, m.payload, { requestId }) && ok;
+    for (const m of messages) {
+      ok = this.#bus.publish(m.subject, m.payload, { requestId, msgId: m.msgId }) && ok;
+    }
     if (!ok) {
       this.#dropped += messages.length;
       count(messages, "dropped");
       this.#fail("publish refused");
-      return false;
+      return undefined;
     }
     this.#published += messages.length;
     count(messages, "published");
-    return true;
+    return { messages, requestId, seq };
+  }
+
+  /**
+   * Waits for the server's acknowledgement of `sent`, however long it takes,
+   * and puts the messages back in the outbox if the connection fails first
+   * (nats.js discards what it had not written). Resolves with the flush.
+   */
+  #watch(entries: Queued[]): Promise<"ok" | "error"> {
+    if (this.#bus.kind === "in-process") return Promise.resolve("ok");
+    return this.#bus.flush().then(() => "ok" as const, () => {
+      // Sent again when the bus reports "connected", or before the next send.
+      this.#requeue(entries);
+      return "error" as const;
+    });
   }
 
   /** Waits at most `timeoutMs` for the server to take what `send` handed over. */
-  async confirm(sent: boolean): Promise<void> {
+  async confirm(sent: Sent | undefined): Promise<void> {
     // An in-process bus delivers synchronously; there is nothing to wait for.
     if (!sent || this.#bus.kind === "in-process") return;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<"timeout">((r) =>
       timer = setTimeout(() => r("timeout"), this.#timeoutMs)
     );
-    const flushed = this.#bus.flush().then(() => "ok" as const, () => "error" as const);
-    const result = await Promise.race([flushed, timeout]);
+    const { messages, requestId, seq } = sent;
+    const entries = messages.map((message) => ({ message, requestId, seq }));
+    const result = await Promise.race([this.#watch(entries), timeout]);
     clearTimeout(timer);
     if (result === "ok") {
       this.#consecutive = 0;

@@ -51,6 +51,20 @@ export interface BusSubscription extends AsyncIterable<BusMessage> {
   isActive(): boolean;
 }
 
+/** Options of {@linkcode Bus.publish}. */
+export interface PublishOptions {
+  /** Sent in the `X-Request-Id` header. */
+  requestId?: string;
+  /**
+   * Sent in the `Nats-Msg-Id` header: JetStream stores a message with the
+   * same id only once within its duplicate window, so a resend is safe.
+   */
+  msgId?: string;
+}
+
+/** JetStream's de-duplication header. */
+const MSG_ID_HEADER = "Nats-Msg-Id";
+
 /** Options of {@linkcode Bus.subscribe}. */
 export interface SubscribeOptions {
   queue?: string;
@@ -88,7 +102,7 @@ export interface Bus {
   status(): BusStatus;
   /** Calls `listener` on every status change; returns an unsubscribe function. */
   onStatus(listener: (status: BusStatus) => void): () => void;
-  publish(subject: string, payload: Uint8Array | string, opts?: { requestId?: string }): boolean;
+  publish(subject: string, payload: Uint8Array | string, opts?: PublishOptions): boolean;
   subscribe(subject: string, opts?: SubscribeOptions): BusSubscription;
   request(
     subject: string,
@@ -107,10 +121,11 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const toBytes = (p: Uint8Array | string) => typeof p === "string" ? encoder.encode(p) : p;
 
-function headersFor(requestId: string | undefined): MsgHdrs | undefined {
-  if (!requestId) return undefined;
+function headersFor(requestId: string | undefined, msgId?: string): MsgHdrs | undefined {
+  if (!requestId && !msgId) return undefined;
   const h = natsHeaders();
-  h.set(REQUEST_ID_HEADER, requestId);
+  if (requestId) h.set(REQUEST_ID_HEADER, requestId);
+  if (msgId) h.set(MSG_ID_HEADER, msgId);
   return h;
 }
 
@@ -200,9 +215,11 @@ export class NatsBus implements Bus {
     return () => this.#listeners.delete(listener);
   }
 
-  publish(subject: string, payload: Uint8Array | string, opts?: { requestId?: string }): boolean {
+  publish(subject: string, payload: Uint8Array | string, opts?: PublishOptions): boolean {
     try {
-      this.nc.publish(subject, toBytes(payload), { headers: headersFor(opts?.requestId) });
+      this.nc.publish(subject, toBytes(payload), {
+        headers: headersFor(opts?.requestId, opts?.msgId),
+      });
       return true;
     } catch (e) {
       log("warn", "publish failed", { subject, error: String(e) });
@@ -338,7 +355,7 @@ export class InProcessBus implements Bus {
     };
   }
 
-  publish(subject: string, payload: Uint8Array | string, opts?: { requestId?: string }): boolean {
+  publish(subject: string, payload: Uint8Array | string, opts?: PublishOptions): boolean {
     if (this.#closed) return false;
     this.#deliver(subject, this.#message(subject, toBytes(payload), opts?.requestId));
     return true;

@@ -69,6 +69,7 @@ export type {
   BusStatus,
   BusSubscription,
   NatsBusOptions,
+  PublishOptions,
   SubscribeOptions,
 } from "./bus.ts";
 export { AppError, fromErrorBody, toAppError } from "./errors.ts";
