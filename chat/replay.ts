@@ -123,26 +123,36 @@ interface Stored {
   hubEvent: HubEvent;
 }
 
-/** One subject's ordered consumer, read in batches up to what was stored at creation. */
+/**
+ * One subject's ordered consumer, read in batches up to the stream sequence
+ * `cut`. Every reader of one replay shares the cut: what is stored after it
+ * reaches the caller's live subscription (attached before the cut was
+ * taken), so no event can fall between two readers' ends.
+ */
 class SubjectReader {
   readonly #consumer: Consumer;
+  readonly #cut: number;
   #remaining: number;
   #buffer: Stored[] = [];
 
-  private constructor(consumer: Consumer, pending: number) {
+  private constructor(consumer: Consumer, pending: number, cut: number) {
     this.#consumer = consumer;
     this.#remaining = pending;
+    this.#cut = cut;
   }
 
-  static async open(js: JetStreamClient, subject: string, startMs: number): Promise<SubjectReader> {
+  static async open(
+    js: JetStreamClient,
+    subject: string,
+    startMs: number,
+    cut: number,
+  ): Promise<SubjectReader> {
     const consumer = await js.consumers.get(WORLD_STREAM, {
       filter_subjects: subject,
       opt_start_time: new Date(Math.max(0, startMs)).toISOString(),
       inactive_threshold: 30_000,
     });
-    // Everything stored later also reaches the caller's live subscription,
-    // which was attached before this call: the count at creation suffices.
-    return new SubjectReader(consumer, (await consumer.info(true)).num_pending);
+    return new SubjectReader(consumer, (await consumer.info(true)).num_pending, cut);
   }
 
   get pending(): number {
@@ -163,7 +173,13 @@ class SubjectReader {
       }
       this.#remaining = got === 0 ? 0 : this.#remaining - got; // 0: expired under us
     }
-    return this.#buffer.shift();
+    const head = this.#buffer.shift();
+    if (head && head.seq > this.#cut) {
+      this.#buffer = [];
+      this.#remaining = 0;
+      return undefined;
+    }
+    return head;
   }
 
   close(): void {
@@ -238,7 +254,11 @@ class JetStreamReplayer implements Replayer {
     try {
       await this.#limit.run(async () => {
         await this.ensureStream();
-        for (const s of subjects) readers.push(await SubjectReader.open(this.#js, s, startMs));
+        const jsm = await jetstreamManager(this.#bus.nc, { checkAPI: false });
+        const cut = (await jsm.streams.info(WORLD_STREAM)).state.last_seq;
+        for (const s of subjects) {
+          readers.push(await SubjectReader.open(this.#js, s, startMs, cut));
+        }
       });
       if (readers.reduce((n, r) => n + r.pending, 0) > this.#maxEvents) {
         yield { kind: "resync", reason: "too_many_missed" };

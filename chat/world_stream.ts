@@ -272,15 +272,19 @@ export class WorldStream {
           break;
         }
         const h = item.hubEvent;
-        replayed.add(h.event.id);
+        // Only what is delivered counts as replayed: the actor's own change is
+        // skipped on the experience subject and must still come from the user subject.
         if (!this.#wanted(h)) continue;
+        replayed.add(h.event.id);
         // Paced by the client: a big replay never sits in our queue at once.
         if (!(await this.#space())) return;
         this.#deliver(h, false);
         this.#pendingFrom = { afterId: h.event.id }; // a retry resumes from here
       }
     } catch (e) {
-      if (!this.#cfg.busConnected()) {
+      // Interrupted by an outage (the bus may already be back: the consumer
+      // died with the old connection, and the reconnect asked for a rerun).
+      if (!this.#cfg.busConnected() || this.#catchUpAgain) {
         // NATS is unreachable: keep buffering; the reconnect hook runs us again.
         log("warn", "world stream replay interrupted; will resume on reconnect", {
           user_id: this.userId,
