@@ -137,6 +137,7 @@ export async function startServer(
       bus,
       jwtSecret,
       localKb: localKb ? (req) => localKb.interact(req) : undefined,
+      localKbHas: localKb ? (req) => localKb.hasRequest(req) : undefined,
       kbUrl: settings.KB_URL,
       kbTimeoutMs: settings.KB_REQUEST_TIMEOUT,
       retentionMs: settings.WORLD_RETENTION,

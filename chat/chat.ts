@@ -25,6 +25,8 @@ export interface ChatOptions {
   jwtSecret: string;
   /** `ROLE=all`: the KB in-process, used when the bus cannot reach a KB. */
   localKb?: (req: InteractRequest) => Promise<InteractReply>;
+  /** Whether the in-process KB has this request already (see `KbClientOptions.localKbHas`). */
+  localKbHas?: (req: InteractRequest) => boolean;
   /** `ROLE=chat`: a KB process to fall back to over HTTP. */
   kbUrl?: string;
   /** NATS request timeout for `kb.interact` (ms). */
@@ -132,6 +134,7 @@ export class Chat {
       kb: new KbClient({
         bus: opts.bus,
         localKb: opts.localKb,
+        localKbHas: opts.localKbHas,
         kbUrl: opts.kbUrl,
         kbTimeoutMs: opts.kbTimeoutMs,
       }),

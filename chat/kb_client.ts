@@ -3,8 +3,11 @@
  * fallback when the bus cannot deliver it (down, no responders, timed out):
  * the KB in-process (`ROLE=all`) or over HTTP (`ROLE=chat`, `KB_URL`).
  *
- * The KB is idempotent per `request_id`, so retrying through the fallback
- * after a timeout (when the first request may have been applied) is safe.
+ * A request that may have reached a KB (timed out, or the connection failed
+ * after sending) is never sent to another KB: that one would act a second
+ * time (retries are recognised per process only). It is answered from the
+ * in-process KB when that KB is the one running it, otherwise with a 504
+ * that says the action may have happened; the world stream shows whether it did.
  *
  * @module
  */
@@ -19,6 +22,8 @@ export interface KbClientOptions {
   bus: Bus;
   /** The KB in this process (`ROLE=all`). */
   localKb?: (req: InteractRequest) => Promise<InteractReply>;
+  /** Whether the in-process KB has this request (then `localKb` returns its reply again). */
+  localKbHas?: (req: InteractRequest) => boolean;
   /** Base URL of a KB process (`ROLE=chat`). */
   kbUrl?: string;
   /** NATS request timeout (the HTTP fallback gets the same budget). */
@@ -69,6 +74,17 @@ export class KbClient {
     } else {
       busError = new BusError("disconnected", `bus is ${bus.status()}`);
     }
+    if (busError.mayHaveArrived && !this.#opts.localKbHas?.(req)) {
+      log("warn", "kb request may have arrived; not retried elsewhere", {
+        request_id: req.request_id,
+        reason: busError.code,
+      });
+      throw new AppError(
+        "kb_timeout",
+        "the game engine did not answer in time; the action may still have happened (the world stream shows it)",
+        504,
+      );
+    }
     if (this.#opts.localKb) {
       log("warn", "kb request over the bus failed; using the in-process KB", {
         request_id: req.request_id,
@@ -88,9 +104,6 @@ export class KbClient {
         reason: busError.code,
       });
       return await this.#overHttp(req, ctx);
-    }
-    if (busError.code === "timeout") {
-      throw new AppError("kb_timeout", "the game engine did not answer in time", 504);
     }
     throw new AppError("kb_unavailable", "the game engine is unavailable", 503);
   }

@@ -86,6 +86,14 @@ function toReplyError(requestId: string, e: unknown): InteractReply {
 }
 
 /**
+ * Identity of a request for retries: the same id with another message (a
+ * client that reuses its `X-Request-Id`) is another action, not a retry.
+ */
+function requestKey(r: Pick<InteractRequest, "user_id" | "experience" | "request_id" | "message">) {
+  return JSON.stringify([r.user_id, r.experience, r.request_id, r.message]);
+}
+
+/**
  * The KB.
  *
  * @example
@@ -201,7 +209,7 @@ export class Kb {
       );
     }
     const r = parsed.data;
-    const key = JSON.stringify([r.user_id, r.experience, r.request_id]);
+    const key = requestKey(r);
     const cached = this.#recent.get(key);
     if (cached) {
       this.#recent.delete(key);
@@ -209,7 +217,10 @@ export class Kb {
       return cached;
     }
     const run = this.#run(r).catch((e) => toReplyError(r.request_id, e)).then((reply) => {
-      if (!reply.ok && reply.error.status >= 500) this.#recent.delete(key);
+      // Transient refusals are not the request's final answer: a retry runs it.
+      if (!reply.ok && (reply.error.status >= 500 || reply.error.status === 429)) {
+        this.#recent.delete(key);
+      }
       return reply;
     });
     this.#recent.set(key, run);
@@ -219,6 +230,19 @@ export class Kb {
     this.#inflight.add(run);
     run.finally(() => this.#inflight.delete(run));
     return run;
+  }
+
+  /**
+   * Whether this process has run (or is running) this request: a retry of
+   * it here gets the same reply instead of a second action.
+   *
+   * @example
+   * ```ts
+   * if (kb.hasRequest(req)) reply = await kb.interact(req); // the first reply again
+   * ```
+   */
+  hasRequest(req: InteractRequest): boolean {
+    return this.#recent.has(requestKey(req));
   }
 
   async #experience(id: string): Promise<Experience> {

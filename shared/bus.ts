@@ -76,10 +76,15 @@ export type BusErrorCode = "timeout" | "no_responders" | "disconnected" | "faile
 
 /**
  * A failed bus request. `no_responders` and `disconnected` mean the request
- * did not reach a responder; `timeout` means it may have.
+ * did not reach a responder; `timeout` and `failed` mean it may have
+ * ({@linkcode BusError.mayHaveArrived}).
  */
 export class BusError extends Error {
   readonly code: BusErrorCode;
+  /** The request was sent and may have been acted on: retrying elsewhere could act twice. */
+  get mayHaveArrived(): boolean {
+    return this.code === "timeout" || this.code === "failed";
+  }
   constructor(code: BusErrorCode, message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "BusError";
@@ -277,8 +282,8 @@ export class NatsBus implements Bus {
       if (e instanceof TimeoutError || (e as Error)?.cause instanceof TimeoutError) {
         throw new BusError("timeout", `request on ${subject} timed out`, { cause: e });
       }
-      const code = this.status() === "connected" ? "failed" : "disconnected";
-      throw new BusError(code, `request on ${subject} failed: ${e}`, { cause: e });
+      // Sent, then the connection failed: whether it arrived is unknown.
+      throw new BusError("failed", `request on ${subject} failed: ${e}`, { cause: e });
     }
   }
 

@@ -1,0 +1,143 @@
+/**
+ * An action reaches at most one KB: a request that may have arrived (timed
+ * out) is not sent again to another KB, which would act a second time; it is
+ * answered by the in-process KB only when that KB is the one running it.
+ * Two KBs share one STATE_DIR as two processes of a cluster would, on a real
+ * nats-server.
+ */
+import { deepStrictEqual as eq, ok, rejects } from "node:assert/strict";
+import { KbClient } from "../../chat/kb_client.ts";
+import { Kb } from "../../kb/mod.ts";
+import { NatsBus } from "../../shared/bus.ts";
+import { AppError } from "../../shared/errors.ts";
+import { startNatsServer } from "../../shared/nats_server.ts";
+import { DATA_DIR, SECRET } from "../kb/_support.ts";
+
+const EXP = "wylding-woods";
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function cluster() {
+  const nats = await startNatsServer();
+  const root = await Deno.makeTempDir({ prefix: "kb-client-" });
+  const busA = await NatsBus.connect(nats.url, { name: "a" });
+  const busB = await NatsBus.connect(nats.url, { name: "b" });
+  const opts = { dataDir: DATA_DIR, stateDir: `${root}/state`, jwtSecret: SECRET };
+  const kbA = await Kb.create({ ...opts, bus: busA }); // this process's KB
+  const kbB = await Kb.create({ ...opts, bus: busB }); // another process's KB
+  return {
+    busA,
+    kbA,
+    kbB,
+    async dispose() {
+      await kbA.close();
+      await kbB.close();
+      await busA.close();
+      await busB.close();
+      await nats.dispose();
+      await Deno.remove(root, { recursive: true });
+    },
+  };
+}
+
+Deno.test("kb client: a timed-out request answered elsewhere is not applied again here", async () => {
+  const c = await cluster();
+  try {
+    c.kbB.startResponder(); // only B answers on the bus
+    const client = new KbClient({
+      bus: c.busA,
+      localKb: (r) => c.kbA.interact(r),
+      localKbHas: (r) => c.kbA.hasRequest(r),
+      // Unreachable: a retry over HTTP would answer 503 kb_unavailable, not 504.
+      kbUrl: "http://127.0.0.1:1",
+      kbTimeoutMs: 1, // B's commit (fsync) takes longer
+    });
+    const req = { request_id: "once-1", user_id: "alice", experience: EXP, message: "go north" };
+    await rejects(client.interact(req), (e) => {
+      ok(e instanceof AppError, String(e));
+      eq([e.status, e.code], [504, "kb_timeout"]);
+      return true;
+    });
+    await sleep(300); // B finishes
+    const snap = await c.kbA.snapshot("alice", EXP);
+    eq(snap.player.location, "mossy-path", "moved exactly one room");
+    eq(snap.version, 1);
+  } finally {
+    await c.dispose();
+  }
+});
+
+Deno.test("kb client: a timed-out request the in-process KB is running gets that KB's reply", async () => {
+  const c = await cluster();
+  try {
+    c.kbA.startResponder(); // the bus delivers to this process's own KB
+    const client = new KbClient({
+      bus: c.busA,
+      localKb: (r) => c.kbA.interact(r),
+      localKbHas: (r) => c.kbA.hasRequest(r),
+      kbTimeoutMs: 1,
+    });
+    const reply = await client.interact({
+      request_id: "mine-1",
+      user_id: "bea",
+      experience: EXP,
+      message: "go north",
+    });
+    ok(reply.ok, JSON.stringify(reply));
+    eq(reply.events.length, 1);
+    const snap = await c.kbA.snapshot("bea", EXP);
+    eq(snap.player.location, "mossy-path");
+    eq(snap.version, 1, "one commit");
+  } finally {
+    await c.dispose();
+  }
+});
+
+Deno.test("kb: a reused request id with another message is a new action; a 429 is not its final answer", async () => {
+  const nats = await startNatsServer();
+  const root = await Deno.makeTempDir({ prefix: "kb-dedupe-" });
+  const bus = await NatsBus.connect(nats.url);
+  const kb = await Kb.create({
+    bus,
+    dataDir: DATA_DIR,
+    stateDir: `${root}/state`,
+    jwtSecret: SECRET,
+    worldUpdateRate: { rate: 5, burst: 2 },
+  });
+  try {
+    const base = { request_id: "same-id", user_id: "cara", experience: EXP };
+    const first = await kb.interact({ ...base, message: "go north" });
+    ok(first.ok && first.outcome.kind === "moved", JSON.stringify(first));
+    const again = await kb.interact({ ...base, message: "go north" });
+    eq(again, first, "a retry gets the same reply");
+    const other = await kb.interact({ ...base, message: "go south" });
+    ok(
+      other.ok && other.outcome.kind === "moved",
+      `reused id, new message: ${JSON.stringify(other)}`,
+    );
+    eq((await kb.snapshot("cara", EXP)).version, 2);
+
+    const busy = await kb.interact({
+      request_id: "busy-1",
+      user_id: "cara",
+      experience: EXP,
+      message: "go north",
+    });
+    ok(!busy.ok && busy.error.status === 429, JSON.stringify(busy));
+    await sleep(450); // the bucket refills
+    const retried = await kb.interact({
+      request_id: "busy-1",
+      user_id: "cara",
+      experience: EXP,
+      message: "go north",
+    });
+    ok(
+      retried.ok && retried.outcome.kind === "moved",
+      `retry after 429: ${JSON.stringify(retried)}`,
+    );
+  } finally {
+    await kb.close();
+    await bus.close();
+    await nats.dispose();
+    await Deno.remove(root, { recursive: true });
+  }
+});
