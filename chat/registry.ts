@@ -18,6 +18,20 @@ export interface ChatHandle {
 }
 
 /** Caps on open streams (chat and world together). */
+const TAKE = Symbol("take");
+
+/**
+ * A stream admitted by {@linkcode StreamRegistry.admit} and counted against
+ * the caps until it is registered (`addWorld`/`addChat` take it over) or
+ * released because the stream never opened.
+ */
+export interface StreamSlot {
+  /** Gives the slot back (no-op once taken over or released). */
+  release(): void;
+  /** @internal The registry takes the slot over; false if already used. */
+  [TAKE](): boolean;
+}
+
 export interface StreamLimits {
   perUser: number;
   perProcess: number;
@@ -29,7 +43,8 @@ export interface StreamLimits {
  * @example
  * ```ts
  * const registry = new StreamRegistry(bus, 15_000);
- * registry.addWorld(ws); // ... ws's onEnd: registry.removeWorld(ws)
+ * const slot = registry.admit(userId); // throws 429/503 past a cap
+ * registry.addWorld(ws, slot); // ... ws's onEnd: registry.removeWorld(ws)
  * ```
  */
 export class StreamRegistry {
@@ -41,6 +56,8 @@ export class StreamRegistry {
   #lastStatus: BusStatus;
   readonly #limits: StreamLimits;
   readonly #perUser = new Map<string, number>();
+  /** Admitted streams not registered yet. */
+  #reserved = 0;
 
   constructor(
     bus: Bus,
@@ -63,8 +80,8 @@ export class StreamRegistry {
    * Throws unless `userId` may open one more stream: 429 past the per-user
    * cap, 503 past the per-process cap (another process may have room).
    */
-  admit(userId: string): void {
-    if (this.#chat.size + this.#world.size >= this.#limits.perProcess) {
+  admit(userId: string): StreamSlot {
+    if (this.#chat.size + this.#world.size + this.#reserved >= this.#limits.perProcess) {
       metrics.rateLimited.inc({ limit: "streams_process" });
       throw new AppError(
         "too_many_streams",
@@ -80,6 +97,23 @@ export class StreamRegistry {
         429,
       );
     }
+    // Counted from now on, so requests admitted concurrently (a chat stream
+    // opens only after its KB round trip) cannot all pass the caps.
+    this.#reserved++;
+    this.#count(userId, 1);
+    let held = true;
+    const drop = () => {
+      if (!held) return false;
+      held = false;
+      this.#reserved--;
+      return true;
+    };
+    return {
+      release: () => {
+        if (drop()) this.#count(userId, -1);
+      },
+      [TAKE]: drop,
+    };
   }
 
   #count(userId: string, delta: number): void {
@@ -90,11 +124,11 @@ export class StreamRegistry {
     metrics.sseStreamsOpen.set({ kind: "world" }, this.#world.size);
   }
 
-  /** Registers a world stream (and starts the keep-alive timer if needed). */
-  addWorld(ws: WorldStream): void {
-    if (this.#world.has(ws)) return;
+  /** Registers a world stream in the slot `admit` gave (and starts the keep-alive timer if needed). */
+  addWorld(ws: WorldStream, slot: StreamSlot): void {
+    if (this.#world.has(ws) || !slot[TAKE]()) return;
     this.#world.add(ws);
-    this.#count(ws.userId, 1);
+    this.#count(ws.userId, 0);
     if (!this.#timer && this.#keepAliveMs > 0) {
       // Ticks at half the interval: an idle stream hears from us at least every interval.
       const half = this.#keepAliveMs / 2;
@@ -115,11 +149,11 @@ export class StreamRegistry {
     }
   }
 
-  /** Registers an open chat stream. */
-  addChat(handle: ChatHandle): void {
-    if (this.#chat.has(handle)) return;
+  /** Registers an open chat stream in the slot `admit` gave. */
+  addChat(handle: ChatHandle, slot: StreamSlot): void {
+    if (this.#chat.has(handle) || !slot[TAKE]()) return;
     this.#chat.add(handle);
-    this.#count(handle.userId, 1);
+    this.#count(handle.userId, 0);
   }
 
   /** Unregisters a chat stream. */

@@ -56,23 +56,29 @@ export function chatRoutes(deps: ChatRouteDeps): Hono<Env> {
     async (c) => {
       const body = c.req.valid("json");
       // Checked before the action so a refused stream changes nothing.
-      if (body.stream) deps.registry.admit(c.get("userId"));
+      const slot = body.stream ? deps.registry.admit(c.get("userId")) : undefined;
       const conversationId = body.conversation_id ?? crypto.randomUUID();
-      const action = await startChatAction(deps, {
-        userId: c.get("userId"),
-        requestId: c.get("requestId"),
-        message: body.message,
-        experience: body.experience,
-        authorization: c.req.header("Authorization"),
-      }, { early: body.stream });
-      if (!body.stream) {
+      let action;
+      try {
+        action = await startChatAction(deps, {
+          userId: c.get("userId"),
+          requestId: c.get("requestId"),
+          message: body.message,
+          experience: body.experience,
+          authorization: c.req.header("Authorization"),
+        }, { early: body.stream });
+      } catch (e) {
+        slot?.release();
+        throw e;
+      }
+      if (!slot) {
         // No abort signal here: Deno's request.signal (legacy mode) warns on
         // use; a stream:false narration is bounded by the narrator timeout.
         return c.json(await chatJsonAnswer(action, conversationId));
       }
       const handle: ChatHandle = { userId: c.get("userId"), shutdown: () => sse.shutdown() };
       const sse = chatSseBody(action, conversationId, () => deps.registry.removeChat(handle));
-      deps.registry.addChat(handle);
+      deps.registry.addChat(handle, slot);
       return c.body(sse.body, 200, SSE_HEADERS);
     },
   );
@@ -86,16 +92,22 @@ export function chatRoutes(deps: ChatRouteDeps): Hono<Env> {
       if (deps.experienceExists && !(await deps.experienceExists(query.experience))) {
         throw new AppError("unknown_experience", "no such experience", 404);
       }
-      deps.registry.admit(c.get("userId"));
+      const slot = deps.registry.admit(c.get("userId"));
       // EventSource sends the header on reconnects; the query serves the first connect.
       const lastEventId = c.req.header("Last-Event-ID")?.trim() || query.last_event_id || undefined;
-      const ws: WorldStream = new WorldStream(deps.world, {
-        userId: c.get("userId"),
-        experience: query.experience,
-        lastEventId,
-        onEnd: () => deps.registry.removeWorld(ws),
-      });
-      deps.registry.addWorld(ws);
+      let ws: WorldStream;
+      try {
+        ws = new WorldStream(deps.world, {
+          userId: c.get("userId"),
+          experience: query.experience,
+          lastEventId,
+          onEnd: () => deps.registry.removeWorld(ws),
+        });
+      } catch (e) {
+        slot.release();
+        throw e;
+      }
+      deps.registry.addWorld(ws, slot);
       // Headers only once subscribed: a client that sees the stream open
       // (EventSource `onopen`) can act and will not miss its own echo.
       await ws.ready;

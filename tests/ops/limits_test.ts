@@ -126,6 +126,46 @@ Deno.test("stream caps: per user (429) and per process (503), both recover when 
   }
 });
 
+Deno.test("stream caps hold for concurrent chat requests (a chat stream opens after its KB round trip)", async () => {
+  const stack = await startStack({ MAX_STREAMS_PER_USER: "1", NARRATOR_PACING: "1" });
+  const responses: Response[] = [];
+  try {
+    const token = await stack.login("hasty");
+    responses.push(
+      ...await Promise.all(Array.from({ length: 5 }, () =>
+        fetch(`${stack.url}/api/v0.3/chat`, {
+          method: "POST",
+          headers: stack.headers(token),
+          body: JSON.stringify({ message: "look", experience: EXP }),
+        }))),
+    );
+    const statuses = responses.map((r) => r.status).sort();
+    assert(
+      JSON.stringify(statuses) === JSON.stringify([200, 429, 429, 429, 429]),
+      `one of five concurrent streams admitted, got ${statuses}`,
+    );
+    const health = await (await fetch(`${stack.url}/health`)).json();
+    assert(health.streams.chat === 1, `open chat streams: ${JSON.stringify(health.streams)}`);
+    for (const r of responses.splice(0)) await r.body?.cancel();
+    await sleep(100);
+    // A request whose action fails gives its slot back, as does a closed stream.
+    const failed = await fetch(`${stack.url}/api/v0.3/chat`, {
+      method: "POST",
+      headers: stack.headers(token),
+      body: JSON.stringify({ message: "look", experience: "no-such-world" }),
+    });
+    assert(failed.status === 404, `unknown experience: ${failed.status}`);
+    await failed.body?.cancel();
+    const again = await openSse(
+      `${stack.url}/api/v0.3/world/stream?experience=${EXP}&access_token=${token}`,
+    );
+    await again.close();
+  } finally {
+    for (const r of responses) await r.body?.cancel();
+    await stack.dispose();
+  }
+});
+
 Deno.test("body limit: over 16 KiB is 413 JSON and changes nothing", async () => {
   const stack = await startStack();
   try {
