@@ -213,12 +213,26 @@ export async function startServer(
   let closing: Promise<void> | undefined;
   // Stop accepting first, then end streams (Deno's shutdown waits for open
   // responses, and SSE responses never end by themselves), let in-flight
-  // actions finish against a still-running KB, then drain the bus.
+  // actions finish against a still-running KB, then drain the bus. A client
+  // that stalls mid-request would hold Deno's shutdown forever: after half
+  // the shutdown budget the KB and the bus are closed anyway.
   const close = () =>
     closing ??= (async () => {
       const stopped = server.shutdown();
       await chat?.close();
-      await stopped;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const waited = await Promise.race([
+        stopped.then(() => true),
+        new Promise<false>((r) =>
+          timer = setTimeout(() => r(false), settings.SHUTDOWN_TIMEOUT / 2)
+        ),
+      ]);
+      clearTimeout(timer);
+      if (!waited) {
+        log("warn", "open requests still running at shutdown; closing the KB and the bus anyway", {
+          waited_ms: settings.SHUTDOWN_TIMEOUT / 2,
+        });
+      }
       await kb?.close();
       await bus.close();
       await natsServer?.dispose();

@@ -105,3 +105,44 @@ Deno.test("graceful shutdown: SIGTERM during 100 in-flight actions loses no comm
     await Deno.remove(stateDir, { recursive: true });
   }
 });
+
+Deno.test("graceful shutdown: a client stalled mid-body does not hold the KB and the bus open", async () => {
+  const nats = await startNatsServer();
+  const stateDir = await Deno.makeTempDir({ prefix: "gaia-stall-" });
+  const srv = await spawnServer({
+    NATS_URL: nats.url,
+    STATE_DIR: stateDir,
+    SHUTDOWN_TIMEOUT: "4s",
+  });
+  let conn: Deno.TcpConn | undefined;
+  try {
+    const token = await issueToken("stall", SECRET);
+    // Headers and half a chunked body, then silence.
+    conn = await Deno.connect({ hostname: "127.0.0.1", port: srv.port });
+    await conn.write(new TextEncoder().encode(
+      `POST /kb/experience/interact HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n` +
+        `Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{"mes\r\n`,
+    ));
+    await new Promise((r) => setTimeout(r, 300));
+    srv.kill("SIGTERM");
+    const status = await srv.status;
+    const records = srv.lines.filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
+    assert(
+      records.some((r) =>
+        r.msg === "open requests still running at shutdown; closing the KB and the bus anyway"
+      ),
+      `no warning about the stalled request: ${srv.lines.slice(-5).join("\n")}`,
+    );
+    assert(status.code === 0, `exit code ${status.code}: ${srv.lines.slice(-3).join("\n")}`);
+  } finally {
+    try {
+      conn?.close();
+    } catch { /* already closed */ }
+    try {
+      srv.kill("SIGKILL");
+    } catch { /* already gone */ }
+    await srv.status;
+    await nats.dispose();
+    await Deno.remove(stateDir, { recursive: true });
+  }
+});
