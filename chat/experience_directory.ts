@@ -49,7 +49,7 @@ export function experienceDirectory(
     return new Set(ListingSchema.parse(msg.json()).experiences.map((e) => e.id));
   };
   const fromHttp = async (kbUrl: string): Promise<Set<string>> => {
-    const res = await fetch(`${kbUrl}/api/v0.3/experiences`, {
+    const res = await fetch(`${kbUrl.replace(/\/+$/, "")}/api/v0.3/experiences`, {
       signal: AbortSignal.timeout(timeoutMs),
     });
     if (!res.ok) {

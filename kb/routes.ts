@@ -59,7 +59,8 @@ export function kbRoutes(
 
   app.get(
     "/api/v0.3/world/state",
-    requireUser(opts.jwtSecret, { allowQueryToken: true }),
+    // Not a stream: the token goes in the header, never in a URL that gets logged.
+    requireUser(opts.jwtSecret),
     validate("query", StateQuerySchema),
     async (c) => c.json(await kb.snapshot(c.get("userId"), c.req.valid("query").experience)),
   );

@@ -19,14 +19,20 @@ export function parseDuration(text: string): number {
   return n * unit;
 }
 
-const duration = (fallback: string) =>
+const duration = (fallback: string, opts: { positive?: boolean } = {}) =>
   z.string().default(fallback).transform((v, ctx) => {
+    let ms: number;
     try {
-      return parseDuration(v);
+      ms = parseDuration(v);
     } catch (e) {
       ctx.addIssue({ code: "custom", message: String((e as Error).message) });
       return z.NEVER;
     }
+    if (opts.positive && ms <= 0) {
+      ctx.addIssue({ code: "custom", message: `must be more than 0 (got ${v})` });
+      return z.NEVER;
+    }
+    return ms;
   });
 
 const SettingsSchema = z.object({
@@ -35,15 +41,17 @@ const SettingsSchema = z.object({
   HOST: z.string().default("127.0.0.1"),
   ROLE: z.enum(["all", "kb", "chat"]).default("all"),
   NATS_URL: z.string().optional(),
-  KB_URL: z.string().optional(),
+  KB_URL: z.url({ protocol: /^https?$/, error: "KB_URL must be an http(s) URL" })
+    .transform((u) => u.replace(/\/+$/, "")).optional(),
   KB_DATA_DIR: z.string().default("./kb-data"),
   STATE_DIR: z.string().default("./.state"),
   JWT_SECRET: z.string().min(16, "JWT_SECRET must be at least 16 characters").optional(),
   NARRATOR: z.enum(["offline", "anthropic", "openai"]).default("offline"),
   NARRATOR_PACING: flag,
-  WORLD_RETENTION: duration("1h"),
+  // JetStream reads max_age 0 as "keep forever".
+  WORLD_RETENTION: duration("1h", { positive: true }),
   KEEPALIVE_INTERVAL: duration("15s"),
-  KB_REQUEST_TIMEOUT: duration("5s"),
+  KB_REQUEST_TIMEOUT: duration("5s", { positive: true }),
   ACTION_RATE: z.coerce.number().min(0).default(10),
   ACTION_BURST: z.coerce.number().min(1).default(20),
   WORLD_UPDATE_RATE: z.coerce.number().min(0).default(1000),
@@ -51,7 +59,7 @@ const SettingsSchema = z.object({
   STREAM_BUFFER_BYTES: z.coerce.number().int().min(4096).default(1024 * 1024),
   MAX_STREAMS_PER_USER: z.coerce.number().int().min(1).default(8),
   MAX_STREAMS: z.coerce.number().int().min(1).default(20_000),
-  SHUTDOWN_TIMEOUT: duration("10s"),
+  SHUTDOWN_TIMEOUT: duration("10s", { positive: true }),
 });
 
 /** Validated settings; durations are in milliseconds. */
@@ -68,7 +76,9 @@ export type Settings = z.infer<typeof SettingsSchema>;
 export function loadSettings(
   env: Record<string, string | undefined> = Deno.env.toObject(),
 ): Settings {
-  const parsed = SettingsSchema.safeParse(env);
+  // An empty variable (`PORT=`) means unset: its default applies, never a coerced 0.
+  const set = Object.fromEntries(Object.entries(env).filter(([, v]) => v?.trim()));
+  const parsed = SettingsSchema.safeParse(set);
   if (!parsed.success) {
     const detail = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
     throw new AppError("bad_settings", `invalid settings: ${detail}`, 500);

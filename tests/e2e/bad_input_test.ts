@@ -100,6 +100,12 @@ Deno.test("bad input at the edge: clear 4xx JSON errors and no state change", as
         404,
       ],
       [
+        "query token on the snapshot (not a stream: header only)",
+        () =>
+          fetch(`${stack.url}/api/v0.3/world/state?experience=wylding-woods&access_token=${token}`),
+        401,
+      ],
+      [
         "world stream without token",
         () => fetch(`${stack.url}/api/v0.3/world/stream?experience=wylding-woods`),
         401,
