@@ -87,7 +87,9 @@ export const ExperienceConfigSchema = z.strictObject({
   start: ContentIdSchema,
   /** Word -> canonical word used by the parser ("vial" -> "bottle"). */
   synonyms: z.record(z.string().regex(/^\S+$/, "one word"), z.string().regex(/^\S+$/, "one word"))
-    .default({}),
+    .default({})
+    // Looked up with player words: no prototype, so "constructor" finds nothing.
+    .transform((r): Record<string, string> => Object.assign(Object.create(null), r)),
 });
 
 const ExitSchema = z.union([

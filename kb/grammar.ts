@@ -32,32 +32,36 @@ export type Command =
  * DIRECTION_WORDS["ne"]; // "northeast"
  * ```
  */
-export const DIRECTION_WORDS: Readonly<Record<string, Direction>> = {
-  n: "north",
-  s: "south",
-  e: "east",
-  w: "west",
-  ne: "northeast",
-  nw: "northwest",
-  se: "southeast",
-  sw: "southwest",
-  u: "up",
-  d: "down",
-  north: "north",
-  south: "south",
-  east: "east",
-  west: "west",
-  northeast: "northeast",
-  northwest: "northwest",
-  southeast: "southeast",
-  southwest: "southwest",
-  up: "up",
-  down: "down",
-  in: "in",
-  inside: "in",
-  out: "out",
-  outside: "out",
-};
+// No prototype: player words such as "constructor" must not find Object's properties.
+export const DIRECTION_WORDS: Readonly<Record<string, Direction>> = Object.assign(
+  Object.create(null),
+  {
+    n: "north",
+    s: "south",
+    e: "east",
+    w: "west",
+    ne: "northeast",
+    nw: "northwest",
+    se: "southeast",
+    sw: "southwest",
+    u: "up",
+    d: "down",
+    north: "north",
+    south: "south",
+    east: "east",
+    west: "west",
+    northeast: "northeast",
+    northwest: "northwest",
+    southeast: "southeast",
+    southwest: "southwest",
+    up: "up",
+    down: "down",
+    in: "in",
+    inside: "in",
+    out: "out",
+    outside: "out",
+  },
+);
 
 /** Words that never select a thing: articles, determiners, politeness. */
 const FILLER = new Set([

@@ -196,3 +196,28 @@ Deno.test("engine: a tie between different things is a question, not a guess", (
   eq((sim.run("take iron key").outcome.facts.item as { id: string }).id, "iron-key");
   eq(sim.run("take key").outcome.kind, "took"); // only one left here
 });
+
+Deno.test("engine: words that name Object's own properties are ordinary unknown words", () => {
+  const words = ["constructor", "__proto__", "toString", "hasOwnProperty", "valueOf", "prototype"];
+  const forms = [
+    "{w}",
+    "go {w}",
+    "take {w}",
+    "examine {w}",
+    "talk to {w}",
+    "ask woander about {w}",
+  ];
+  for (const exp of [woods, lighthouse]) {
+    const sim = new Sim(exp);
+    for (const w of words) {
+      for (const form of forms) {
+        const r = sim.run(form.replace("{w}", w));
+        ok(
+          !/function|native code|\[object/.test(r.outcome.summary),
+          `${form} / ${w}: ${r.outcome.summary}`,
+        );
+        eq(r.outcome.changed, false, `${form} / ${w} changed the world`);
+      }
+    }
+  }
+});
