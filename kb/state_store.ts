@@ -344,8 +344,12 @@ export class StateStore {
   #valid(unit: Unit, u: OpenUnit): Cached | undefined {
     const c = u.cache;
     if (!c) return undefined;
+    // The lock check catches a unit directory deleted and recreated by another
+    // process up to the same version: its files are not the ones we cached.
     if (
-      this.#io.intentSize(unit, u) === 0 && peekVersion(`${unit.dir}/${unit.world}`) === c.version
+      this.#io.intentSize(unit, u) === 0 &&
+      peekVersion(`${unit.dir}/${unit.world}`) === c.version &&
+      this.#sameLock(unit, u)
     ) {
       return c;
     }

@@ -275,6 +275,28 @@ Deno.test("store: a unit deleted under a warm store reads as new and is recreate
   }
 });
 
+Deno.test("store: a unit deleted and rebuilt to the same version by another process is not overwritten", async () => {
+  const dir = await Deno.makeTempDir();
+  const a = new StateStore(dir); // warm, as one KB process
+  const b = new StateStore(dir); // its own handles, as another process
+  try {
+    const unit = await a.unit("exp", "shared", "u");
+    for (const k of ["a1", "a2", "a3"]) await bump(a, unit, k);
+    await Deno.remove(`${dir}/experiences`, { recursive: true }); // by hand
+    for (const k of ["b1", "b2", "b3"]) await bump(b, unit, k);
+    eq((await bump(a, unit, "a4")).version, 4, "A sees B's files, not its cache");
+    const world = (await b.read(unit)).world!;
+    eq(Object.keys(world).sort(), ["a4", "b1", "b2", "b3"]);
+    // Both lock the same file again: concurrent commits lose nothing.
+    await Promise.all(Array.from({ length: 20 }, (_, i) => bump(i % 2 ? a : b, unit, `c${i}`)));
+    eq((await a.read(unit)).version, 24);
+  } finally {
+    await a.close();
+    await b.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("store: at most openUnits units keep files open; evicted ones reopen correctly", async () => {
   const dir = await Deno.makeTempDir();
   const store = new StateStore(dir, { openUnits: 2 });
