@@ -86,10 +86,10 @@ const SCENARIOS = `(async () => {
 })()`;
 
 Deno.test("client WorldSync: dedupe, ordering, gaps and refetches", async () => {
+  const browser = await launchBrowser();
   const app = new Hono();
   app.route("/", clientRoutes());
   const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, app.fetch);
-  const browser = await launchBrowser();
   try {
     const page = await browser.newPage();
     await page.goto(`http://127.0.0.1:${server.addr.port}/client/style.css`);

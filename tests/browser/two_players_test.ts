@@ -66,8 +66,12 @@ const ORDER_PROBE = `(() => {
 
 Deno.test("browser: two players share the Wylding Woods live", async (t) => {
   await Deno.mkdir(ARTIFACTS, { recursive: true });
-  const stack: TestStack = await startStack();
+  // The browser first: without Chromium the test fails before starting anything to clean up.
   const browser = await launchBrowser();
+  const stack: TestStack = await startStack().catch(async (e) => {
+    await browser.close();
+    throw e;
+  });
   const contexts: BrowserContext[] = [];
   try {
     const ctxA = await browser.newContext({ viewport: { width: 960, height: 760 } });

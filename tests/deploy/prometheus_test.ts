@@ -106,14 +106,17 @@ async function until(what: string, ms: number, check: () => Promise<boolean>): P
 Deno.test("prometheus: scrapes the server, evaluates every alert rule, answers every panel", async () => {
   const stack = await startStack();
   const dir = await Deno.makeTempDir({ prefix: "gaia-prom-" });
-  const prom = await startPrometheus(new URL(stack.url).host, dir);
-  const token = await stack.login("metrics-watcher");
-  const world = await openSse(
-    `${stack.url}/api/v0.3/world/stream?experience=wylding-woods&access_token=${token}`,
-  );
+  let prom: Awaited<ReturnType<typeof startPrometheus>> | undefined;
+  let world: Awaited<ReturnType<typeof openSse>> | undefined;
   try {
+    prom = await startPrometheus(new URL(stack.url).host, dir);
+    const { api } = prom;
+    const token = await stack.login("metrics-watcher");
+    world = await openSse(
+      `${stack.url}/api/v0.3/world/stream?experience=wylding-woods&access_token=${token}`,
+    );
     await until("the first scrape", 20_000, async () => {
-      const targets = await prom.api("targets");
+      const targets = await api("targets");
       return targets.activeTargets.some((t: { health: string }) => t.health === "up");
     });
     // Actions spread over a few scrapes, so rate() and histogram_quantile() have samples.
@@ -132,13 +135,13 @@ Deno.test("prometheus: scrapes the server, evaluates every alert rule, answers e
       await new Promise((r) => setTimeout(r, 400));
     }
     await until("the actions in Prometheus", 10_000, async () => {
-      const r = await prom.api(`query?query=${encodeURIComponent(`sum(kb_commits_total)`)}`);
+      const r = await api(`query?query=${encodeURIComponent(`sum(kb_commits_total)`)}`);
       return Number(r.result[0]?.value[1]) >= 8;
     });
 
     // Every alert rule loads and evaluates without an error.
     await until("every rule evaluated", 10_000, async () => {
-      const groups = (await prom.api("rules")).groups as {
+      const groups = (await api("rules")).groups as {
         rules: { name: string; health: string; lastError?: string }[];
       }[];
       const rules = groups.flatMap((g) => g.rules);
@@ -149,7 +152,7 @@ Deno.test("prometheus: scrapes the server, evaluates every alert rule, answers e
       }
       return bad.length === 0;
     }).catch(async (e) => {
-      const groups = await prom.api("rules");
+      const groups = await api("rules");
       throw new Error(`${e.message}: ${JSON.stringify(groups).slice(0, 2000)}`);
     });
 
@@ -161,7 +164,7 @@ Deno.test("prometheus: scrapes the server, evaluates every alert rule, answers e
       for (const t of p.targets ?? []) {
         if (!t.expr) continue;
         exprs.push(t.expr);
-        const data = await prom.api(`query?query=${encodeURIComponent(fill(t.expr))}`);
+        const data = await api(`query?query=${encodeURIComponent(fill(t.expr))}`);
         if (data.result.length === 0) empty.push(t.expr);
       }
     }
@@ -181,13 +184,13 @@ Deno.test("prometheus: scrapes the server, evaluates every alert rule, answers e
       }
     }
     // The dashboard's variables: label_values(nats_connection_state, job) and its instance.
-    const jobs = await prom.api(
+    const jobs = await api(
       `query?query=${encodeURIComponent("group by (job, instance) (nats_connection_state)")}`,
     );
     eq(jobs.result.map((r: { metric: { job: string } }) => r.metric.job), [JOB]);
   } finally {
-    await world.close();
-    const log = await prom.stop();
+    await world?.close();
+    const log = await prom?.stop();
     await stack.dispose();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
     if (Deno.env.get("DEBUG_PROMETHEUS")) console.log(log);
