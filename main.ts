@@ -145,6 +145,7 @@ export async function startServer(
       narrator: settings.NARRATOR,
       narratorPacing: settings.NARRATOR_PACING,
       narratorEnv: Deno.env.toObject(),
+      narratorTimeoutMs: settings.NARRATOR_TIMEOUT,
       experienceExists: localKb
         ? async (id) => {
           await localKb.refresh();

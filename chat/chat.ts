@@ -40,6 +40,8 @@ export interface ChatOptions {
   narratorPacing?: boolean;
   /** Narrator settings; see chat/narrators/mod.ts for the variable names. */
   narratorEnv?: Record<string, string | undefined>;
+  /** Stall timeout between narrator chunks (ms); default from `NARRATOR_TIMEOUT` in `narratorEnv`. */
+  narratorTimeoutMs?: number;
   /** Queued-but-unread bytes per world stream before it ends with `resync` (default 1 MiB). */
   maxQueuedBytes?: number;
   /** How long a stream that ended with `resync` may take to drain before it is cut (default 10 s). */
@@ -111,6 +113,8 @@ export class Chat {
    */
   static async create(opts: ChatOptions): Promise<Chat> {
     const env = opts.narratorEnv ?? {};
+    // Settings first: a bad value fails before anything is opened.
+    const stallMs = opts.narratorTimeoutMs ?? narratorTimeoutMs(env);
     const narrator = opts.narratorImpl ??
       createNarrator(opts.narrator, opts.narratorPacing ?? false, env);
     const replayer = await createReplayer(opts.bus, { retentionMs: opts.retentionMs });
@@ -139,7 +143,8 @@ export class Chat {
         kbTimeoutMs: opts.kbTimeoutMs,
       }),
       narrator,
-      narratorTimeoutMs: narratorTimeoutMs(env),
+      narratorTimeoutMs: stallMs,
+      inflight: new Set(),
       registry,
       world,
       experienceExists: opts.experienceExists,

@@ -29,6 +29,12 @@ export interface ChatActionDeps {
   kb: KbClient;
   narrator: Narrator;
   narratorTimeoutMs: number;
+  /**
+   * `user\0request id` of actions waiting for their KB reply. Bus events are
+   * matched to an action by request id, so two at once with one id (a client
+   * reusing `X-Request-Id`) would get each other's events: the second is refused.
+   */
+  inflight: Set<string>;
 }
 
 /** One request's parameters (the user id comes from the token only). */
@@ -94,6 +100,15 @@ export async function startChatAction(
   p: ChatActionParams,
   opts: { early?: boolean } = {},
 ): Promise<ChatAction> {
+  const key = `${p.userId}\u0000${p.requestId}`;
+  if (deps.inflight.has(key)) {
+    throw new AppError(
+      "request_in_progress",
+      "an action with this request id is still running; send each action with its own X-Request-Id",
+      409,
+    );
+  }
+  deps.inflight.add(key);
   // Subscribed before the request: the event cannot be published before we listen.
   const updates = new ActionUpdates(deps.hub, p.userId, p.requestId);
   const reply = settle(deps.kb.interact({
@@ -102,6 +117,7 @@ export async function startChatAction(
     experience: p.experience,
     message: p.message,
   }, { authorization: p.authorization }));
+  reply.finally(() => deps.inflight.delete(key)).catch(() => {});
   // Once this function has returned, the narrative stream reports failures.
   reply.catch(() => {});
   const first = await Promise.race([
@@ -228,7 +244,13 @@ export function chatSseBody(
       try {
         r = await reader.read();
       } catch {
-        r = { done: false, value: { type: "error", code: "internal", message: "internal error" } };
+        // An errored source stays errored: end the stream here, or every pull repeats this.
+        if (ended) return;
+        c.enqueue(partFrame({ type: "error", code: "internal", message: "internal error" }));
+        c.enqueue(DONE_FRAME);
+        c.close();
+        end();
+        return;
       }
       if (ended) return;
       if (r.done) {

@@ -82,6 +82,10 @@ export function narrativeStream(
   // Waits for the next chunk, but never longer than stallMs: an SDK that does
   // not notice the abort cannot hang the client.
   const next = (): Promise<IteratorResult<string>> => {
+    // Created on the first pull, inside its try: a narrator that throws at once
+    // fails like one that throws later (error part), not the action.
+    iterator ??= narrator.narrate(input, ac.signal)[Symbol.asyncIterator]();
+    const it = iterator;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const stalled = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
@@ -90,13 +94,10 @@ export function narrativeStream(
         reject(err);
       }, stallMs);
     });
-    return Promise.race([iterator!.next(), stalled]).finally(() => clearTimeout(timer));
+    return Promise.race([it.next(), stalled]).finally(() => clearTimeout(timer));
   };
 
   return new ReadableStream<ChatPart>({
-    start() {
-      iterator = narrator.narrate(input, ac.signal)[Symbol.asyncIterator]();
-    },
     async pull(controller) {
       if (finished) return;
       try {

@@ -72,9 +72,10 @@ export function chatRoutes(deps: ChatRouteDeps): Hono<Env> {
         throw e;
       }
       if (!slot) {
-        // No abort signal here: Deno's request.signal (legacy mode) warns on
-        // use; a stream:false narration is bounded by the narrator timeout.
-        return c.json(await chatJsonAnswer(action, conversationId));
+        // The narration stops when the client leaves. deno.json opts in to
+        // "no-legacy-abort": the signal fires on disconnect only, not after a
+        // successful response, and Deno prints no warning for using it.
+        return c.json(await chatJsonAnswer(action, conversationId, c.req.raw.signal));
       }
       const handle: ChatHandle = { userId: c.get("userId"), shutdown: () => sse.shutdown() };
       const sse = chatSseBody(action, conversationId, () => deps.registry.removeChat(handle));

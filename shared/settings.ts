@@ -19,7 +19,10 @@ export function parseDuration(text: string): number {
   return n * unit;
 }
 
-const duration = (fallback: string, opts: { positive?: boolean } = {}) =>
+/** Longest delay `setTimeout` takes (a larger one fires at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+const duration = (fallback: string, opts: { positive?: boolean; timer?: boolean } = {}) =>
   z.string().default(fallback).transform((v, ctx) => {
     let ms: number;
     try {
@@ -30,6 +33,10 @@ const duration = (fallback: string, opts: { positive?: boolean } = {}) =>
     }
     if (opts.positive && ms <= 0) {
       ctx.addIssue({ code: "custom", message: `must be more than 0 (got ${v})` });
+      return z.NEVER;
+    }
+    if (opts.timer && ms > MAX_TIMER_MS) {
+      ctx.addIssue({ code: "custom", message: `must be at most ${MAX_TIMER_MS} ms (got ${v})` });
       return z.NEVER;
     }
     return ms;
@@ -50,8 +57,9 @@ const SettingsSchema = z.object({
   NARRATOR_PACING: flag,
   // JetStream reads max_age 0 as "keep forever".
   WORLD_RETENTION: duration("1h", { positive: true }),
-  KEEPALIVE_INTERVAL: duration("15s"),
-  KB_REQUEST_TIMEOUT: duration("5s", { positive: true }),
+  KEEPALIVE_INTERVAL: duration("15s", { timer: true }),
+  KB_REQUEST_TIMEOUT: duration("5s", { positive: true, timer: true }),
+  NARRATOR_TIMEOUT: duration("20s", { positive: true, timer: true }),
   ACTION_RATE: z.coerce.number().min(0).default(10),
   ACTION_BURST: z.coerce.number().min(1).default(20),
   WORLD_UPDATE_RATE: z.coerce.number().min(0).default(1000),
@@ -59,7 +67,7 @@ const SettingsSchema = z.object({
   STREAM_BUFFER_BYTES: z.coerce.number().int().min(4096).default(1024 * 1024),
   MAX_STREAMS_PER_USER: z.coerce.number().int().min(1).default(8),
   MAX_STREAMS: z.coerce.number().int().min(1).default(20_000),
-  SHUTDOWN_TIMEOUT: duration("10s", { positive: true }),
+  SHUTDOWN_TIMEOUT: duration("10s", { positive: true, timer: true }),
 });
 
 /** Validated settings; durations are in milliseconds. */

@@ -49,7 +49,9 @@ export function createNarrator(
 }
 
 /**
- * The stall timeout from `NARRATOR_TIMEOUT` (a duration such as `20s` or ms).
+ * The stall timeout from `NARRATOR_TIMEOUT` (a duration such as `20s` or ms;
+ * unset or empty: 20 s). Throws on a value that is not a duration, is 0 or
+ * less, or is longer than a timer can wait.
  *
  * @example
  * ```ts
@@ -57,11 +59,11 @@ export function createNarrator(
  * ```
  */
 export function narratorTimeoutMs(env: NarratorEnv = {}): number {
-  const raw = env.NARRATOR_TIMEOUT;
+  const raw = env.NARRATOR_TIMEOUT?.trim();
   if (!raw) return DEFAULT_NARRATOR_TIMEOUT_MS;
-  try {
-    return parseDuration(raw);
-  } catch {
-    return DEFAULT_NARRATOR_TIMEOUT_MS;
+  const ms = parseDuration(raw);
+  if (!(ms > 0 && ms <= 2 ** 31 - 1)) {
+    throw new Error(`NARRATOR_TIMEOUT must be more than 0 and at most 24 days (got ${raw})`);
   }
+  return ms;
 }

@@ -76,7 +76,8 @@ export class OpenAINarrator implements Narrator {
       ],
     }, { signal });
     for await (const chunk of stream) {
-      const text = chunk.choices[0]?.delta?.content;
+      // Some OpenAI-compatible servers send chunks without `choices` (usage, keep-alive).
+      const text = chunk.choices?.[0]?.delta?.content;
       if (text) yield text;
     }
   }

@@ -2,13 +2,23 @@
  * Local HTTP servers that replay the documented streaming formats of the
  * Anthropic Messages API and OpenAI chat completions, with failure modes:
  * `ok`, `429`, `500`, `malformed` (a broken chunk mid-stream), `stall`
- * (headers and one chunk, then silence), `slow` (one chunk every 50 ms).
+ * (headers and one chunk, then silence), `slow` (one chunk every 50 ms),
+ * `trickle` (50 chunks, one every 200 ms: a long answer) and `no_choices`
+ * (OpenAI: a chunk without `choices` mid-stream, as some compatible servers send).
  *
  * @module
  */
 
 /** Failure mode of the next requests. */
-export type MockMode = "ok" | "429" | "500" | "malformed" | "stall" | "slow";
+export type MockMode =
+  | "ok"
+  | "429"
+  | "500"
+  | "malformed"
+  | "stall"
+  | "slow"
+  | "trickle"
+  | "no_choices";
 
 /** One recorded request. */
 export interface MockRequest {
@@ -25,6 +35,8 @@ export interface LlmMock {
   requests: MockRequest[];
   /** Streams whose client went away before the end (cancelled bodies). */
   cancelled: number;
+  /** Streams that ran to their end. */
+  finished: number;
   close(): Promise<void>;
 }
 
@@ -33,7 +45,7 @@ export const MOCK_CHUNKS = ["The bottle ", "glows ", "softly."];
 
 const enc = new TextEncoder();
 
-function anthropicFrames(model: string): string[] {
+function anthropicFrames(model: string, chunks = MOCK_CHUNKS): string[] {
   const ev = (type: string, data: unknown) => `event: ${type}\ndata: ${JSON.stringify(data)}\n\n`;
   return [
     ev("message_start", {
@@ -55,7 +67,7 @@ function anthropicFrames(model: string): string[] {
       content_block: { type: "text", text: "" },
     }),
     ev("ping", { type: "ping" }),
-    ...MOCK_CHUNKS.map((text) =>
+    ...chunks.map((text) =>
       ev("content_block_delta", {
         type: "content_block_delta",
         index: 0,
@@ -72,7 +84,7 @@ function anthropicFrames(model: string): string[] {
   ];
 }
 
-function openaiFrames(model: string): string[] {
+function openaiFrames(model: string, chunks = MOCK_CHUNKS): string[] {
   const chunk = (delta: Record<string, unknown>, finish: string | null) =>
     `data: ${
       JSON.stringify({
@@ -85,7 +97,7 @@ function openaiFrames(model: string): string[] {
     }\n\n`;
   return [
     chunk({ role: "assistant", content: "" }, null),
-    ...MOCK_CHUNKS.map((content) => chunk({ content }, null)),
+    ...chunks.map((content) => chunk({ content }, null)),
     chunk({}, "stop"),
     "data: [DONE]\n\n",
   ];
@@ -112,6 +124,7 @@ export function startLlmMock(kind: "anthropic" | "openai"): LlmMock {
     mode: "ok",
     requests: [],
     cancelled: 0,
+    finished: 0,
     close: () => server.shutdown(),
   };
   const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, async (req) => {
@@ -125,13 +138,24 @@ export function startLlmMock(kind: "anthropic" | "openai"): LlmMock {
         headers: status === 429 ? { "retry-after": "0" } : {},
       });
     }
-    const frames = kind === "anthropic" ? anthropicFrames(body.model) : openaiFrames(body.model);
+    const chunks = mode === "trickle" ? Array.from({ length: 50 }, (_, i) => `w${i} `) : undefined;
+    const frames = kind === "anthropic"
+      ? anthropicFrames(body.model, chunks)
+      : openaiFrames(body.model, chunks);
+    if (mode === "no_choices") {
+      frames.splice(
+        2,
+        0,
+        `data: ${JSON.stringify({ id: "x", object: "chat.completion.chunk" })}\n\n`,
+      );
+    }
     let timer: ReturnType<typeof setTimeout> | undefined;
     const stream = new ReadableStream<Uint8Array>({
       start(c) {
-        if (mode === "ok") {
+        if (mode === "ok" || mode === "no_choices") {
           for (const f of frames) c.enqueue(enc.encode(f));
           c.close();
+          mock.finished++;
         } else if (mode === "malformed") {
           for (const f of frames.slice(0, 4)) c.enqueue(enc.encode(f));
           c.enqueue(
@@ -144,12 +168,15 @@ export function startLlmMock(kind: "anthropic" | "openai"): LlmMock {
           c.close();
         } else if (mode === "stall") {
           for (const f of frames.slice(0, kind === "anthropic" ? 4 : 2)) c.enqueue(enc.encode(f));
-        } else if (mode === "slow") {
+        } else if (mode === "slow" || mode === "trickle") {
           let i = 0;
           const tick = () => {
-            if (i >= frames.length) return c.close();
+            if (i >= frames.length) {
+              mock.finished++;
+              return c.close();
+            }
             c.enqueue(enc.encode(frames[i++]!));
-            timer = setTimeout(tick, 50);
+            timer = setTimeout(tick, mode === "slow" ? 50 : 200);
           };
           tick();
         }

@@ -149,6 +149,79 @@ for (const kind of KINDS) {
   });
 }
 
+Deno.test("stream:false: the narrator request is cancelled when the client leaves", async () => {
+  const mock = startLlmMock("openai");
+  mock.mode = "trickle"; // ~10 s of narrative
+  const h = await startHarness({
+    chat: { narrator: "openai", narratorEnv: envFor("openai", mock) },
+  });
+  try {
+    const ac = new AbortController();
+    const answer = fetch(`${h.base}/api/v0.3/chat`, {
+      method: "POST",
+      headers: await authHeaders(h, "quitter"),
+      body: JSON.stringify({ message: "take coin", experience: "shared-woods", stream: false }),
+      signal: ac.signal,
+    }).catch((e) => e.name);
+    await eventually(() => mock.requests.length === 1, 3_000, "narration under way");
+    await new Promise((r) => setTimeout(r, 300));
+    ac.abort();
+    assert.equal(await answer, "AbortError");
+    await eventually(() => mock.cancelled === 1, 3_000, "upstream request cancelled");
+    assert.equal(mock.finished, 0);
+  } finally {
+    await h.close();
+    await mock.close();
+  }
+});
+
+Deno.test("openai narrator: a chunk without choices is skipped, not a failure", async () => {
+  const mock = startLlmMock("openai");
+  mock.mode = "no_choices";
+  const h = await startHarness({
+    chat: { narrator: "openai", narratorEnv: envFor("openai", mock) },
+  });
+  try {
+    const res = await fetch(`${h.base}/api/v0.3/chat`, {
+      method: "POST",
+      headers: await authHeaders(h, "carol"),
+      body: JSON.stringify({ message: "take coin", experience: "shared-woods", stream: false }),
+    });
+    const body = await res.json();
+    assert.equal(body.error, undefined, JSON.stringify(body.error));
+    assert.equal(body.narrative, MOCK_CHUNKS.join(""));
+  } finally {
+    await h.close();
+    await mock.close();
+  }
+});
+
+Deno.test("a narrator that throws at once: the stream ends with error then done; JSON answers 200", async () => {
+  const throwing = {
+    kind: "offline" as const,
+    modelFor: () => "broken",
+    narrate(): AsyncIterable<string> {
+      throw new Error("broken narrator");
+    },
+  };
+  const h = await startHarness({ chat: { narratorImpl: throwing } });
+  try {
+    const msgs = await playSse(h, "dora", "take bottle", "shared-woods");
+    assert.deepEqual(kinds(msgs), ["metadata", "world_update", "error", "done"]);
+    const res = await fetch(`${h.base}/api/v0.3/chat`, {
+      method: "POST",
+      headers: await authHeaders(h, "dora"),
+      body: JSON.stringify({ message: "take coin", experience: "shared-woods", stream: false }),
+    });
+    const body = await res.json();
+    assert.equal(res.status, 200, JSON.stringify(body));
+    assert.equal(body.world_updates.length, 1, "the committed change is in the answer");
+    assert.equal(body.error.code, "narrator_failed");
+  } finally {
+    await h.close();
+  }
+});
+
 Deno.test("offline narrator: deterministic prose from the outcome", () => {
   const outcome = {
     kind: "looked",

@@ -7,6 +7,7 @@
 import { issueToken } from "../../shared/auth.ts";
 import { startNatsServer } from "../../shared/nats_server.ts";
 import { spawnServer } from "../helpers/process.ts";
+import { startStack } from "../helpers/stack.ts";
 
 function assert(cond: unknown, msg: string): asserts cond {
   if (!cond) throw new Error(msg);
@@ -59,5 +60,32 @@ Deno.test("request ids travel from the edge through NATS to the KB and into both
     await kb.status;
     await nats.dispose();
     await Deno.remove(stateDir, { recursive: true });
+  }
+});
+
+Deno.test("one X-Request-Id for two actions at once: the second is refused with 409, never cross-wired", async () => {
+  const stack = await startStack();
+  try {
+    const token = await stack.login("reuser");
+    const headers = { ...stack.headers(token), "X-Request-Id": "fixed-id" };
+    const post = (message: string) =>
+      fetch(`${stack.url}/api/v0.3/chat`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ message, experience: "wylding-woods", stream: false }),
+      }).then(async (r) => ({ status: r.status, body: await r.json() }));
+    const answers = await Promise.all([post("go north"), post("inventory"), post("look")]);
+    const ok = answers.filter((a) => a.status === 200);
+    const refused = answers.filter((a) => a.status === 409);
+    assert(ok.length >= 1 && ok.length + refused.length === 3, JSON.stringify(answers));
+    for (const a of refused) assert(a.body.error.code === "request_in_progress", JSON.stringify(a));
+    // Whatever ran got its own world updates only: one action's event at most.
+    const ids = ok.flatMap((a) => a.body.world_updates.map((e: { id: string }) => e.id));
+    assert(new Set(ids).size === ids.length, `an event in two answers: ${JSON.stringify(ok)}`);
+    // Sequentially, the same id with another message is another action.
+    const next = await post("go south");
+    assert(next.status === 200 && next.body.outcome.kind !== "looked", JSON.stringify(next));
+  } finally {
+    await stack.dispose();
   }
 });

@@ -23,6 +23,10 @@ Deno.test("settings: durations, and the ones that must be more than 0", () => {
     throws(() => dev({ [name]: "0s" }), new RegExp(`${name}: must be more than 0`));
   }
   throws(() => dev({ WORLD_RETENTION: "soon" }), /WORLD_RETENTION: not a duration/);
+  eq(dev({}).NARRATOR_TIMEOUT, 20_000);
+  throws(() => dev({ NARRATOR_TIMEOUT: "0" }), /NARRATOR_TIMEOUT: must be more than 0/);
+  // Longer than a timer can wait: setTimeout would fire at once.
+  throws(() => dev({ NARRATOR_TIMEOUT: "30d" }), /NARRATOR_TIMEOUT: must be at most/);
 });
 
 Deno.test("settings: KB_URL is an http(s) URL without a trailing slash", () => {
