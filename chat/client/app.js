@@ -303,7 +303,7 @@ function enterGame() {
   gaia.experience = S.experience;
   $("whoami").textContent = `${S.user} · ${x?.name ?? S.experience}`;
   $("experience-desc").textContent = x?.description ?? "";
-  for (const id of ["whoami", "leave", "signout", "game"]) $(id).hidden = false;
+  for (const id of ["whoami", "connection", "leave", "signout", "game"]) $(id).hidden = false;
   $("signin").hidden = true;
   S.live = new LiveWorld({
     experience: S.experience,
@@ -328,7 +328,8 @@ function leaveGame() {
     $(id).replaceChildren();
   }
   $("location-name").textContent = "";
-  for (const id of ["whoami", "leave", "signout", "game"]) $(id).hidden = true;
+  // Nothing connects outside a game: no badge that says otherwise.
+  for (const id of ["whoami", "connection", "leave", "signout", "game"]) $(id).hidden = true;
   $("signin").hidden = false;
   store.removeItem("gaia.experience");
   store.removeItem("gaia.conversation");

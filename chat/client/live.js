@@ -64,8 +64,11 @@ export class LiveWorld {
     this.state = "reconnecting";
     this.stopped = false;
     this.timers = new Set();
-    this.onNetwork = () => {
-      if (this.es?.readyState === EventSource.CLOSED) this.open();
+    this.onNetwork = (e) => {
+      // Back online after a network change: the old connection may be dead
+      // without having closed (no error ever fires on it), so open a new one;
+      // the last event id makes the switch gapless.
+      if (e?.type === "online" || this.es?.readyState === EventSource.CLOSED) this.open();
       this.update();
     };
   }
@@ -154,6 +157,9 @@ export class LiveWorld {
       // CONNECTING: the browser retries by itself with Last-Event-ID. CLOSED
       // (an HTTP error): we retry, passing the last id in the query.
       if (es.readyState === EventSource.CLOSED && this.es === es) {
+        // EventSource hides the status; the snapshot fetch shows a 401 (token
+        // expired: sign in again) instead of retrying forever.
+        this.load("stream_failed");
         this.later(() => this.open(), Math.min(1000 * 2 ** this.esFailures, 15000));
       }
       this.update();
@@ -172,6 +178,9 @@ export class LiveWorld {
     try {
       const res = await fetch("/health", { cache: "no-store", signal: AbortSignal.timeout(3000) });
       this.bus = (await res.json()).nats ?? "unknown";
+      // The server was unreachable and is back (sleep, network switch): the
+      // stream's connection may have died silently, so open a new one.
+      if (this.healthFailures > 0 && this.sync.snapshot) this.open();
       this.healthFailures = 0;
     } catch {
       this.bus = "unknown";
