@@ -31,6 +31,7 @@ import {
   type RequestIdVariables,
   requireUser,
   SERVICE_READY,
+  setLogLevel,
   type Settings,
   startNatsServer,
   validate,
@@ -270,6 +271,7 @@ if (import.meta.main) {
     console.error(`error: ${(e as Error).message}`);
     Deno.exit(2);
   }
+  setLogLevel(settings.LOG_LEVEL);
   const server = await startServer(settings, { banner: settings.DEV });
   const stop = async (signal: string) => {
     log("info", "shutting down", { signal });

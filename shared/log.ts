@@ -9,7 +9,10 @@
 export type LogLevel = "debug" | "info" | "warn" | "error";
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
-let threshold: LogLevel = (globalThis.Deno?.env.get("LOG_LEVEL") as LogLevel | undefined) ?? "info";
+const fromEnv = globalThis.Deno?.env.get("LOG_LEVEL")?.trim() as LogLevel | undefined;
+// The server validates LOG_LEVEL with its settings and calls setLogLevel; this
+// default serves modules used on their own.
+let threshold: LogLevel = fromEnv && fromEnv in ORDER ? fromEnv : "info";
 
 /**
  * Sets the minimum level written.

@@ -68,6 +68,7 @@ const SettingsSchema = z.object({
   MAX_STREAMS_PER_USER: z.coerce.number().int().min(1).default(8),
   MAX_STREAMS: z.coerce.number().int().min(1).default(20_000),
   SHUTDOWN_TIMEOUT: duration("10s", { positive: true, timer: true }),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
 });
 
 /** Validated settings; durations are in milliseconds. */

@@ -33,3 +33,9 @@ Deno.test("settings: KB_URL is an http(s) URL without a trailing slash", () => {
   eq(dev({ KB_URL: "http://kb.internal:8001//" }).KB_URL, "http://kb.internal:8001");
   throws(() => dev({ KB_URL: "kb.internal:8001" }), /KB_URL must be an http\(s\) URL/);
 });
+
+Deno.test("settings: LOG_LEVEL is one of the levels", () => {
+  eq(dev({}).LOG_LEVEL, "info");
+  eq(dev({ LOG_LEVEL: "warn" }).LOG_LEVEL, "warn");
+  throws(() => dev({ LOG_LEVEL: "verbose" }), /LOG_LEVEL/);
+});
