@@ -197,9 +197,9 @@ export async function startServer(
   if (kb) app.route("/", kbRoutes(kb, { jwtSecret }));
   if (chat) app.route("/", chat.routes());
   if (chat) app.route("/", clientRoutes());
-  app.notFound(() => {
-    throw new AppError("not_found", "no such route", 404);
-  });
+  // Answered, not thrown: a throw here skips the middleware's view of the
+  // status (metrics and the access log would record 200).
+  app.notFound((c) => c.json(new AppError("not_found", "no such route", 404).toBody(), 404));
 
   const server = Deno.serve({
     port: settings.PORT,

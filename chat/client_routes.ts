@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { AppError } from "../shared/errors.ts";
 
 const CLIENT_DIR = new URL("./client/", import.meta.url);
@@ -38,7 +38,8 @@ const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   "Cache-Control": "no-cache",
 };
 
-async function fileResponse(url: URL, type: string): Promise<Response> {
+/** The file as the response, through `c` so headers set by middleware (X-Request-Id) stay. */
+async function fileResponse(c: Context, url: URL, type: string): Promise<Response> {
   let body: Uint8Array;
   try {
     body = await Deno.readFile(url);
@@ -46,8 +47,9 @@ async function fileResponse(url: URL, type: string): Promise<Response> {
     if (e instanceof Deno.errors.NotFound) throw new AppError("not_found", "no such file", 404);
     throw e;
   }
-  return new Response(body as Uint8Array<ArrayBuffer>, {
-    headers: { "Content-Type": type, ...SECURITY_HEADERS },
+  return c.body(body as Uint8Array<ArrayBuffer>, 200, {
+    "Content-Type": type,
+    ...SECURITY_HEADERS,
   });
 }
 
@@ -62,13 +64,13 @@ async function fileResponse(url: URL, type: string): Promise<Response> {
  */
 export function clientRoutes(): Hono {
   const app = new Hono();
-  app.get("/", () => fileResponse(new URL("index.html", CLIENT_DIR), TYPES.html!));
+  app.get("/", (c) => fileResponse(c, new URL("index.html", CLIENT_DIR), TYPES.html!));
   app.get("/client/:name", (c) => {
     const name = c.req.param("name");
     const ext = ASSET_NAME.exec(name)?.[1];
     if (!ext) throw new AppError("not_found", "no such file", 404);
-    return fileResponse(new URL(name, CLIENT_DIR), TYPES[ext]!);
+    return fileResponse(c, new URL(name, CLIENT_DIR), TYPES[ext]!);
   });
-  app.get("/shared/apply.js", () => fileResponse(APPLY_JS, TYPES.js!));
+  app.get("/shared/apply.js", (c) => fileResponse(c, APPLY_JS, TYPES.js!));
   return app;
 }

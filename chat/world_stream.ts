@@ -167,19 +167,24 @@ export class WorldStream {
     }
   }
 
-  /** Sends an event once; `checkOverflow: false` for paced catch-up deliveries. */
-  #deliver(h: HubEvent, checkOverflow = true): void {
+  /**
+   * Sends an event once. `from: "replay"` for events read back from
+   * JetStream (counted as replayed, paced by the client); `"buffer"` for live
+   * events held during a catch-up (paced too, and timed like live ones).
+   */
+  #deliver(h: HubEvent, from: "live" | "buffer" | "replay" = "live"): void {
     const id = h.event.id;
     if (this.#recent.has(id)) return;
     this.#recent.add(id);
     this.#lastId = id;
-    this.#enqueue(h.frame, checkOverflow);
-    if (this.#state === "live") {
+    this.#enqueue(h.frame, from === "live");
+    if (from === "replay") metrics.replayedEvents.inc();
+    else {
       metrics.worldUpdateLatency.observe(
         { stream: "world" },
         performance.timeOrigin + performance.now() - h.event.timestamp,
       );
-    } else metrics.replayedEvents.inc();
+    }
   }
 
   #enqueue(frame: Uint8Array, checkOverflow = true): void {
@@ -278,7 +283,7 @@ export class WorldStream {
         replayed.add(h.event.id);
         // Paced by the client: a big replay never sits in our queue at once.
         if (!(await this.#space())) return;
-        this.#deliver(h, false);
+        this.#deliver(h, "replay");
         this.#pendingFrom = { afterId: h.event.id }; // a retry resumes from here
       }
     } catch (e) {
@@ -302,9 +307,10 @@ export class WorldStream {
     if (resync) {
       metrics.resyncsSent.inc({ reason: resync });
       this.#enqueue(encodeResync(resync, true));
-    } else if ("afterId" in from) {
+    } else {
+      // Both kinds: after Last-Event-ID, and after a NATS outage.
       metrics.replaysServed.inc();
-      if (!this.#lastId) this.#lastId = from.afterId;
+      if ("afterId" in from && !this.#lastId) this.#lastId = from.afterId;
     }
     // Live events that arrived meanwhile, minus what the replay already sent.
     while (this.#buffer.length > 0) {
@@ -312,7 +318,7 @@ export class WorldStream {
       this.#bufferBytes -= h.frame.byteLength;
       if (replayed.has(h.event.id)) continue;
       if (!(await this.#space())) return;
-      this.#deliver(h, false);
+      this.#deliver(h, "buffer");
     }
     this.#state = "live";
   }

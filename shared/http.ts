@@ -122,6 +122,8 @@ export function validate<T extends z.ZodType, Target extends keyof ValidationTar
   });
 }
 
+const KNOWN_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]);
+
 /**
  * Middleware counting requests by route pattern (never the raw path, so
  * labels stay bounded), method and status, timing them to the response head,
@@ -141,7 +143,8 @@ export function httpMetrics(): MiddlewareHandler {
       // The last matched route is the handler; middleware-only matches are "*".
       const matched = matchedRoutes(c).filter((r) => r.method !== "ALL");
       const route = matched.at(-1)?.path ?? "unmatched";
-      const method = c.req.method;
+      // Clients may send any method name: keep the label's values bounded.
+      const method = KNOWN_METHODS.has(c.req.method) ? c.req.method : "other";
       const ms = performance.now() - start;
       metrics.httpRequests.inc({ route, method, status: String(c.res.status) });
       metrics.httpDuration.observe({ route, method }, ms);

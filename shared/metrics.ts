@@ -111,7 +111,7 @@ export const metrics = {
   }),
   kbCommitDuration: new client.Histogram({
     name: "kb_commit_duration_ms",
-    help: "lock, write-ahead intent, fsync and rename of one commit, in ms",
+    help: "one group commit with the lock held: write-ahead intent, fsyncs and renames, in ms",
     labelNames: ["state_model"] as const,
     buckets: LATENCY_BUCKETS,
     registers,

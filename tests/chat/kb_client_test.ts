@@ -10,6 +10,7 @@ import { KbClient } from "../../chat/kb_client.ts";
 import { Kb } from "../../kb/mod.ts";
 import { NatsBus } from "../../shared/bus.ts";
 import { AppError } from "../../shared/errors.ts";
+import { KB_INTERACT, KB_QUEUE } from "../../shared/subjects.ts";
 import { startNatsServer } from "../../shared/nats_server.ts";
 import { DATA_DIR, SECRET } from "../kb/_support.ts";
 
@@ -57,10 +58,10 @@ Deno.test("kb client: a timed-out request answered elsewhere is not applied agai
       eq([e.status, e.code], [504, "kb_timeout"]);
       return true;
     });
-    await sleep(300); // B finishes
+    await sleep(500); // B finishes, if the request reached it (it may not have: 1 ms)
     const snap = await c.kbA.snapshot("alice", EXP);
-    eq(snap.player.location, "mossy-path", "moved exactly one room");
-    eq(snap.version, 1);
+    ok(snap.version <= 1, `applied ${snap.version} times`);
+    eq(snap.player.location, snap.version === 1 ? "mossy-path" : "woods-edge");
   } finally {
     await c.dispose();
   }
@@ -69,19 +70,20 @@ Deno.test("kb client: a timed-out request answered elsewhere is not applied agai
 Deno.test("kb client: a timed-out request the in-process KB is running gets that KB's reply", async () => {
   const c = await cluster();
   try {
-    c.kbA.startResponder(); // the bus delivers to this process's own KB
+    // The request already runs in this process's KB (as if the bus had
+    // delivered it here), while the bus answer never comes.
+    const req = { request_id: "mine-1", user_id: "bea", experience: EXP, message: "go north" };
+    const running = c.kbA.interact(req);
+    const blackHole = c.busA.subscribe(KB_INTERACT, { queue: KB_QUEUE, callback: () => {} });
     const client = new KbClient({
       bus: c.busA,
       localKb: (r) => c.kbA.interact(r),
       localKbHas: (r) => c.kbA.hasRequest(r),
-      kbTimeoutMs: 1,
+      kbTimeoutMs: 50,
     });
-    const reply = await client.interact({
-      request_id: "mine-1",
-      user_id: "bea",
-      experience: EXP,
-      message: "go north",
-    });
+    const reply = await client.interact(req);
+    blackHole.unsubscribe();
+    eq(reply, await running, "the running action's reply, not a second action");
     ok(reply.ok, JSON.stringify(reply));
     eq(reply.events.length, 1);
     const snap = await c.kbA.snapshot("bea", EXP);

@@ -148,3 +148,81 @@ Deno.test("metrics: every named metric is exported with plausible values after r
     await stack.dispose();
   }
 });
+
+Deno.test("metrics: unknown routes count as 404, unknown methods as 'other'; every response has its request id", async () => {
+  const stack = await startStack();
+  try {
+    const scrape = async () => parse(await (await fetch(`${stack.url}/metrics`)).text());
+    const res = await fetch(`${stack.url}/random/abc123`);
+    assert(res.status === 404, `status ${res.status}`);
+    assert((await res.json()).error.code === "not_found", "JSON error");
+    const odd = await fetch(`${stack.url}/x`, { method: "FOOBAR" });
+    await odd.body?.cancel();
+    const m = await scrape();
+    assert(
+      value(m, "http_requests_total", { route: "unmatched", status: "404" }) >= 1,
+      "404 counted",
+    );
+    assert(
+      ![...m.keys()].some((k) =>
+        k.startsWith("http_requests_total") && k.includes('status="200"') &&
+        k.includes("unmatched")
+      ),
+      "no unmatched request counted as 200",
+    );
+    assert(value(m, "http_requests_total", { method: "other" }) >= 1, "method other");
+    assert(![...m.keys()].some((k) => k.includes("FOOBAR")), "no client-chosen method label");
+    for (const path of ["/", "/client/app.js", "/shared/apply.js", "/api/v0.3/experiences"]) {
+      const r = await fetch(`${stack.url}${path}`, { headers: { "X-Request-Id": "rid-client" } });
+      await r.body?.cancel();
+      assert(r.headers.get("X-Request-Id") === "rid-client", `${path}: no request id header`);
+    }
+  } finally {
+    await stack.dispose();
+  }
+});
+
+Deno.test("metrics: a reconnect that missed nothing replays nothing; live events after it are timed", async () => {
+  const stack = await startStack();
+  try {
+    const scrape = async () => parse(await (await fetch(`${stack.url}/metrics`)).text());
+    const watcher = await stack.login("watcher");
+    const actor = await stack.login("actor");
+    const act = async (message: string, token = actor) => {
+      const r = await fetch(`${stack.url}/kb/experience/interact`, {
+        method: "POST",
+        headers: stack.headers(token),
+        body: JSON.stringify({ message, experience: EXP }),
+      });
+      return (await r.json()).events[0].id as string;
+    };
+    const last = await act("north");
+    const before = await scrape();
+    const s = await openSse(
+      `${stack.url}/api/v0.3/world/stream?experience=${EXP}&last_event_id=${last}&access_token=${watcher}`,
+    );
+    // At once: they arrive while the stream is still catching up (held, then sent live).
+    const others = await Promise.all(["p1", "p2", "p3"].map((u) => stack.login(u)));
+    await Promise.all(others.map((t) => act("north", t)));
+    for (let seen = 0; seen < 3;) {
+      const e = await s.next(5_000);
+      assert(e, "stream ended");
+      if (e.event === "world_update") seen++;
+    }
+    await s.close();
+    const after = await scrape();
+    const delta = (name: string, labels: Record<string, string> = {}) =>
+      value(after, name, labels) - (before.has(name) ? value(before, name, labels) : 0);
+    assert(delta("world_replays_served_total") === 1, "one replay served");
+    assert(
+      !after.has("world_replayed_events_total") || delta("world_replayed_events_total") === 0,
+      `replayed events: ${delta("world_replayed_events_total")}`,
+    );
+    assert(
+      delta("nats_world_updates_latency_ms_count", { stream: "world" }) >= 3,
+      "the 3 live events are in the latency histogram",
+    );
+  } finally {
+    await stack.dispose();
+  }
+});
