@@ -145,10 +145,12 @@ function talk(ctx: Ctx, words: string[], topic?: string[]): EngineResult {
       needs_capable_model: true,
     });
   }
-  const said = new Set(topic.map((w) => ctx.exp.config.synonyms[w] ?? w));
+  // Plurals match singulars ("acorn" asks about "acorns").
+  const stem = (w: string) => w.length > 3 ? w.replace(/s$/, "") : w;
+  const said = new Set(topic.map((w) => stem(ctx.exp.config.synonyms[w] ?? w)));
   let best: { key: string; score: number } | undefined;
   for (const key of Object.keys(content?.topics ?? {}).sort()) {
-    const score = tokenize(key).filter((w) => said.has(w)).length;
+    const score = tokenize(key).filter((w) => said.has(stem(w))).length;
     if (score > 0 && (!best || score > best.score)) best = { key, score };
   }
   const query = topic.join(" ");

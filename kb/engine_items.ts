@@ -5,6 +5,7 @@
  */
 import type { StateOperation } from "../shared/schema.ts";
 import { joinPath } from "../shared/apply.ts";
+import { nounPhrase } from "./grammar.ts";
 import { matchPhrase } from "./match.ts";
 import {
   addOp,
@@ -124,6 +125,15 @@ export function put(ctx: Ctx, object: string[], container: string[]): EngineResu
     return notHere(ctx, container);
   }
   const box = c.value;
+  // One level of containers only (content allows no deeper): a container put
+  // in another would hide what it holds from every command.
+  if (item.rec.contents && box.rec.contents) {
+    return unchanged({
+      kind: "invalid",
+      summary: `The ${item.name} won't fit in the ${box.name}.`,
+      facts: { item: item.id, container: box.id },
+    });
+  }
   if (!box.rec.contents) {
     return unchanged({
       kind: "not_container",
@@ -163,6 +173,20 @@ export function put(ctx: Ctx, object: string[], container: string[]): EngineResu
  * ```
  */
 export function give(ctx: Ctx, object: string[], npcWords: string[]): EngineResult {
+  if (npcWords.length === 0) {
+    // "give woander the moonpetal": the first words that name an NPC here,
+    // the rest the item carried.
+    for (let i = 1; i < object.length; i++) {
+      const who = matchPhrase(ctx.exp, "npc", object.slice(0, i), ctx.npcsHere());
+      const what = nounPhrase(object.slice(i));
+      if (who.kind === "one" && what.length > 0) return give(ctx, what, object.slice(0, i));
+    }
+    return unchanged({
+      kind: "incomplete",
+      summary: "Give it to whom?",
+      facts: { wanted: "npc" },
+    });
+  }
   const m = matchPhrase(ctx.exp, "item", object, ctx.inventory());
   if (m.kind === "ambiguous") return ambiguous(m.options, object);
   if (m.kind === "none") return notCarrying(object);

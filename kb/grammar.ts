@@ -15,6 +15,7 @@ export type Command =
   | { verb: "take"; object: string[] }
   | { verb: "drop"; object: string[] }
   | { verb: "put"; object: string[]; container: string[] }
+  /** `npc` empty: "give NPC ITEM" without "to"; `object` holds both. */
   | { verb: "give"; object: string[]; npc: string[] }
   | { verb: "talk"; npc: string[] }
   | { verb: "ask"; npc: string[]; topic: string[] }
@@ -172,6 +173,10 @@ export function parseCommand(text: string): Command {
     case "get":
     case "grab":
     case "pick": {
+      // "get out", "get up": a way, not an item.
+      if (verb === "get" && rest.length === 1 && rest[0]! in DIRECTION_WORDS) {
+        return { verb: "go", target: rest };
+      }
       let object = np;
       if (verb === "pick") {
         if (object[0] === "up") object = object.slice(1);
@@ -212,6 +217,9 @@ export function parseCommand(text: string): Command {
     case "hand": {
       const split = splitAt(np, ["to"]);
       if (!split) {
+        // "give woander the moonpetal": which words name the NPC depends on
+        // the content, so the engine splits it (an empty `npc`).
+        if (np.length >= 2) return { verb: "give", object: np, npc: [] };
         return np.length
           ? incomplete("npc", "Give it to whom?")
           : incomplete("object", "Give what?");
@@ -226,7 +234,13 @@ export function parseCommand(text: string): Command {
     case "greet":
     case "hello":
     case "hi": {
-      const npc = nounPhrase(np[0] === "to" || np[0] === "with" ? np.slice(1) : np);
+      const whom = np[0] === "to" || np[0] === "with" ? np.slice(1) : np;
+      // "talk to bramble about the riddle" is asking.
+      const about = splitAt(whom, ["about"]);
+      if (about && about[0].length && nounPhrase(about[1]).length) {
+        return { verb: "ask", npc: nounPhrase(about[0]), topic: nounPhrase(about[1]) };
+      }
+      const npc = nounPhrase(whom);
       return npc.length ? { verb: "talk", npc } : incomplete("npc", "Talk to whom?");
     }
     case "ask": {
@@ -242,7 +256,9 @@ export function parseCommand(text: string): Command {
     case "inventory":
     case "inv":
     case "i":
-      return { verb: "inventory" };
+      // "i want to go south" is not a request for the inventory.
+      if (rest.length === 0) return { verb: "inventory" };
+      break;
     case "help":
     case "commands":
       return { verb: "help" };

@@ -89,7 +89,10 @@ export function significantWords(
   extra: ReadonlySet<string> = new Set(),
 ): string[] {
   const { known } = vocabulary(exp);
-  return phrase.map((w) => exp.config.synonyms[w] ?? w).filter((w) => known.has(w) || extra.has(w));
+  // A synonym stands in for a word the content does not use itself: "tin"
+  // means the sardines, except where "tin" names something (the tin bucket).
+  return phrase.map((w) => known.has(w) ? w : exp.config.synonyms[w] ?? w)
+    .filter((w) => known.has(w) || extra.has(w));
 }
 
 /**

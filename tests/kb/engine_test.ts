@@ -118,11 +118,14 @@ Deno.test("engine: the give-item puzzle opens the thorn door; the owl trades its
   eq(sim.run("n").outcome.kind, "moved");
   eq(sim.player.location, "back-room");
   for (const m of ["s", "w", "n", "take the golden acorn"]) ok(sim.run(m).outcome.changed, m);
-  const refused = sim.run("give lantern to bramble");
-  eq(refused.outcome.kind, "not_carrying");
-  const trade = sim.run("give acorn to the owl");
+  eq(sim.run("give lantern to bramble").outcome.kind, "not_carrying");
+  eq(sim.run("ask owl about acorn").outcome.facts.known, true, "plural topic, singular word");
+  const trade = sim.run("give the owl the acorn"); // no "to": the engine finds the NPC
   eq(trade.outcome.kind, "gave");
   eq(Object.keys(sim.player.inventory), ["riddle-stone"]);
+  const refused = sim.run("give the riddle stone to bramble");
+  eq(refused.outcome.kind, "refused", "an item the NPC does not want");
+  eq(refused.outcome.changed, false);
   eq(sim.world.npcs.bramble!.has, { acorn: { name: "golden acorn" } });
 });
 
@@ -170,7 +173,8 @@ Deno.test("engine: shared moves update presence; isolated has none", () => {
   const iso = new Sim(lighthouse);
   const m = iso.run("north");
   eq([m.world.length, m.player.length], [0, 1]);
-  for (const step of ["s", "e", "take the glasses", "w", "w"]) ok(iso.run(step).outcome, step);
+  const kinds = ["s", "e", "take the glasses", "w", "w"].map((step) => iso.run(step).outcome.kind);
+  eq(kinds, ["moved", "moved", "took", "moved", "moved"]);
   eq(iso.run("up").outcome.kind, "blocked");
 });
 
@@ -220,4 +224,19 @@ Deno.test("engine: words that name Object's own properties are ordinary unknown 
       }
     }
   }
+});
+
+Deno.test("engine: a word the content uses is not replaced by a synonym; containers do not nest", () => {
+  const sim = new Sim(lighthouse); // starts on the beach
+  eq(sim.run("w").outcome.kind, "moved");
+  eq(sim.run("take tin bucket").outcome.kind, "took", '"tin" names the bucket here');
+  for (const m of ["e", "e", "take the spectacles", "w", "n"]) {
+    eq(sim.run(m).outcome.changed, true, m);
+  }
+  eq(sim.run("take the tin").outcome.kind, "took", 'here "tin" is the sardine tin');
+  eq(sim.run("put spectacles in bucket").outcome.kind, "put");
+  eq(sim.run("n").outcome.kind, "moved"); // the cottage, with the sea chest
+  const nested = sim.run("put bucket in sea chest");
+  eq(nested.outcome.kind, "invalid", "a container in a container");
+  eq(nested.outcome.changed, false);
 });
