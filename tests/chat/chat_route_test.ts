@@ -146,7 +146,38 @@ Deno.test("chat: no KB reachable → 503 JSON error", async () => {
   }
 });
 
-Deno.test("chat: capable model is reported for dialogue; request id travels to the KB", async () => {
+Deno.test("chat: a second action with the X-Request-Id of one still waiting for the KB gets 409", async () => {
+  const h = await startHarness();
+  let release!: () => void;
+  h.kb.gate = new Promise<void>((r) => release = r);
+  try {
+    const headers = { ...(await authHeaders(h, "twin")), "X-Request-Id": "same-id" };
+    const post = (message: string) =>
+      fetch(`${h.base}/api/v0.3/chat`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ message, experience: "shared-woods", stream: false }),
+      });
+    const first = post("take coin");
+    await eventually(() => h.kb.calls.bus === 1, 2_000, "the first request at the KB");
+    const second = await post("touch");
+    assert.equal(second.status, 409);
+    assert.equal((await second.json()).error.code, "request_in_progress");
+    release();
+    const answer = await (await first).json();
+    assert.equal(answer.world_updates.length, 1);
+    assert.equal(h.kb.published.length, 1, "only the first action ran");
+    // Once answered, the id is free again (a new action, as the KB keys by message too).
+    const third = await post("touch");
+    assert.equal(third.status, 200);
+    await third.body?.cancel();
+  } finally {
+    release();
+    await h.close();
+  }
+});
+
+Deno.test("chat: the request id travels to the KB and into the event", async () => {
   const h = await startHarness();
   try {
     const headers = { ...(await authHeaders(h, "erin")), "X-Request-Id": "req-123" };

@@ -69,12 +69,16 @@ export class FakeKb {
     this.bus.publish(subject, payload, { requestId });
   }
 
+  /** While set, bus requests wait for it before they are applied. */
+  gate: Promise<void> | undefined;
+
   /** Starts answering `kb.interact`. */
   start(): this {
     this.#sub = this.bus.subscribe(KB_INTERACT, {
       queue: KB_QUEUE,
-      callback: (msg) => {
+      callback: async (msg) => {
         this.calls.bus++;
+        await this.gate;
         const reply = this.apply(msg.json<InteractRequest>());
         msg.respond(JSON.stringify(reply), { requestId: msg.requestId });
       },

@@ -76,6 +76,12 @@ Deno.test("isolation: crafted user ids playing at once see only what they may", 
       assert.deepEqual(got.map((m) => m.id).sort(), expected.map((e) => e.id).sort());
       const own = got.filter((m) => m.data.user_id === u).map((m) => m.data.version);
       assert.deepEqual(own, [...own].sort((p, q) => p - q));
+      // Others' events all come on one subject (the experience's): publish order.
+      assert.deepEqual(
+        got.filter((m) => m.data.user_id !== u).map((m) => m.id),
+        expected.filter((e) => e.user_id !== u).map((e) => e.id),
+        `${JSON.stringify(u)} on ${x}: others' events in publish order`,
+      );
     }
     console.log(`isolation: checked ${checked} events on ${streams.size} streams`);
     await Promise.all([...streams.values()].map((s) => s.close()));

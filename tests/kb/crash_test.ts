@@ -79,6 +79,15 @@ async function checkReadView(store: StateStore, all: string[]) {
   }
 }
 
+async function readOptional(path: string): Promise<string | undefined> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw e;
+  }
+}
+
 /** Replays intents, then counts items straight from the files. Returns the shared version. */
 async function checkFilesAfterRecovery(store: StateStore, stateDir: string, all: string[]) {
   const units: Unit[] = [await store.unit("vault-shared", "shared", "x")];
@@ -87,8 +96,10 @@ async function checkFilesAfterRecovery(store: StateStore, stateDir: string, all:
   for (const u of units) if (await store.recover(u)) replayed++;
   const sharedDir = `${stateDir}/experiences/vault-shared`;
   let version = 0;
-  try {
-    const doc = JSON.parse(await Deno.readTextFile(`${sharedDir}/world.json`));
+  const world = await readOptional(`${sharedDir}/world.json`);
+  if (world !== undefined) {
+    // Every commit writes world.json and the actor's profile together.
+    const doc = JSON.parse(world);
     version = doc.version;
     const counts = new Map<string, number>();
     countWorldItems(doc.world, counts);
@@ -98,18 +109,17 @@ async function checkFilesAfterRecovery(store: StateStore, stateDir: string, all:
       countItems(p.player.inventory, counts);
     }
     assertEachOnce(counts, all, "shared files");
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
   for (const u of units.slice(1)) {
-    let w, p;
-    try {
-      w = JSON.parse(await Deno.readTextFile(`${u.dir}/${u.world}`));
-      p = JSON.parse(await Deno.readTextFile(`${u.dir}/${u.player}`));
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) continue;
-      throw e;
+    const [wText, pText] = await Promise.all(
+      [u.world, u.player].map((f) => readOptional(`${u.dir}/${f}`)),
+    );
+    if (wText === undefined && pText === undefined) continue; // never committed
+    if (wText === undefined || pText === undefined) {
+      throw new Error(`${u.dir}: one of ${u.world} / ${u.player} is missing (a torn commit)`);
     }
+    const w = JSON.parse(wText);
+    const p = JSON.parse(pText);
     const c = new Map<string, number>();
     countWorldItems(w.world, c);
     countItems(p.player.inventory, c);

@@ -63,7 +63,7 @@ Deno.test("request ids travel from the edge through NATS to the KB and into both
   }
 });
 
-Deno.test("one X-Request-Id for two actions at once: the second is refused with 409, never cross-wired", async () => {
+Deno.test("one X-Request-Id for three actions at once: each answer has only its own event (409 for those refused)", async () => {
   const stack = await startStack();
   try {
     const token = await stack.login("reuser");

@@ -57,7 +57,9 @@ Deno.test("prototype paths are refused", () => {
     }
     if (!threw) throw new Error(`accepted ${path}`);
   }
-  if (({} as Record<string, unknown>).polluted) throw new Error("prototype polluted");
+  // "__proto__.x" would set `x` on Object.prototype; "prototype" a key of that name.
+  const probe = {} as Record<string, unknown>;
+  if ("x" in probe || "polluted" in probe) throw new Error("prototype polluted");
 });
 
 Deno.test("remove under a missing parent changes nothing", () => {
