@@ -95,6 +95,9 @@ export function significantWords(
     .filter((w) => known.has(w) || extra.has(w));
 }
 
+// One collator for every comparison: `localeCompare` with options builds a new one per call.
+const ID_ORDER = new Intl.Collator("en", { numeric: true });
+
 /**
  * Natural order of ids: numbers compare by value.
  *
@@ -104,7 +107,7 @@ export function significantWords(
  * ```
  */
 export function compareIds(a: string, b: string): number {
-  return a.localeCompare(b, "en", { numeric: true });
+  return ID_ORDER.compare(a, b);
 }
 
 /**
