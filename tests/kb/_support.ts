@@ -105,6 +105,24 @@ export async function getState(base: string, user: string, experience: string) {
   return await res.json();
 }
 
+/**
+ * {@linkcode tree} once every commit has finished: an action is answered
+ * when it is durable, and its `.intent` is emptied just after.
+ *
+ * @example
+ * ```ts
+ * const before = await settledTree(stateDir);
+ * ```
+ */
+export async function settledTree(dir: string): Promise<Record<string, string>> {
+  for (let i = 0; i < 100; i++) {
+    const t = await tree(dir);
+    if (Object.entries(t).every(([k, v]) => !k.endsWith(".intent") || v === "")) return t;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`a commit under ${dir} never finished`);
+}
+
 /** Every file under `dir` (relative path -> content), for before/after comparisons. */
 export async function tree(dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};

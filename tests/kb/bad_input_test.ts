@@ -1,6 +1,16 @@
 import { deepStrictEqual as eq, ok } from "node:assert/strict";
 import { MAX_MESSAGE_BYTES } from "../../shared/schema.ts";
-import { act, auth, buildApp, DATA_DIR, getState, kbFixture, serve, tree } from "./_support.ts";
+import {
+  act,
+  auth,
+  buildApp,
+  DATA_DIR,
+  getState,
+  kbFixture,
+  serve,
+  settledTree,
+  tree,
+} from "./_support.ts";
 
 const HOSTILE_EXPERIENCES = [
   "../x",
@@ -31,7 +41,7 @@ Deno.test("bad input: hostile ids, oversize, malformed and unauthenticated reque
   const server = serve(buildApp(fx.kb));
   try {
     eq((await act(server.url, "ann", "wylding-woods", "take lantern")).status, 200);
-    const before = await tree(fx.root);
+    const before = await settledTree(fx.root);
     const dataBefore = await tree(DATA_DIR);
     const ann = await auth("ann");
 

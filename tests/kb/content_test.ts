@@ -3,7 +3,15 @@ import { AppError } from "../../shared/errors.ts";
 import { Kb } from "../../kb/mod.ts";
 import { loadExperience, parseExperience } from "../../kb/content.ts";
 import { InProcessBus } from "../../shared/bus.ts";
-import { buildApp, DATA_DIR, SECRET, serve, tree, writeVaultContent } from "./_support.ts";
+import {
+  buildApp,
+  DATA_DIR,
+  SECRET,
+  serve,
+  settledTree,
+  tree,
+  writeVaultContent,
+} from "./_support.ts";
 
 const good = {
   config: { name: "T", description: "T", state: { model: "shared" }, start: "a" },
@@ -175,7 +183,7 @@ Deno.test("content: edits are picked up without a restart, bad edits are refused
       message,
     });
     ok((await kb.interact(req("take lantern", 1))).ok);
-    const stateBefore = await tree(stateDir);
+    const stateBefore = await settledTree(stateDir);
 
     const itemsFile = `${dataDir}/experiences/wylding-woods/items.json`;
     const items = JSON.parse(await Deno.readTextFile(itemsFile));
