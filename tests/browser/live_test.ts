@@ -9,19 +9,11 @@
 import { deepStrictEqual as eq, ok } from "node:assert/strict";
 import { issueToken } from "../../shared/auth.ts";
 import { startStack } from "../helpers/stack.ts";
+import { eventually } from "../chat/harness.ts";
 import { gaia, launchBrowser, signIn, waitForConnection } from "./_harness.ts";
 
 const EXP = "wylding-woods";
 const SECRET = "test-secret-test-secret-test-secret"; // tests/helpers/stack.ts
-
-/** Polls `check` every 50 ms for up to 10 s (the page's CSP forbids string predicates). */
-async function until(check: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 Deno.test("browser: expired token, network switch, long names", async (t) => {
   const browser = await launchBrowser();
@@ -62,7 +54,11 @@ Deno.test("browser: expired token, network switch, long names", async (t) => {
           .filter((e) => e.name.includes("/world/stream")).length`) as Promise<number>;
         const opened = await streams();
         await page.evaluate(`window.dispatchEvent(new Event("online"))`);
-        await until(async () => await streams() > opened, "a new world stream request");
+        await eventually(
+          async () => await streams() > opened,
+          10_000,
+          "a new world stream request",
+        );
         await waitForConnection(page, "live");
         const other = await stack.login("mover");
         const res = await fetch(`${stack.url}/kb/experience/interact`, {
@@ -71,8 +67,9 @@ Deno.test("browser: expired token, network switch, long names", async (t) => {
           body: JSON.stringify({ message: "north", experience: EXP }),
         });
         const event = (await res.json()).events[0];
-        await until(
+        await eventually(
           async () => (await page.evaluate("window.__gaia.version") as number) >= event.version,
+          10_000,
           `version ${event.version} on the page`,
         );
         ok(event.version > before);

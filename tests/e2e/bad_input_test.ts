@@ -3,24 +3,13 @@
  * bodies, unknown experiences, path-like ids, missing or bad tokens each get
  * a clear 4xx JSON error, and the state directory is byte-for-byte unchanged.
  */
+import { deepStrictEqual } from "node:assert/strict";
 import { issueToken } from "../../shared/auth.ts";
 import { startStack } from "../helpers/stack.ts";
+import { settledTree, tree } from "../kb/_support.ts";
 
 function assert(cond: unknown, msg: string): asserts cond {
   if (!cond) throw new Error(msg);
-}
-
-async function tree(dir: string): Promise<string> {
-  const out: string[] = [];
-  const walk = async (d: string) => {
-    for await (const e of Deno.readDir(d)) {
-      const p = `${d}/${e.name}`;
-      if (e.isDirectory) await walk(p);
-      else out.push(`${p}:${await Deno.readTextFile(p)}`);
-    }
-  };
-  await walk(dir);
-  return out.sort().join("\n");
 }
 
 Deno.test("bad input at the edge: clear 4xx JSON errors and no state change", async () => {
@@ -40,11 +29,7 @@ Deno.test("bad input at the edge: clear 4xx JSON errors and no state change", as
     assert(first.status === 200, `first action ${first.status}`);
     await first.body?.cancel();
     // The answer comes once the action is durable; its intent is emptied just after.
-    let before = await tree(stack.stateDir);
-    for (let i = 0; i < 100 && /\.intent:./.test(before); i++) {
-      await new Promise((r) => setTimeout(r, 20));
-      before = await tree(stack.stateDir);
-    }
+    const before = await settledTree(stack.stateDir);
 
     const expired = await issueToken("careful", "test-secret-test-secret-test-secret", -10);
     const forged = await issueToken("careful", "another-secret-another-secret");
@@ -137,7 +122,7 @@ Deno.test("bad input at the edge: clear 4xx JSON errors and no state change", as
         `${name}: ${text}`,
       );
     }
-    assert((await tree(stack.stateDir)) === before, "bad input changed the state directory");
+    deepStrictEqual(await tree(stack.stateDir), before, "bad input changed the state directory");
   } finally {
     await stack.dispose();
   }
