@@ -1,7 +1,14 @@
 /**
- * Starts and stops a real `nats-server` child process on free ports with
- * JetStream in a temp directory. Used by `deno task dev` (when `NATS_URL` is
- * unset) and by every test that needs a server it can kill and restart.
+ * Starts and stops real `nats-server` child processes on free ports with
+ * JetStream in temp directories: one server ({@linkcode startNatsServer}) or a
+ * JetStream cluster ({@linkcode startNatsCluster}, three nodes by default).
+ * Used by `deno task dev` (when `NATS_URL` is unset) and by every test and
+ * benchmark that needs servers it can kill, restart in place and inspect.
+ *
+ * Processes are stopped by their PID only (never by name): other test runs
+ * on the same machine have nats-servers of their own. Each cluster gets a
+ * random cluster name, so a server of one run that finds a reused port of
+ * another run's cluster is refused as a route instead of joining it.
  *
  * @module
  */
@@ -14,25 +21,28 @@ export const NATS_INSTALL_HINT =
   "nats-server not found: install it with `apt-get install -y nats-server` (or put it on PATH, or set NATS_SERVER_BIN)";
 
 /**
- * Finds the nats-server binary: `NATS_SERVER_BIN`, then PATH, then known paths.
+ * Finds the nats-server binary: `bin` when given (the `NATS_SERVER_BIN`
+ * setting), then PATH, then the usual install paths.
  *
  * @example
  * ```ts
  * const bin = findNatsServer(); // "/usr/sbin/nats-server" or undefined
  * ```
  */
-export function findNatsServer(): string | undefined {
-  const explicit = Deno.env.get("NATS_SERVER_BIN");
+export function findNatsServer(bin?: string): string | undefined {
+  if (bin) return isFile(bin) ? bin : undefined;
   const dirs = (Deno.env.get("PATH") ?? "").split(":").filter(Boolean).map((d) =>
     `${d}/nats-server`
   );
-  for (const p of [explicit, ...dirs, ...KNOWN_PATHS]) {
-    if (!p) continue;
-    try {
-      if (Deno.statSync(p).isFile) return p;
-    } catch { /* not here */ }
+  return [...dirs, ...KNOWN_PATHS].find(isFile);
+}
+
+function isFile(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
   }
-  return undefined;
 }
 
 /**
@@ -50,27 +60,47 @@ export function freePort(): number {
   return port;
 }
 
+/** How a server joins a cluster. */
+export interface ClusterMembership {
+  /** Cluster name, shared by every member. */
+  name: string;
+  /** This server's route port. */
+  port: number;
+  /** Route URLs of the other members (`nats-route://127.0.0.1:<port>`). */
+  routes: string[];
+}
+
 /** Options of {@linkcode startNatsServer}. */
 export interface NatsServerOptions {
-  /** Client port; a free one when omitted (reused across restarts). */
+  /** Client port; a free one when omitted (kept across restarts). */
   port?: number;
-  /** JetStream store directory; a new temp dir when omitted. */
+  /** JetStream store directory; a new temp dir (removed by `dispose`) when omitted. */
   storeDir?: string;
-  /** Extra command-line arguments. */
+  /** Server name (`-n`); JetStream clusters need unique ones. */
+  name?: string;
+  /** Cluster membership; omitted: a standalone server. */
+  cluster?: ClusterMembership;
+  /** Path of the binary (default: {@linkcode findNatsServer}). */
+  bin?: string;
+  /** Extra command-line arguments (auth, TLS, limits). */
   args?: string[];
 }
 
 /** A running (or stopped) nats-server child. */
 export interface NatsServerProcess {
+  /** Client URL, `nats://127.0.0.1:<port>`. */
   readonly url: string;
   readonly port: number;
-  /** HTTP monitoring port (`/connz`, `/subsz`, `/jsz`). */
+  /** HTTP monitoring port (`/varz`, `/connz`, `/subsz`, `/jsz`). */
   readonly monitorPort: number;
   readonly storeDir: string;
+  /** Server name (`-n`), when one was given. */
+  readonly name: string | undefined;
+  /** PID while running, undefined once stopped. */
   pid(): number | undefined;
   /** Kills the process (SIGKILL by default) and waits for it to exit. */
   stop(signal?: Deno.Signal): Promise<void>;
-  /** Starts it again on the same ports and store. */
+  /** Starts it again on the same ports and store (stopping it first if it runs). */
   restart(): Promise<void>;
   /** Stops it and removes a store dir this helper created. */
   dispose(): Promise<void>;
@@ -104,33 +134,29 @@ async function waitForPort(port: number, child: Deno.ChildProcess, timeoutMs: nu
  * ```
  */
 export async function startNatsServer(opts: NatsServerOptions = {}): Promise<NatsServerProcess> {
-  const bin = findNatsServer();
+  const bin = opts.bin ?? findNatsServer();
   if (!bin) throw new Error(NATS_INSTALL_HINT);
   const port = opts.port ?? freePort();
   const monitorPort = freePort();
   const ownStore = !opts.storeDir;
   const storeDir = opts.storeDir ?? await Deno.makeTempDir({ prefix: "nats-js-" });
+  const args = [
+    ...["-a", "127.0.0.1", "-p", String(port), "-m", String(monitorPort), "-js", "-sd", storeDir],
+    ...(opts.name ? ["-n", opts.name] : []),
+    ...(opts.cluster
+      ? [
+        ...["--cluster_name", opts.cluster.name],
+        ...["--cluster", `nats://127.0.0.1:${opts.cluster.port}`],
+        ...["--routes", opts.cluster.routes.join(",")],
+      ]
+      : []),
+    ...(opts.args ?? []),
+  ];
   let child: Deno.ChildProcess | undefined;
 
   const spawn = async () => {
-    const cmd = new Deno.Command(bin, {
-      args: [
-        "-a",
-        "127.0.0.1",
-        "-p",
-        String(port),
-        "-m",
-        String(monitorPort),
-        "-js",
-        "-sd",
-        storeDir,
-        ...(opts.args ?? []),
-      ],
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-    });
-    child = cmd.spawn();
+    child = new Deno.Command(bin, { args, stdin: "null", stdout: "null", stderr: "null" }).spawn();
+    // Never keeps a program alive by itself; stop() refs it again to await its exit.
     child.unref();
     await waitForPort(port, child, 10_000);
   };
@@ -139,8 +165,6 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
     const c = child;
     child = undefined;
     if (!c) return;
-    // The child is unref'ed so it never keeps a program alive; awaiting its
-    // exit needs it ref'ed again, or Deno sees an idle loop with a pending promise.
     c.ref();
     try {
       c.kill(signal);
@@ -154,6 +178,7 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
     port,
     monitorPort,
     storeDir,
+    name: opts.name,
     pid: () => child?.pid,
     stop,
     restart: async () => {
@@ -165,4 +190,140 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
       if (ownStore) await Deno.remove(storeDir, { recursive: true }).catch(() => {});
     },
   };
+}
+
+/** Options of {@linkcode startNatsCluster}. */
+export interface NatsClusterOptions {
+  /** Number of servers (default 3). */
+  size?: number;
+  /** Path of the binary (default: {@linkcode findNatsServer}). */
+  bin?: string;
+  /** Extra arguments for every server. */
+  args?: string[];
+  /** How long to wait for a JetStream meta leader (ms, default 15 s). */
+  readyTimeoutMs?: number;
+}
+
+/** A running JetStream cluster on one machine. */
+export interface NatsCluster {
+  /** The members, `n1` … `nN`. */
+  readonly servers: readonly NatsServerProcess[];
+  /** Every member's client URL, comma-separated (the form `NATS_URL` takes). */
+  readonly url: string;
+  /** Cluster name (random per launch). */
+  readonly name: string;
+  /** The member with this server name. */
+  server(name: string): NatsServerProcess;
+  /** Name of the server leading a stream's replica group, from a running member's `/jsz`. */
+  streamLeader(stream: string): Promise<string | undefined>;
+  /** Waits until the running members agree on a JetStream meta leader. */
+  ready(timeoutMs?: number): Promise<void>;
+  /** Stops every member and removes their stores. */
+  dispose(): Promise<void>;
+}
+
+interface JszAccount {
+  stream_detail?: Array<{ name: string; cluster?: { leader?: string } }>;
+}
+
+async function jsz(server: NatsServerProcess, query = ""): Promise<Record<string, unknown>> {
+  const res = await fetch(`http://127.0.0.1:${server.monitorPort}/jsz${query}`, {
+    signal: AbortSignal.timeout(2_000),
+  });
+  return await res.json();
+}
+
+/**
+ * Starts a JetStream cluster of `size` servers (default 3) on free ports,
+ * each with its own temp store, and waits for a meta leader.
+ *
+ * @example
+ * ```ts
+ * const cluster = await startNatsCluster();
+ * try {
+ *   const bus = await NatsBus.connect(cluster.url);
+ *   await cluster.server(await cluster.streamLeader("WORLD_UPDATES") ?? "n1").stop();
+ * } finally {
+ *   await cluster.dispose();
+ * }
+ * ```
+ */
+export async function startNatsCluster(opts: NatsClusterOptions = {}): Promise<NatsCluster> {
+  const size = opts.size ?? 3;
+  const name = `gaia-${crypto.randomUUID().slice(0, 8)}`;
+  const routePorts = Array.from({ length: size }, () => freePort());
+  const servers: NatsServerProcess[] = [];
+  try {
+    for (let i = 0; i < size; i++) {
+      servers.push(
+        await startNatsServer({
+          name: `n${i + 1}`,
+          bin: opts.bin,
+          args: opts.args,
+          cluster: {
+            name,
+            port: routePorts[i]!,
+            routes: routePorts.filter((_, j) => j !== i).map((p) => `nats-route://127.0.0.1:${p}`),
+          },
+        }),
+      );
+    }
+  } catch (e) {
+    await Promise.all(servers.map((s) => s.dispose()));
+    throw e;
+  }
+  const running = () => servers.filter((s) => s.pid() !== undefined);
+  const cluster: NatsCluster = {
+    servers,
+    url: servers.map((s) => s.url).join(","),
+    name,
+    server(n) {
+      const s = servers.find((x) => x.name === n);
+      if (!s) throw new Error(`no server named ${n} in cluster ${name}`);
+      return s;
+    },
+    async streamLeader(stream) {
+      for (const s of running()) {
+        try {
+          const info = await jsz(s, "?streams=true");
+          const accounts = (info.account_details ?? []) as JszAccount[];
+          for (const a of accounts) {
+            const leader = a.stream_detail?.find((d) => d.name === stream)?.cluster?.leader;
+            if (leader) return leader;
+          }
+        } catch { /* this member is not answering: ask the next */ }
+      }
+      return undefined;
+    },
+    async ready(timeoutMs = opts.readyTimeoutMs ?? 15_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const leaders = await Promise.all(
+          running().map(async (s) => {
+            try {
+              const meta = (await jsz(s)).meta_cluster as { leader?: string } | undefined;
+              return meta?.leader ?? "";
+            } catch {
+              return "";
+            }
+          }),
+        );
+        if (leaders.length > 0 && leaders.every((l) => l !== "" && l === leaders[0])) return;
+        if (Date.now() > deadline) {
+          throw new Error(`cluster ${name}: no JetStream meta leader within ${timeoutMs} ms`);
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    async dispose() {
+      await Promise.all(servers.map((s) => s.dispose()));
+    },
+  };
+  try {
+    await cluster.ready();
+  } catch (e) {
+    await cluster.dispose();
+    throw e;
+  }
+  return cluster;
 }
