@@ -5,7 +5,7 @@
  * @module
  */
 import type { Hono } from "hono";
-import type { Bus } from "../shared/bus.ts";
+import type { Bus } from "../shared/bus/mod.ts";
 import type { InteractReply, InteractRequest } from "../shared/schema.ts";
 import type { AuthVariables } from "../shared/auth.ts";
 import type { RequestIdVariables } from "../shared/http.ts";

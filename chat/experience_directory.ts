@@ -7,7 +7,7 @@
  * @module
  */
 import { z } from "zod";
-import type { Bus } from "../shared/bus.ts";
+import type { Bus } from "../shared/bus/mod.ts";
 import { log } from "../shared/log.ts";
 import { KB_EXPERIENCES } from "../shared/subjects.ts";
 

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Bus, BusMessage, BusSubscription } from "../shared/bus.ts";
+import type { Bus, BusMessage, BusSubscription } from "../shared/bus/mod.ts";
 import { metrics } from "../shared/metrics.ts";
 import { type WorldUpdateEvent, WorldUpdateEventSchema } from "../shared/schema.ts";
 import { WORLD_UPDATES_PREFIX } from "../shared/subjects.ts";

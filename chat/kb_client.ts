@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { type Bus, BusError } from "../shared/bus.ts";
+import { type Bus, BusError } from "../shared/bus/mod.ts";
 import { type InteractReply, InteractReplySchema, type InteractRequest } from "../shared/schema.ts";
 import { KB_INTERACT } from "../shared/subjects.ts";
 import { AppError } from "../shared/errors.ts";

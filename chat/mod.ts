@@ -30,6 +30,6 @@ export {
   offlineProse,
   OpenAINarrator,
 } from "./narrators/mod.ts";
-export { WORLD_STREAM } from "./replay.ts";
+export { WORLD_STREAM } from "../shared/bus/mod.ts";
 export { clientRoutes } from "./client_routes.ts";
 export { experienceDirectory, type ExperienceDirectoryOptions } from "./experience_directory.ts";

@@ -7,7 +7,7 @@
 import { z } from "zod";
 import { metrics } from "../shared/metrics.ts";
 import { TokenBucket } from "../shared/rate_limit.ts";
-import type { Bus, BusMessage, BusSubscription } from "../shared/bus.ts";
+import type { Bus, BusMessage, BusSubscription } from "../shared/bus/mod.ts";
 import { AppError } from "../shared/errors.ts";
 import { newEventId, newRequestId } from "../shared/ids.ts";
 import { log } from "../shared/log.ts";

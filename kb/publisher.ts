@@ -20,7 +20,7 @@
  *
  * @module
  */
-import type { Bus } from "../shared/bus.ts";
+import type { Bus } from "../shared/bus/mod.ts";
 import { log } from "../shared/log.ts";
 import { metrics } from "../shared/metrics.ts";
 

@@ -61,17 +61,21 @@ export {
   splitPath,
 } from "./apply.ts";
 export type { Delta, Operation, Snapshot } from "./apply.ts";
-export { BusError, InProcessBus, NatsBus } from "./bus.ts";
+export { BusError, InProcessBus, NatsBus, WORLD_STREAM, worldUpdatesStream } from "./bus/mod.ts";
 export type {
+  AckedPublishOptions,
   Bus,
   BusErrorCode,
   BusMessage,
   BusStatus,
   BusSubscription,
+  EventHistory,
+  HistoryStreamSpec,
   NatsBusOptions,
+  PublishAck,
   PublishOptions,
   SubscribeOptions,
-} from "./bus.ts";
+} from "./bus/mod.ts";
 export { AppError, fromErrorBody, toAppError } from "./errors.ts";
 export type { ErrorStatus } from "./errors.ts";
 export { newEventId, newRequestId } from "./ids.ts";

@@ -4,7 +4,7 @@
  * with or without `KB_URL`.
  */
 import { issueToken } from "../../shared/auth.ts";
-import { NatsBus } from "../../shared/bus.ts";
+import { NatsBus } from "../../shared/bus/mod.ts";
 import { startNatsServer } from "../../shared/nats_server.ts";
 import { experienceDirectory } from "../../chat/mod.ts";
 import { spawnServer } from "../helpers/process.ts";

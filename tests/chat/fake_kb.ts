@@ -16,7 +16,7 @@
  *
  * @module
  */
-import type { Bus, BusSubscription } from "../../shared/bus.ts";
+import type { Bus, BusSubscription } from "../../shared/bus/mod.ts";
 import { newEventId } from "../../shared/ids.ts";
 import type {
   InteractReply,

@@ -10,7 +10,7 @@ import v8 from "node:v8";
 import vm from "node:vm";
 import { Hono } from "hono";
 import { createParser } from "eventsource-parser";
-import { type Bus, InProcessBus, NatsBus } from "../../shared/bus.ts";
+import { type Bus, InProcessBus, NatsBus } from "../../shared/bus/mod.ts";
 import { issueToken } from "../../shared/auth.ts";
 import { jsonErrorHandler, requestId } from "../../shared/http.ts";
 import { type NatsServerProcess, startNatsServer } from "../../shared/nats_server.ts";

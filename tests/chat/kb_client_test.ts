@@ -8,7 +8,7 @@
 import { deepStrictEqual as eq, ok, rejects } from "node:assert/strict";
 import { KbClient } from "../../chat/kb_client.ts";
 import { Kb } from "../../kb/mod.ts";
-import { NatsBus } from "../../shared/bus.ts";
+import { NatsBus } from "../../shared/bus/mod.ts";
 import { AppError } from "../../shared/errors.ts";
 import { KB_INTERACT, KB_QUEUE } from "../../shared/subjects.ts";
 import { startNatsServer } from "../../shared/nats_server.ts";

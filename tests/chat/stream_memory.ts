@@ -12,7 +12,7 @@
 import { Hono } from "hono";
 import { Chat } from "../../chat/mod.ts";
 import { issueToken } from "../../shared/auth.ts";
-import { NatsBus } from "../../shared/bus.ts";
+import { NatsBus } from "../../shared/bus/mod.ts";
 import { jsonErrorHandler, requestId } from "../../shared/http.ts";
 import { setLogLevel } from "../../shared/log.ts";
 import { startNatsServer } from "../../shared/nats_server.ts";

@@ -7,9 +7,9 @@
 import { Hono } from "hono";
 import { Kb, kbRoutes } from "../../kb/mod.ts";
 import { issueToken } from "../../shared/auth.ts";
-import { InProcessBus } from "../../shared/bus.ts";
+import { InProcessBus } from "../../shared/bus/mod.ts";
 import { jsonErrorHandler, requestId } from "../../shared/http.ts";
-import type { Bus } from "../../shared/bus.ts";
+import type { Bus } from "../../shared/bus/mod.ts";
 
 /** The shipped content. */
 export const DATA_DIR = decodeURIComponent(new URL("../../kb-data", import.meta.url).pathname);

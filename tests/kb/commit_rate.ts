@@ -16,7 +16,7 @@ import { StateStore } from "../../kb/state_store.ts";
 import { initialWorld, newPlayer } from "../../kb/world.ts";
 import { loadExperience } from "../../kb/content.ts";
 import { decide } from "../../kb/engine.ts";
-import { InProcessBus } from "../../shared/bus.ts";
+import { InProcessBus } from "../../shared/bus/mod.ts";
 import { DATA_DIR, SECRET } from "./_support.ts";
 
 const TOTAL = Number(Deno.args[0] ?? 1000);

@@ -2,7 +2,7 @@ import { deepStrictEqual as eq, ok, rejects, throws } from "node:assert/strict";
 import { AppError } from "../../shared/errors.ts";
 import { Kb } from "../../kb/mod.ts";
 import { loadExperience, parseExperience } from "../../kb/content.ts";
-import { InProcessBus } from "../../shared/bus.ts";
+import { InProcessBus } from "../../shared/bus/mod.ts";
 import {
   buildApp,
   DATA_DIR,

@@ -8,7 +8,7 @@
  * `deno run -A tests/kb/crash_rename_child.ts <dataDir> <stateDir> <seed> <n>`
  */
 import { Kb } from "../../kb/mod.ts";
-import { InProcessBus } from "../../shared/bus.ts";
+import { InProcessBus } from "../../shared/bus/mod.ts";
 import { setLogLevel } from "../../shared/log.ts";
 import { CRASH_ITEMS, rng } from "./_support.ts";
 

@@ -4,7 +4,7 @@
  * `listening <port>`. Usage: `deno run -A tests/kb/kb_server.ts <dataDir> <stateDir>`
  */
 import { Kb } from "../../kb/mod.ts";
-import { InProcessBus } from "../../shared/bus.ts";
+import { InProcessBus } from "../../shared/bus/mod.ts";
 import { setLogLevel } from "../../shared/log.ts";
 import { buildApp, SECRET } from "./_support.ts";
 
