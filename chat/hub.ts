@@ -168,13 +168,6 @@ export class SubjectHub {
     return this.#entries.size;
   }
 
-  /** Number of attached listeners over all subjects. */
-  listenerCount(): number {
-    let n = 0;
-    for (const e of this.#entries.values()) n += e.listeners.size + e.urgent.size;
-    return n;
-  }
-
   /** Unsubscribes everything (listeners get nothing more). */
   close(): void {
     for (const e of this.#entries.values()) {

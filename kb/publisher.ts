@@ -192,11 +192,6 @@ export class Publisher {
     if (sent.length > 0) this.#watch(sent);
   }
 
-  /** Current breaker state. */
-  state(): BreakerState {
-    return this.#state;
-  }
-
   /** Counters since start. */
   stats(): PublisherStats {
     return {
