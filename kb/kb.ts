@@ -32,7 +32,7 @@ import { Catalog, type ExperienceInfo } from "./catalog.ts";
 import { type Experience, RESERVED_SEGMENTS } from "./content.ts";
 import { decide } from "./engine.ts";
 import { type OutMessage, Publisher, type PublisherStats, type Sent } from "./publisher.ts";
-import { StateStore } from "./state_store.ts";
+import { type StateBackend, StateStore } from "./state/mod.ts";
 import {
   creationOps,
   initialWorld,
@@ -107,7 +107,7 @@ function requestKey(r: Pick<InteractRequest, "user_id" | "experience" | "request
 export class Kb {
   readonly #bus: Bus;
   readonly #catalog: Catalog;
-  readonly #store: StateStore;
+  readonly #store: StateBackend;
   readonly #publisher: Publisher;
   readonly #worldRate: TokenBucket;
   readonly #dedupeSize: number;
