@@ -5,6 +5,7 @@
  * @module
  */
 import { z } from "zod";
+import { RESERVED_SEGMENTS } from "../shared/apply.ts";
 import { LruMap } from "../shared/lru.ts";
 import { metrics } from "../shared/metrics.ts";
 import { TokenBucket } from "../shared/rate_limit.ts";
@@ -30,7 +31,7 @@ import {
   userSubject,
 } from "../shared/subjects.ts";
 import { Catalog, type ExperienceInfo } from "./catalog.ts";
-import { type Experience, RESERVED_SEGMENTS } from "./content.ts";
+import type { Experience } from "./content.ts";
 import { decide } from "./engine.ts";
 import { type OutMessage, Publisher, type PublisherStats, type Sent } from "./publisher.ts";
 import { type StateBackend, StateStore } from "./state/mod.ts";
