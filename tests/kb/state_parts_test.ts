@@ -60,6 +60,7 @@ Deno.test("intent: a forged intent naming a path outside the unit is discarded b
       player: [],
       result: null,
     }));
+    await store.read(unit); // queues behind the commit's last step (the intent emptied)
     const before = await tree(dir);
     const forged = encodeIntent({
       version: 5,
