@@ -9,23 +9,9 @@
  * @module
  */
 import { z } from "zod";
+import { RESERVED_SEGMENTS } from "../shared/apply.ts";
 import { StateModelSchema } from "../shared/schema.ts";
 import { AppError } from "../shared/errors.ts";
-
-/**
- * Path segments `applyOperations` refuses (prototype pollution guards), so
- * they can be neither content ids nor user ids.
- *
- * @example
- * ```ts
- * RESERVED_SEGMENTS.has("constructor"); // true
- * ```
- */
-export const RESERVED_SEGMENTS: ReadonlySet<string> = new Set([
-  "__proto__",
-  "prototype",
-  "constructor",
-]);
 
 /**
  * Ids of locations, items and NPCs: no dots, so they are always one path segment.

@@ -5,6 +5,8 @@
  * @module
  */
 import { z } from "zod";
+import { RESERVED_SEGMENTS } from "../shared/apply.ts";
+import { LruMap } from "../shared/lru.ts";
 import { metrics } from "../shared/metrics.ts";
 import { TokenBucket } from "../shared/rate_limit.ts";
 import type { Bus, BusMessage, BusSubscription } from "../shared/bus/mod.ts";
@@ -29,10 +31,10 @@ import {
   userSubject,
 } from "../shared/subjects.ts";
 import { Catalog, type ExperienceInfo } from "./catalog.ts";
-import { type Experience, RESERVED_SEGMENTS } from "./content.ts";
+import type { Experience } from "./content.ts";
 import { decide } from "./engine.ts";
 import { type OutMessage, Publisher, type PublisherStats, type Sent } from "./publisher.ts";
-import { StateStore } from "./state_store.ts";
+import { type StateBackend, StateStore } from "./state/mod.ts";
 import {
   creationOps,
   initialWorld,
@@ -107,11 +109,11 @@ function requestKey(r: Pick<InteractRequest, "user_id" | "experience" | "request
 export class Kb {
   readonly #bus: Bus;
   readonly #catalog: Catalog;
-  readonly #store: StateStore;
+  readonly #store: StateBackend;
   readonly #publisher: Publisher;
   readonly #worldRate: TokenBucket;
-  readonly #dedupeSize: number;
-  readonly #recent = new Map<string, Promise<InteractReply>>();
+  /** Replies by request (see `requestKey`), for retries. */
+  readonly #recent: LruMap<string, Promise<InteractReply>>;
   readonly #inflight = new Set<Promise<unknown>>();
   #sub: BusSubscription | undefined;
   #listSub: BusSubscription | undefined;
@@ -122,7 +124,7 @@ export class Kb {
     this.#store = new StateStore(opts.stateDir);
     this.#publisher = new Publisher(opts.bus, { timeoutMs: opts.publishTimeoutMs ?? 250 });
     this.#worldRate = new TokenBucket(opts.worldUpdateRate ?? { rate: 1000, burst: 2000 });
-    this.#dedupeSize = opts.dedupeSize ?? 10_000;
+    this.#recent = new LruMap({ max: opts.dedupeSize ?? 10_000 });
   }
 
   /**
@@ -211,11 +213,7 @@ export class Kb {
     const r = parsed.data;
     const key = requestKey(r);
     const cached = this.#recent.get(key);
-    if (cached) {
-      this.#recent.delete(key);
-      this.#recent.set(key, cached);
-      return cached;
-    }
+    if (cached) return cached;
     const run = this.#run(r).catch((e) => toReplyError(r.request_id, e)).then((reply) => {
       // Transient refusals are not the request's final answer: a retry runs it.
       if (!reply.ok && (reply.error.status >= 500 || reply.error.status === 429)) {
@@ -224,9 +222,6 @@ export class Kb {
       return reply;
     });
     this.#recent.set(key, run);
-    if (this.#recent.size > this.#dedupeSize) {
-      this.#recent.delete(this.#recent.keys().next().value!);
-    }
     this.#inflight.add(run);
     run.finally(() => this.#inflight.delete(run));
     return run;

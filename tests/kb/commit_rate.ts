@@ -12,7 +12,7 @@
  */
 import process from "node:process";
 import { Kb } from "../../kb/mod.ts";
-import { StateStore } from "../../kb/state_store.ts";
+import { StateStore } from "../../kb/state/mod.ts";
 import { initialWorld, newPlayer } from "../../kb/world.ts";
 import { loadExperience } from "../../kb/content.ts";
 import { decide } from "../../kb/engine.ts";
