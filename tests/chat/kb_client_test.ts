@@ -12,7 +12,7 @@ import { NatsBus } from "../../shared/bus.ts";
 import { AppError } from "../../shared/errors.ts";
 import { KB_INTERACT, KB_QUEUE } from "../../shared/subjects.ts";
 import { startNatsServer } from "../../shared/nats_server.ts";
-import { DATA_DIR, SECRET } from "../kb/_support.ts";
+import { DATA_DIR } from "../kb/_support.ts";
 
 const EXP = "wylding-woods";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -22,7 +22,7 @@ async function cluster() {
   const root = await Deno.makeTempDir({ prefix: "kb-client-" });
   const busA = await NatsBus.connect(nats.url, { name: "a" });
   const busB = await NatsBus.connect(nats.url, { name: "b" });
-  const opts = { dataDir: DATA_DIR, stateDir: `${root}/state`, jwtSecret: SECRET };
+  const opts = { dataDir: DATA_DIR, stateDir: `${root}/state` };
   const kbA = await Kb.create({ ...opts, bus: busA }); // this process's KB
   const kbB = await Kb.create({ ...opts, bus: busB }); // another process's KB
   return {
@@ -46,10 +46,8 @@ Deno.test("kb client: a timed-out request answered elsewhere is not applied agai
     c.kbB.startResponder(); // only B answers on the bus
     const client = new KbClient({
       bus: c.busA,
-      localKb: (r) => c.kbA.interact(r),
-      localKbHas: (r) => c.kbA.hasRequest(r),
-      // Unreachable: a retry over HTTP would answer 503 kb_unavailable, not 504.
-      kbUrl: "http://127.0.0.1:1",
+      // Its own KB, which does not run this request: a retry there would act again.
+      fallback: c.kbA,
       kbTimeoutMs: 1, // B's commit (fsync) takes longer
     });
     const req = { request_id: "once-1", user_id: "alice", experience: EXP, message: "go north" };
@@ -75,12 +73,7 @@ Deno.test("kb client: a timed-out request the in-process KB is running gets that
     const req = { request_id: "mine-1", user_id: "bea", experience: EXP, message: "go north" };
     const running = c.kbA.interact(req);
     const blackHole = c.busA.subscribe(KB_INTERACT, { queue: KB_QUEUE, callback: () => {} });
-    const client = new KbClient({
-      bus: c.busA,
-      localKb: (r) => c.kbA.interact(r),
-      localKbHas: (r) => c.kbA.hasRequest(r),
-      kbTimeoutMs: 50,
-    });
+    const client = new KbClient({ bus: c.busA, fallback: c.kbA, kbTimeoutMs: 50 });
     const reply = await client.interact(req);
     blackHole.unsubscribe();
     eq(reply, await running, "the running action's reply, not a second action");
@@ -102,7 +95,6 @@ Deno.test("kb: a reused request id with another message is a new action; a 429 i
     bus,
     dataDir: DATA_DIR,
     stateDir: `${root}/state`,
-    jwtSecret: SECRET,
     worldUpdateRate: { rate: 5, burst: 2 },
   });
   try {
