@@ -1,12 +1,14 @@
 /**
  * An action reaches at most one KB: a request that may have arrived (timed
  * out) is not sent again to another KB, which would act a second time; it is
- * answered by the in-process KB only when that KB is the one running it.
+ * answered by the fallback (the in-process KB) only when that KB is the one
+ * running it; a `RemoteKb` fallback never claims one.
  * Two KBs share one STATE_DIR as two processes of a cluster would, on a real
  * nats-server.
  */
 import { deepStrictEqual as eq, ok, rejects } from "node:assert/strict";
 import { KbClient } from "../../chat/kb_client.ts";
+import { RemoteKb } from "../../chat/remote_kb.ts";
 import { Kb } from "../../kb/mod.ts";
 import { NatsBus } from "../../shared/bus.ts";
 import { AppError } from "../../shared/errors.ts";
@@ -133,5 +135,47 @@ Deno.test("kb: a reused request id with another message is a new action; a 429 i
     await bus.close();
     await nats.dispose();
     await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("kb client (ROLE=chat): RemoteKb behind the bus: 504 for a request that may have arrived, 503 without KB_URL", async () => {
+  const nats = await startNatsServer();
+  const bus = await NatsBus.connect(nats.url, { name: "chat-only" });
+  try {
+    // KB_URL points nowhere reachable: were the request retried there, the answer would be 503.
+    const withUrl = new RemoteKb({ bus, kbUrl: "http://127.0.0.1:1", timeoutMs: 300 });
+    eq(withUrl.hasRequest({ request_id: "x", user_id: "u", experience: EXP, message: "m" }), false);
+    const blackHole = bus.subscribe(KB_INTERACT, { queue: KB_QUEUE, callback: () => {} });
+    await bus.flush();
+    const client = new KbClient({ bus, fallback: withUrl, kbTimeoutMs: 50 });
+    const req = { request_id: "lost-1", user_id: "dan", experience: EXP, message: "look" };
+    await rejects(client.interact(req), (e) => {
+      ok(e instanceof AppError, String(e));
+      eq([e.status, e.code], [504, "kb_timeout"]);
+      return true;
+    });
+    blackHole.unsubscribe();
+    await bus.flush();
+    // No KB on the bus at all (no responders): the request surely did not
+    // arrive, so the fallback is asked; without KB_URL it has nothing to offer.
+    const bare = new KbClient({
+      bus,
+      fallback: new RemoteKb({ bus, timeoutMs: 300 }),
+      kbTimeoutMs: 500,
+    });
+    await rejects(bare.interact({ ...req, request_id: "none-1" }), (e) => {
+      ok(e instanceof AppError, String(e));
+      eq([e.status, e.code], [503, "kb_unavailable"]);
+      return true;
+    });
+    // And KB_URL unreachable: the same 503, from the HTTP attempt.
+    await rejects(client.interact({ ...req, request_id: "none-2" }), (e) => {
+      ok(e instanceof AppError, String(e));
+      eq([e.status, e.code], [503, "kb_unavailable"]);
+      return true;
+    });
+  } finally {
+    await bus.close();
+    await nats.dispose();
   }
 });
