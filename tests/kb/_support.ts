@@ -10,10 +10,6 @@ import { buildApp as buildServerApp } from "../../shared/app.ts";
 import { issueToken } from "../../shared/auth.ts";
 import { InProcessBus } from "../../shared/bus.ts";
 import type { Bus } from "../../shared/bus.ts";
-import { type LogLevel, setLogLevel } from "../../shared/log.ts";
-
-// The app's access log would bury test output; LOG_LEVEL=info brings it back.
-setLogLevel((Deno.env.get("LOG_LEVEL") as LogLevel | undefined) ?? "warn");
 
 /** The shipped content. */
 export const DATA_DIR = decodeURIComponent(new URL("../../kb-data", import.meta.url).pathname);
