@@ -4,8 +4,9 @@
  * `GET /shared/apply.js`, the very file the server uses to apply deltas, so
  * the browser and the KB share one implementation.
  *
- * Files come from disk on each request through Hono's `serveStatic` (edits
- * show on reload), with `secureHeaders` setting a same-origin CSP. Only plain
+ * Files come from disk on each request through Hono's `serveStatic`
+ * (`hono/deno`; `@hono/deno` from Hono 5 on), so edits show on reload, with
+ * `secureHeaders` setting a same-origin CSP. Only plain
  * names with a known extension reach `serveStatic` (which refuses `..`,
  * encoded separators and double slashes by itself), so no path can leave
  * the client directory.

@@ -57,7 +57,6 @@ export class RemoteKb implements KbService {
   async interact(req: InteractRequest, ctx: KbCallContext = {}): Promise<InteractReply> {
     const { kbUrl } = this.#opts;
     if (!kbUrl) throw new AppError("kb_unavailable", "the game engine is unavailable", 503);
-    log("warn", "reaching the KB over KB_URL", { request_id: req.request_id });
     const headers: Record<string, string> = {
       "Content-Type": "application/json",
       [REQUEST_ID_HEADER]: req.request_id,
