@@ -10,7 +10,7 @@
  */
 import { z } from "zod";
 import { RESERVED_SEGMENTS } from "../shared/apply.ts";
-import { StateModelSchema } from "../shared/schema.ts";
+import { describeIssue, StateModelSchema } from "../shared/schema.ts";
 import { AppError } from "../shared/errors.ts";
 
 /**
@@ -209,14 +209,9 @@ function parseFile<T extends z.ZodType>(file: string, text: string, schema: T): 
   }
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const path = issue.path.map((p) =>
-      /[.\s]/.test(String(p)) ? JSON.stringify(String(p)) : String(p)
-    );
-    const inner = "issues" in issue && Array.isArray(issue.issues)
-      ? issue.issues[0]?.message
-      : undefined;
-    throw contentError(file, path.join("."), inner ? `${issue.message}: ${inner}` : issue.message);
+    // The first problem only: later ones often follow from it.
+    const { path, problem } = describeIssue(parsed.error.issues[0]!);
+    throw contentError(file, path, problem);
   }
   return parsed.data;
 }

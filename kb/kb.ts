@@ -13,11 +13,14 @@ import type { Bus, BusMessage, BusSubscription } from "../shared/bus/mod.ts";
 import { AppError } from "../shared/errors.ts";
 import { newEventId, newRequestId } from "../shared/ids.ts";
 import { log } from "../shared/log.ts";
+import type { KbService } from "../shared/kb_service.ts";
 import {
+  describeIssues,
   type InteractReply,
   type InteractRequest,
   InteractRequestSchema,
-  MAX_MESSAGE_BYTES,
+  isMessageTooLarge,
+  MESSAGE_TOO_LARGE,
   type Outcome,
   type StateOperation,
   type WorldSnapshot,
@@ -50,7 +53,6 @@ export interface KbOptions {
   dataDir: string;
   /** `STATE_DIR`: live state. */
   stateDir: string;
-  jwtSecret: string;
   /** Longest time publishing may add to an action (ms); default 250. */
   publishTimeoutMs?: number;
   /** Replies remembered per request id for retries; default 10,000. */
@@ -100,13 +102,13 @@ function requestKey(r: Pick<InteractRequest, "user_id" | "experience" | "request
  *
  * @example
  * ```ts
- * const kb = await Kb.create({ bus, dataDir: "./kb-data", stateDir: "./.state", jwtSecret });
+ * const kb = await Kb.create({ bus, dataDir: "./kb-data", stateDir: "./.state" });
  * kb.startResponder();
  * const reply = await kb.interact({ request_id: "r1", user_id: "alice", experience: "wylding-woods", message: "look" });
  * await kb.close();
  * ```
  */
-export class Kb {
+export class Kb implements KbService {
   readonly #bus: Bus;
   readonly #catalog: Catalog;
   readonly #store: StateBackend;
@@ -132,7 +134,7 @@ export class Kb {
    *
    * @example
    * ```ts
-   * const kb = await Kb.create({ bus, dataDir, stateDir, jwtSecret });
+   * const kb = await Kb.create({ bus, dataDir, stateDir });
    * ```
    */
   static async create(opts: KbOptions): Promise<Kb> {
@@ -191,24 +193,15 @@ export class Kb {
    */
   interact(req: InteractRequest): Promise<InteractReply> {
     const parsed = RequestSchema.safeParse(req);
-    const fallbackId = typeof req?.request_id === "string" ? req.request_id : "";
     if (!parsed.success) {
-      const tooLarge = parsed.error.issues.some((i) =>
-        i.path[0] === "message" && i.message.includes("bytes")
-      );
-      const detail = parsed.error.issues.map((i) =>
-        `${i.path.join(".") || "(request)"}: ${i.message}`
-      ).join("; ");
-      return Promise.resolve(
-        tooLarge
-          ? errorReply(
-            fallbackId,
-            "message_too_large",
-            `message must be at most ${MAX_MESSAGE_BYTES} bytes`,
-            413,
-          )
-          : errorReply(fallbackId, "bad_request", detail, 400),
-      );
+      const fallbackId = typeof req?.request_id === "string" ? req.request_id : "";
+      const tooLarge = isMessageTooLarge(parsed.error);
+      return Promise.resolve(errorReply(
+        fallbackId,
+        tooLarge ? MESSAGE_TOO_LARGE : "bad_request",
+        describeIssues(parsed.error, "(request)"),
+        tooLarge ? 413 : 400,
+      ));
     }
     const r = parsed.data;
     const key = requestKey(r);
@@ -225,6 +218,20 @@ export class Kb {
     this.#inflight.add(run);
     run.finally(() => this.#inflight.delete(run));
     return run;
+  }
+
+  /**
+   * Whether an experience with this id exists, directories added under
+   * `KB_DATA_DIR` since the last listing included (see {@linkcode refresh}).
+   *
+   * @example
+   * ```ts
+   * await kb.hasExperience("wylding-woods"); // true
+   * ```
+   */
+  async hasExperience(id: string): Promise<boolean> {
+    await this.refresh();
+    return this.experiences().some((e) => e.id === id);
   }
 
   /**

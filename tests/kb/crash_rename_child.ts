@@ -37,7 +37,7 @@ Object.assign(Deno, {
 });
 
 const bus = new InProcessBus();
-const kb = await Kb.create({ bus, dataDir, stateDir, jwtSecret: "crash-test-secret-0123456789" });
+const kb = await Kb.create({ bus, dataDir, stateDir });
 const random = rng(seed);
 const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)]!;
 await Deno.stdout.write(new TextEncoder().encode("ready\n"));
