@@ -1,6 +1,8 @@
 /**
  * The one process: wires settings, the bus, the KB and chat modules and the
- * HTTP server together. `ROLE=all` runs both modules; `kb` or `chat` one.
+ * HTTP app together ({@linkcode buildProcess}), then serves it and shuts it
+ * down ({@linkcode startServer}). `ROLE=all` runs both modules; `kb` or
+ * `chat` one.
  *
  * @example
  * ```ts
@@ -11,41 +13,52 @@
  *
  * @module
  */
-import { Hono } from "hono";
-import { z } from "zod";
+import type { Hono } from "hono";
 import {
-  AppError,
+  type AppOptions,
+  type AuthOptions,
+  buildApp,
   type Bus,
   findNatsServer,
-  httpMetrics,
   InProcessBus,
-  issueToken,
-  jsonErrorHandler,
-  limitBody,
+  type KbService,
   loadSettings,
   log,
   metrics,
   NatsBus,
   type NatsServerProcess,
-  requestId,
-  type RequestIdVariables,
-  requireUser,
   SERVICE_READY,
   setLogLevel,
   type Settings,
+  SettingsError,
   startNatsServer,
-  validate,
-  validateUserId,
+  TokenBucket,
+  withTimeout,
 } from "./shared/mod.ts";
-import { TokenBucket } from "./shared/rate_limit.ts";
-import type { MiddlewareHandler } from "hono";
 import { Kb, kbRoutes } from "./kb/mod.ts";
-import { Chat, clientRoutes, experienceDirectory } from "./chat/mod.ts";
+import { Chat, clientRoutes, RemoteKb } from "./chat/mod.ts";
+
+/** The wired process, not yet serving: what {@linkcode buildProcess} returns. */
+export interface GaiaProcess {
+  readonly settings: Settings;
+  /** The whole HTTP app; `app.request()` works without a socket. */
+  readonly app: Hono;
+  readonly bus: Bus;
+  /** The secret tokens are signed with (`JWT_SECRET`, or the dev one). */
+  readonly jwtSecret: string;
+  readonly kb?: Kb;
+  readonly chat?: Chat;
+  /** The nats-server this process started for dev, if any. */
+  readonly natsServer?: NatsServerProcess;
+  /** Ends streams, lets in-flight actions finish, drains the bus; idempotent. */
+  close(): Promise<void>;
+}
 
 /** A started server and how to stop it. */
 export interface RunningServer {
   readonly url: string;
   readonly port: number;
+  readonly app: Hono;
   readonly bus: Bus;
   readonly jwtSecret: string;
   readonly kb?: Kb;
@@ -57,11 +70,15 @@ export interface RunningServer {
 }
 
 /** Options that are not settings: test hooks. */
-export interface StartOptions {
+export interface BuildOptions {
+  /** Dev without NATS_URL: start a nats-server (default true); false forces the in-process bus. */
+  localNats?: boolean;
+}
+
+/** Options of {@linkcode startServer}. */
+export interface StartOptions extends BuildOptions {
   /** Print the dev banner (URL and a curl line). */
   banner?: boolean;
-  /** Dev without NATS_URL: start a nats-server from PATH (default true); false forces the in-process bus. */
-  localNats?: boolean;
 }
 
 async function devSecret(stateDir: string): Promise<string> {
@@ -86,6 +103,7 @@ async function openBus(
     return { bus: await NatsBus.connect(settings.NATS_URL, { name: `gaia-${settings.ROLE}` }) };
   }
   // Only reachable in dev: loadSettings rejects a missing NATS_URL otherwise.
+  // TODO(nats_server): pass settings.NATS_SERVER_BIN once findNatsServer takes a `bin`.
   if (localNats && findNatsServer()) {
     const natsServer = await startNatsServer();
     log("info", "started a local nats-server for dev", { url: natsServer.url });
@@ -98,10 +116,87 @@ async function openBus(
   return { bus: new InProcessBus() };
 }
 
-const DevLoginSchema = z.object({ user: z.string() });
+/**
+ * Wires the process `settings` describe: the bus, the KB (unless
+ * `ROLE=chat`), chat (unless `ROLE=kb`) and the HTTP app around them. Serves
+ * nothing: {@linkcode startServer} does, and tests may call `app.request()`.
+ *
+ * @example
+ * ```ts
+ * const proc = await buildProcess(loadSettings({ DEV: "1" }), { localNats: false });
+ * const res = await proc.app.request("/health");
+ * await proc.close();
+ * ```
+ */
+export async function buildProcess(
+  settings: Settings,
+  opts: BuildOptions = {},
+): Promise<GaiaProcess> {
+  const jwtSecret = settings.JWT_SECRET ?? await devSecret(settings.STATE_DIR);
+  const auth: AuthOptions = { secret: jwtSecret, maxTtlMs: settings.JWT_MAX_TTL };
+  const { bus, natsServer } = await openBus(settings, opts.localNats ?? true);
+  watchBus(bus);
+  let kb: Kb | undefined;
+  let chat: Chat | undefined;
+  try {
+    // One bucket per user for every action route of the process, whichever module serves it.
+    const actions = new TokenBucket({ rate: settings.ACTION_RATE, burst: settings.ACTION_BURST });
+    const routes: AppOptions["routes"][number][] = [];
+    if (settings.ROLE !== "chat") {
+      kb = await Kb.create({
+        bus,
+        dataDir: settings.KB_DATA_DIR,
+        stateDir: settings.STATE_DIR,
+        worldUpdateRate: { rate: settings.WORLD_UPDATE_RATE, burst: settings.WORLD_UPDATE_BURST },
+      });
+      kb.startResponder();
+      routes.push(kbRoutes(kb, { auth, actions }));
+    }
+    if (settings.ROLE !== "kb") {
+      const fallback: KbService = kb ??
+        new RemoteKb({ bus, kbUrl: settings.KB_URL, timeoutMs: settings.KB_REQUEST_TIMEOUT });
+      chat = await Chat.create({
+        bus,
+        auth,
+        kb: fallback,
+        actions,
+        kbTimeoutMs: settings.KB_REQUEST_TIMEOUT,
+        retentionMs: settings.WORLD_RETENTION,
+        keepAliveMs: settings.KEEPALIVE_INTERVAL,
+        narrator: settings,
+        maxQueuedBytes: settings.STREAM_BUFFER_BYTES,
+        maxStreamsPerUser: settings.MAX_STREAMS_PER_USER,
+        maxStreams: settings.MAX_STREAMS,
+      });
+      routes.push(chat.routes(), clientRoutes());
+    }
+    const app = buildApp({
+      role: settings.ROLE,
+      bus,
+      streams: chat && (() => chat!.openStreams()),
+      devLogin: settings.DEV ? auth : undefined,
+      routes,
+    });
+    let closing: Promise<void> | undefined;
+    const close = () =>
+      closing ??= (async () => {
+        await chat?.close();
+        await kb?.close();
+        await bus.close();
+        await natsServer?.dispose();
+      })();
+    return { settings, app, bus, jwtSecret, kb, chat, natsServer, close };
+  } catch (e) {
+    await chat?.close();
+    await kb?.close();
+    await bus.close();
+    await natsServer?.dispose();
+    throw e;
+  }
+}
 
 /**
- * Starts the server described by `settings`.
+ * Builds the process ({@linkcode buildProcess}) and serves it.
  *
  * @example
  * ```ts
@@ -112,95 +207,8 @@ export async function startServer(
   settings: Settings,
   opts: StartOptions = {},
 ): Promise<RunningServer> {
-  const jwtSecret = settings.JWT_SECRET ?? await devSecret(settings.STATE_DIR);
-  const { bus, natsServer } = await openBus(settings, opts.localNats ?? true);
-  const app = new Hono<{ Variables: RequestIdVariables }>();
-  app.onError(jsonErrorHandler);
-  app.use("*", requestId());
-  app.use("*", httpMetrics());
-  watchBus(bus);
-
-  let kb: Kb | undefined;
-  let chat: Chat | undefined;
-  if (settings.ROLE !== "chat") {
-    kb = await Kb.create({
-      bus,
-      dataDir: settings.KB_DATA_DIR,
-      stateDir: settings.STATE_DIR,
-      jwtSecret,
-      worldUpdateRate: { rate: settings.WORLD_UPDATE_RATE, burst: settings.WORLD_UPDATE_BURST },
-    });
-    kb.startResponder();
-  }
-  if (settings.ROLE !== "kb") {
-    const localKb = kb;
-    chat = await Chat.create({
-      bus,
-      jwtSecret,
-      localKb: localKb ? (req) => localKb.interact(req) : undefined,
-      localKbHas: localKb ? (req) => localKb.hasRequest(req) : undefined,
-      kbUrl: settings.KB_URL,
-      kbTimeoutMs: settings.KB_REQUEST_TIMEOUT,
-      retentionMs: settings.WORLD_RETENTION,
-      keepAliveMs: settings.KEEPALIVE_INTERVAL,
-      narrator: settings.NARRATOR,
-      narratorPacing: settings.NARRATOR_PACING,
-      narratorEnv: Deno.env.toObject(),
-      narratorTimeoutMs: settings.NARRATOR_TIMEOUT,
-      experienceExists: localKb
-        ? async (id) => {
-          await localKb.refresh();
-          return localKb.experiences().some((e) => e.id === id);
-        }
-        : experienceDirectory({ bus, kbUrl: settings.KB_URL }),
-      maxQueuedBytes: settings.STREAM_BUFFER_BYTES,
-      maxStreamsPerUser: settings.MAX_STREAMS_PER_USER,
-      maxStreams: settings.MAX_STREAMS,
-    });
-  }
-
-  // Per-user token bucket on actions, before the modules' own handlers.
-  const actions = new TokenBucket({ rate: settings.ACTION_RATE, burst: settings.ACTION_BURST });
-  const actionLimit: MiddlewareHandler<{ Variables: { userId: string } }> = async (c, next) => {
-    const r = actions.take(c.get("userId"));
-    if (!r.ok) {
-      metrics.rateLimited.inc({ limit: "actions" });
-      const err = new AppError("rate_limited", "too many actions; retry later", 429);
-      c.header("Retry-After", String(Math.max(1, Math.ceil(r.retryAfterMs / 1000))));
-      return c.json(err.toBody(), 429);
-    }
-    await next();
-  };
-  for (const path of ["/api/v0.3/chat", "/kb/experience/interact"]) {
-    app.post(path, limitBody(), requireUser(jwtSecret), actionLimit);
-  }
-
-  app.get("/metrics", async (c) => {
-    metrics.subscriptionsActive.set(bus.subscriptionCount());
-    return c.body(await metrics.registry.metrics(), 200, {
-      "Content-Type": metrics.registry.contentType,
-    });
-  });
-  app.get("/health", (c) =>
-    c.json({
-      status: "ok",
-      role: settings.ROLE,
-      nats: bus.status(),
-      streams: chat?.openStreams(),
-    }));
-  if (settings.DEV) {
-    app.post("/api/v0.3/dev/login", limitBody(), validate("json", DevLoginSchema), async (c) => {
-      const user = validateUserId(c.req.valid("json").user);
-      return c.json({ user, token: await issueToken(user, jwtSecret) });
-    });
-  }
-  if (kb) app.route("/", kbRoutes(kb, { jwtSecret }));
-  if (chat) app.route("/", chat.routes());
-  if (chat) app.route("/", clientRoutes());
-  // Answered, not thrown: a throw here skips the middleware's view of the
-  // status (metrics and the access log would record 200).
-  app.notFound((c) => c.json(new AppError("not_found", "no such route", 404).toBody(), 404));
-
+  const proc = await buildProcess(settings, opts);
+  const { app, bus, chat } = proc;
   const server = Deno.serve({
     port: settings.PORT,
     hostname: settings.HOST,
@@ -222,24 +230,25 @@ export async function startServer(
     closing ??= (async () => {
       const stopped = server.shutdown();
       await chat?.close();
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const waited = await Promise.race([
-        stopped.then(() => true),
-        new Promise<false>((r) =>
-          timer = setTimeout(() => r(false), settings.SHUTDOWN_TIMEOUT / 2)
-        ),
-      ]);
-      clearTimeout(timer);
-      if (!waited) {
+      const waitedMs = settings.SHUTDOWN_TIMEOUT / 2;
+      if (!await withTimeout(stopped.then(() => true), waitedMs, () => false)) {
         log("warn", "open requests still running at shutdown; closing the KB and the bus anyway", {
-          waited_ms: settings.SHUTDOWN_TIMEOUT / 2,
+          waited_ms: waitedMs,
         });
       }
-      await kb?.close();
-      await bus.close();
-      await natsServer?.dispose();
+      await proc.close();
     })();
-  return { url, port, bus, jwtSecret, kb, chat, natsServer, close };
+  return {
+    url,
+    port,
+    app,
+    bus,
+    jwtSecret: proc.jwtSecret,
+    kb: proc.kb,
+    chat,
+    natsServer: proc.natsServer,
+    close,
+  };
 }
 
 function watchBus(bus: Bus): void {
@@ -268,7 +277,8 @@ if (import.meta.main) {
   try {
     settings = loadSettings();
   } catch (e) {
-    console.error(`error: ${(e as Error).message}`);
+    if (!(e instanceof SettingsError)) throw e;
+    console.error(`error: ${e.message}`);
     Deno.exit(2);
   }
   setLogLevel(settings.LOG_LEVEL);

@@ -5,13 +5,16 @@
  * @module
  */
 import type { Hono } from "hono";
-import type { Bus } from "../shared/bus.ts";
-import type { InteractReply, InteractRequest } from "../shared/schema.ts";
-import type { AuthVariables } from "../shared/auth.ts";
+import type { AuthOptions, AuthVariables } from "../shared/auth.ts";
+import type { Bus } from "../shared/bus/mod.ts";
 import type { RequestIdVariables } from "../shared/http.ts";
+import type { KbService } from "../shared/kb_service.ts";
+import { TokenBucket } from "../shared/rate_limit.ts";
+import type { NarratorSettings } from "../shared/settings.ts";
+import { withTimeout } from "../shared/timeout.ts";
 import { SubjectHub } from "./hub.ts";
 import { KbClient } from "./kb_client.ts";
-import { createNarrator, narratorTimeoutMs } from "./narrators/mod.ts";
+import { createNarrator } from "./narrators/mod.ts";
 import type { Narrator } from "./narrators/types.ts";
 import { StreamRegistry } from "./registry.ts";
 import { createReplayer } from "./replay.ts";
@@ -22,39 +25,32 @@ import type { WorldStreamConfig } from "./world_stream.ts";
 export interface ChatOptions {
   /** The bus (NatsBus or InProcessBus). */
   bus: Bus;
-  jwtSecret: string;
-  /** `ROLE=all`: the KB in-process, used when the bus cannot reach a KB. */
-  localKb?: (req: InteractRequest) => Promise<InteractReply>;
-  /** Whether the in-process KB has this request already (see `KbClientOptions.localKbHas`). */
-  localKbHas?: (req: InteractRequest) => boolean;
-  /** `ROLE=chat`: a KB process to fall back to over HTTP. */
-  kbUrl?: string;
+  /** How tokens are checked (`JWT_SECRET`, `JWT_MAX_TTL`). */
+  auth: AuthOptions;
+  /**
+   * The KB behind the bus: asked when `kb.interact` cannot be delivered, and
+   * whether an experience exists (world streams for unknown ones are 404).
+   * `ROLE=all`: the in-process `Kb`; `ROLE=chat`: a `RemoteKb` (chat/remote_kb.ts).
+   */
+  kb: KbService;
+  /** The per-user action bucket, shared with the KB's route; default: no limit. */
+  actions?: TokenBucket;
   /** NATS request timeout for `kb.interact` (ms). */
   kbTimeoutMs: number;
   /** `WORLD_RETENTION` (ms): how long missed events can be replayed. */
   retentionMs: number;
   /** Keep-alive comment interval on idle world streams (ms). */
   keepAliveMs: number;
-  narrator: "offline" | "anthropic" | "openai";
-  /** Offline narrator imitates LLM first-token delay and token rate. */
-  narratorPacing?: boolean;
-  /** Narrator settings; see chat/narrators/mod.ts for the variable names. */
-  narratorEnv?: Record<string, string | undefined>;
-  /** Stall timeout between narrator chunks (ms); default from `NARRATOR_TIMEOUT` in `narratorEnv`. */
-  narratorTimeoutMs?: number;
+  /** Which narrator and how (`NARRATOR*`, `ANTHROPIC_*`, `OPENAI_*`); `NARRATOR_TIMEOUT` is the stall timeout. */
+  narrator: NarratorSettings;
+  /** A narrator to use instead of the one `narrator` describes (tests, embedding). */
+  narratorImpl?: Narrator;
   /** Queued-but-unread bytes per world stream before it ends with `resync` (default 1 MiB). */
   maxQueuedBytes?: number;
   /** How long a stream that ended with `resync` may take to drain before it is cut (default 10 s). */
   slowClientDropMs?: number;
   /** `retry:` hint at the start of world streams (default 2 s). */
   retryMs?: number;
-  /** A narrator to use instead of `narrator` (tests, embedding). */
-  narratorImpl?: Narrator;
-  /**
-   * Whether an experience exists, so a world stream for an unknown one is a
-   * 404 rather than a silent empty stream. Without it every id is accepted.
-   */
-  experienceExists?: (experience: string) => Promise<boolean>;
   /** Most open streams (chat + world) per user; past it 429 (default unlimited). */
   maxStreamsPerUser?: number;
   /** Most open streams in this process; past it 503 (default unlimited). */
@@ -65,13 +61,10 @@ type Env = { Variables: AuthVariables & RequestIdVariables };
 
 /** A bus flush (PING/PONG) bounded in time; never rejects. */
 async function flushWithin(bus: Bus, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    await Promise.race([bus.flush(), new Promise((r) => timer = setTimeout(r, ms))]);
+    await withTimeout(bus.flush(), ms, () => undefined);
   } catch {
     /* disconnected: the reconnect hook takes over */
-  } finally {
-    clearTimeout(timer);
   }
 }
 
@@ -81,7 +74,8 @@ async function flushWithin(bus: Bus, ms: number): Promise<void> {
  * @example
  * ```ts
  * const chat = await Chat.create({
- *   bus, jwtSecret, kbTimeoutMs: 5000, retentionMs: 3_600_000, keepAliveMs: 15_000, narrator: "offline",
+ *   bus, auth: { secret }, kb, actions, kbTimeoutMs: 5000, retentionMs: 3_600_000,
+ *   keepAliveMs: 15_000, narrator: settings,
  * });
  * app.route("/", chat.routes());
  * // on shutdown:
@@ -112,11 +106,7 @@ export class Chat {
    * stream that retains world updates for replay.
    */
   static async create(opts: ChatOptions): Promise<Chat> {
-    const env = opts.narratorEnv ?? {};
-    // Settings first: a bad value fails before anything is opened.
-    const stallMs = opts.narratorTimeoutMs ?? narratorTimeoutMs(env);
-    const narrator = opts.narratorImpl ??
-      createNarrator(opts.narrator, opts.narratorPacing ?? false, env);
+    const narrator = opts.narratorImpl ?? createNarrator(opts.narrator);
     const replayer = await createReplayer(opts.bus, { retentionMs: opts.retentionMs });
     const hub = new SubjectHub(opts.bus);
     const registry = new StreamRegistry(opts.bus, opts.keepAliveMs, {
@@ -133,28 +123,22 @@ export class Chat {
       subscribed: () => flushWithin(opts.bus, 2_000),
     };
     const routes = chatRoutes({
-      jwtSecret: opts.jwtSecret,
+      auth: opts.auth,
+      actions: opts.actions ?? new TokenBucket({ rate: 0, burst: 1 }),
       hub,
-      kb: new KbClient({
-        bus: opts.bus,
-        localKb: opts.localKb,
-        localKbHas: opts.localKbHas,
-        kbUrl: opts.kbUrl,
-        kbTimeoutMs: opts.kbTimeoutMs,
-      }),
+      kb: new KbClient({ bus: opts.bus, fallback: opts.kb, kbTimeoutMs: opts.kbTimeoutMs }),
       narrator,
-      narratorTimeoutMs: stallMs,
+      narratorTimeoutMs: opts.narrator.NARRATOR_TIMEOUT,
       inflight: new Set(),
       registry,
       world,
-      experienceExists: opts.experienceExists,
     });
     return new Chat(opts, routes, hub, registry);
   }
 
   /**
    * `POST /api/v0.3/chat` and `GET /api/v0.3/world/stream`. The mounting app
-   * must install `requestId()` and `jsonErrorHandler`; the sub-app's own
+   * (shared/app.ts `buildApp`) installs `requestId()` and `jsonErrorHandler`; the sub-app's own
    * context variables (user id, request id) are an internal detail, hence the
    * plain `Hono` type.
    */

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Bus, BusMessage, BusSubscription } from "../shared/bus.ts";
+import type { Bus, BusMessage, BusSubscription } from "../shared/bus/mod.ts";
 import { metrics } from "../shared/metrics.ts";
 import { type WorldUpdateEvent, WorldUpdateEventSchema } from "../shared/schema.ts";
 import { WORLD_UPDATES_PREFIX } from "../shared/subjects.ts";
@@ -166,13 +166,6 @@ export class SubjectHub {
   /** Number of subjects with a live bus subscription. */
   subjectCount(): number {
     return this.#entries.size;
-  }
-
-  /** Number of attached listeners over all subjects. */
-  listenerCount(): number {
-    let n = 0;
-    for (const e of this.#entries.values()) n += e.listeners.size + e.urgent.size;
-    return n;
   }
 
   /** Unsubscribes everything (listeners get nothing more). */

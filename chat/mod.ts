@@ -2,34 +2,33 @@
  * The chat module: client connections. `POST /api/v0.3/chat` streams an
  * action's `world_update` before its narrative; `GET /api/v0.3/world/stream`
  * is the persistent, replayable stream of every world update a user may see.
- * Never imports `kb/`; reaches the KB over NATS (`kb.interact`), with an
- * in-process or HTTP fallback.
+ * Never imports `kb/`; reaches the KB over NATS (`kb.interact`), then through
+ * the {@linkcode KbService} it is given: the in-process KB (`ROLE=all`) or a
+ * {@linkcode RemoteKb} (`ROLE=chat`).
  *
  * @example
  * ```ts
- * import { Chat } from "./chat/mod.ts";
+ * import { Chat, RemoteKb } from "./chat/mod.ts";
  * const chat = await Chat.create({
- *   bus, jwtSecret, localKb, kbTimeoutMs: 5000, retentionMs: 3_600_000,
- *   keepAliveMs: 15_000, narrator: "offline",
+ *   bus, auth: { secret }, kb: new RemoteKb({ bus, kbUrl, timeoutMs: 5000 }), actions,
+ *   kbTimeoutMs: 5000, retentionMs: 3_600_000, keepAliveMs: 15_000, narrator: settings,
  * });
- * app.route("/", chat.routes());
+ * const routes = chat.routes();
  * ```
  *
  * @module
  */
+export type { KbService } from "../shared/kb_service.ts";
 export { Chat, type ChatOptions } from "./chat.ts";
 export {
   AnthropicNarrator,
   createNarrator,
-  DEFAULT_NARRATOR_TIMEOUT_MS,
   type NarrationInput,
   type Narrator,
-  type NarratorEnv,
-  narratorTimeoutMs,
   OfflineNarrator,
   offlineProse,
   OpenAINarrator,
 } from "./narrators/mod.ts";
-export { WORLD_STREAM } from "./replay.ts";
+export { WORLD_STREAM } from "../shared/bus/mod.ts";
 export { clientRoutes } from "./client_routes.ts";
-export { experienceDirectory, type ExperienceDirectoryOptions } from "./experience_directory.ts";
+export { RemoteKb, type RemoteKbOptions } from "./remote_kb.ts";

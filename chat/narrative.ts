@@ -7,6 +7,7 @@
  * @module
  */
 import { log } from "../shared/log.ts";
+import { withTimeout } from "../shared/timeout.ts";
 import type { NarrationInput, Narrator } from "./narrators/types.ts";
 import type { ChatPart } from "./parts.ts";
 
@@ -85,16 +86,11 @@ export function narrativeStream(
     // Created on the first pull, inside its try: a narrator that throws at once
     // fails like one that throws later (error part), not the action.
     iterator ??= narrator.narrate(input, ac.signal)[Symbol.asyncIterator]();
-    const it = iterator;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const stalled = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const err = new StallError(stallMs);
-        ac.abort(err);
-        reject(err);
-      }, stallMs);
+    return withTimeout(iterator.next(), stallMs, () => {
+      const err = new StallError(stallMs);
+      ac.abort(err);
+      throw err;
     });
-    return Promise.race([it.next(), stalled]).finally(() => clearTimeout(timer));
   };
 
   return new ReadableStream<ChatPart>({

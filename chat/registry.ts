@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Bus, BusStatus } from "../shared/bus.ts";
+import type { Bus, BusStatus } from "../shared/bus/mod.ts";
 import { AppError } from "../shared/errors.ts";
 import { metrics } from "../shared/metrics.ts";
 import type { WorldStream } from "./world_stream.ts";

@@ -1,15 +1,17 @@
 /**
- * Replay of missed world updates from JetStream.
+ * Replay of missed world updates, on the bus's {@linkcode EventHistory} of
+ * the world-updates stream (`shared/bus/streams.ts`; over NATS, a JetStream
+ * stream over `world.updates.>` with `max_age` = `WORLD_RETENTION`, which
+ * keeps what the KB publishes). The in-process bus keeps no history: every
+ * replay is answered with `resync` (`replay_unavailable`).
  *
- * A stream `WORLD_UPDATES` over `world.updates.>` (file storage, `max_age` =
- * `WORLD_RETENTION`) keeps what the KB publishes with plain core publishes.
  * A reader asks for "everything on these subjects after event id X" (or
- * "stored since time T"). nats-server 2.9 has no multi-filter consumers, so we
- * read each subject with its own ordered consumer and merge by stream
- * sequence, which is the order the server received the publishes in.
+ * "stored since time T"). The history reads one subject at a time, so we
+ * open one reader per subject and merge by stream sequence, which is the
+ * order the server received the publishes in.
  *
  * Event ids are ULIDs, so an id tells us roughly when it was stored: the
- * consumers start a little before that time and skip through the id itself.
+ * readers start a little before that time and skip through the id itself.
  * If the id is not there, it is older than retention (or never existed) and
  * the caller must `resync`.
  *
@@ -18,33 +20,22 @@
  *
  * @module
  */
-import {
-  type Consumer,
-  DiscardPolicy,
-  jetstream,
-  type JetStreamClient,
-  jetstreamManager,
-  RetentionPolicy,
-  StorageType,
-} from "@nats-io/jetstream";
 import { decodeTime } from "ulid";
-import type { Bus } from "../shared/bus.ts";
-import { NatsBus } from "../shared/bus.ts";
-import { WORLD_UPDATES_PREFIX } from "../shared/subjects.ts";
+import {
+  type Bus,
+  type EventHistory,
+  type HistoryReader,
+  worldUpdatesStream,
+} from "../shared/bus/mod.ts";
 import { log } from "../shared/log.ts";
 import { decodeWorldUpdate, type HubEvent } from "./hub.ts";
 
-/** Name of the JetStream stream that retains world updates. */
-export const WORLD_STREAM = "WORLD_UPDATES";
-
-/** How far before an id's ULID time the consumers start (clock skew between KB and NATS). */
+/** How far before an id's ULID time the readers start (clock skew between KB and NATS). */
 const SKEW_MS = 5_000;
 /** More missed events than this is answered with `resync` instead of a replay. */
 const DEFAULT_MAX_REPLAY = 10_000;
-/** Concurrent consumer set-ups per process (a NATS restart makes every stream catch up at once). */
+/** Concurrent reader set-ups per process (a NATS restart makes every stream catch up at once). */
 const MAX_CONCURRENT = 8;
-/** Messages pulled per fetch. */
-const BATCH = 256;
 
 /** Where a replay starts: after a known event id, or from a point in time. */
 export type ReplayFrom = { afterId: string } | { sinceMs: number };
@@ -64,10 +55,9 @@ export type ReplayItem = { kind: "event"; hubEvent: HubEvent } | {
 
 /** Reads missed events. */
 export interface Replayer {
-  readonly available: boolean;
   /**
    * Missed events on `subjects`, merged by stream sequence. Stop iterating to
-   * release the consumers. Throws when NATS is unreachable.
+   * release the readers. Throws (a `BusError`) when the history cannot be read.
    */
   replay(subjects: string[], from: ReplayFrom): AsyncIterable<ReplayItem>;
 }
@@ -112,7 +102,6 @@ class Semaphore {
 
 /** No replay (in-process bus): every request is answered with `resync`. */
 class UnavailableReplayer implements Replayer {
-  readonly available = false;
   async *replay(): AsyncIterable<ReplayItem> {
     yield { kind: "resync", reason: "replay_unavailable" };
   }
@@ -123,119 +112,31 @@ interface Stored {
   hubEvent: HubEvent;
 }
 
-/**
- * One subject's ordered consumer, read in batches up to the stream sequence
- * `cut`. Every reader of one replay shares the cut: what is stored after it
- * reaches the caller's live subscription (attached before the cut was
- * taken), so no event can fall between two readers' ends.
- */
-class SubjectReader {
-  readonly #consumer: Consumer;
-  readonly #cut: number;
-  #remaining: number;
-  #buffer: Stored[] = [];
-
-  private constructor(consumer: Consumer, pending: number, cut: number) {
-    this.#consumer = consumer;
-    this.#remaining = pending;
-    this.#cut = cut;
+/** The next valid world update of a reader (invalid ones are logged and skipped). */
+async function nextEvent(reader: HistoryReader): Promise<Stored | undefined> {
+  for (let m = await reader.next(); m; m = await reader.next()) {
+    const hubEvent = decodeWorldUpdate(m.subject, m.data);
+    if (hubEvent) return { seq: m.seq, hubEvent };
   }
-
-  static async open(
-    js: JetStreamClient,
-    subject: string,
-    startMs: number,
-    cut: number,
-  ): Promise<SubjectReader> {
-    const consumer = await js.consumers.get(WORLD_STREAM, {
-      filter_subjects: subject,
-      opt_start_time: new Date(Math.max(0, startMs)).toISOString(),
-      inactive_threshold: 30_000,
-    });
-    return new SubjectReader(consumer, (await consumer.info(true)).num_pending, cut);
-  }
-
-  get pending(): number {
-    return this.#remaining + this.#buffer.length;
-  }
-
-  async next(): Promise<Stored | undefined> {
-    while (this.#buffer.length === 0 && this.#remaining > 0) {
-      const batch = await this.#consumer.fetch({
-        max_messages: Math.min(this.#remaining, BATCH),
-        expires: 2_000,
-      });
-      let got = 0;
-      for await (const m of batch) {
-        got++;
-        const hubEvent = decodeWorldUpdate(m.subject, m.data);
-        if (hubEvent) this.#buffer.push({ seq: m.seq, hubEvent });
-      }
-      this.#remaining = got === 0 ? 0 : this.#remaining - got; // 0: expired under us
-    }
-    const head = this.#buffer.shift();
-    if (head && head.seq > this.#cut) {
-      this.#buffer = [];
-      this.#remaining = 0;
-      return undefined;
-    }
-    return head;
-  }
-
-  close(): void {
-    this.#consumer.delete().catch(() => {});
-  }
+  return undefined;
 }
 
-/** {@linkcode Replayer} over JetStream. */
-class JetStreamReplayer implements Replayer {
-  readonly available = true;
-  readonly #bus: NatsBus;
-  readonly #js: JetStreamClient;
+/**
+ * {@linkcode Replayer} over an {@linkcode EventHistory}. Every reader of one
+ * replay shares one cut (the stream's last sequence when the replay starts):
+ * what is stored after it reaches the caller's live subscription (attached
+ * before the cut was taken), so no event can fall between two readers' ends.
+ */
+class HistoryReplayer implements Replayer {
+  readonly #history: EventHistory;
   readonly #retentionMs: number;
   readonly #maxEvents: number;
   readonly #limit = new Semaphore(MAX_CONCURRENT);
-  #ready: Promise<void> | undefined;
 
-  constructor(bus: NatsBus, retentionMs: number, maxEvents: number) {
-    this.#bus = bus;
-    this.#js = jetstream(bus.nc);
+  constructor(history: EventHistory, retentionMs: number, maxEvents: number) {
+    this.#history = history;
     this.#retentionMs = retentionMs;
     this.#maxEvents = maxEvents;
-  }
-
-  /** Creates or updates the stream; retried on the next replay when it fails. */
-  ensureStream(): Promise<void> {
-    this.#ready ??= this.#createOrUpdate().catch((e) => {
-      this.#ready = undefined;
-      throw e;
-    });
-    return this.#ready;
-  }
-
-  async #createOrUpdate(): Promise<void> {
-    const jsm = await jetstreamManager(this.#bus.nc, { checkAPI: false });
-    const maxAge = Math.round(this.#retentionMs * 1e6); // nanoseconds
-    const subjects = [`${WORLD_UPDATES_PREFIX}.>`];
-    try {
-      const info = await jsm.streams.info(WORLD_STREAM);
-      if (info.config.max_age !== maxAge) {
-        await jsm.streams.update(WORLD_STREAM, { ...info.config, max_age: maxAge, subjects });
-        log("info", "world stream retention updated", { max_age_ms: this.#retentionMs });
-      }
-    } catch (e) {
-      if ((e as { code?: number }).code !== 10059 && !String(e).includes("not found")) throw e;
-      await jsm.streams.add({
-        name: WORLD_STREAM,
-        subjects,
-        storage: StorageType.File,
-        retention: RetentionPolicy.Limits,
-        discard: DiscardPolicy.Old,
-        max_age: maxAge,
-        num_replicas: 1,
-      });
-      log("info", "world stream created", { stream: WORLD_STREAM, max_age_ms: this.#retentionMs });
-    }
   }
 
   async *replay(subjects: string[], from: ReplayFrom): AsyncIterable<ReplayItem> {
@@ -250,22 +151,19 @@ class JetStreamReplayer implements Replayer {
     } else {
       startMs = from.sinceMs;
     }
-    const readers: SubjectReader[] = [];
+    const readers: HistoryReader[] = [];
     try {
       await this.#limit.run(async () => {
-        await this.ensureStream();
-        const jsm = await jetstreamManager(this.#bus.nc, { checkAPI: false });
-        const cut = (await jsm.streams.info(WORLD_STREAM)).state.last_seq;
-        for (const s of subjects) {
-          readers.push(await SubjectReader.open(this.#js, s, startMs, cut));
-        }
+        await this.#history.ensure();
+        const cut = (await this.#history.state()).lastSeq;
+        for (const s of subjects) readers.push(await this.#history.read(s, { startMs, cut }));
       });
       if (readers.reduce((n, r) => n + r.pending, 0) > this.#maxEvents) {
         yield { kind: "resync", reason: "too_many_missed" };
         return;
       }
       let found = !("afterId" in from);
-      const heads = await Promise.all(readers.map((r) => r.next()));
+      const heads = await Promise.all(readers.map(nextEvent));
       for (;;) {
         let at = -1;
         for (let i = 0; i < heads.length; i++) {
@@ -273,7 +171,7 @@ class JetStreamReplayer implements Replayer {
         }
         if (at < 0) break;
         const { hubEvent } = heads[at]!;
-        heads[at] = await readers[at]!.next();
+        heads[at] = await nextEvent(readers[at]!);
         if (found) yield { kind: "event", hubEvent };
         else if ("afterId" in from && hubEvent.event.id === from.afterId) found = true;
       }
@@ -290,10 +188,8 @@ class JetStreamReplayer implements Replayer {
     if (t < Date.now() - this.#retentionMs) return "beyond_retention";
     try {
       // Within retention by age, but older than anything stored (stream purged or recreated).
-      const jsm = await jetstreamManager(this.#bus.nc, { checkAPI: false });
-      const info = await jsm.streams.info(WORLD_STREAM);
-      const firstMs = Date.parse(info.state.first_ts);
-      if (info.state.messages > 0 && t < firstMs - SKEW_MS) return "beyond_retention";
+      const { firstStoredMs } = await this.#history.state();
+      if (firstStoredMs !== undefined && t < firstStoredMs - SKEW_MS) return "beyond_retention";
     } catch { /* fall through: we only know we do not have it */ }
     return "unknown_event_id";
   }
@@ -307,9 +203,9 @@ export interface ReplayerOptions {
 }
 
 /**
- * A replayer for the bus: JetStream over NATS (creating or updating the
- * stream now; a failure is logged and retried on first use), unavailable
- * in process.
+ * A replayer for the bus: over its history of the world-updates stream
+ * (creating or updating the stream now; a failure is logged and retried on
+ * first use), or unavailable when the bus keeps no history (in process).
  *
  * @example
  * ```ts
@@ -318,12 +214,12 @@ export interface ReplayerOptions {
  * ```
  */
 export async function createReplayer(bus: Bus, opts: ReplayerOptions): Promise<Replayer> {
-  if (!(bus instanceof NatsBus)) return new UnavailableReplayer();
-  const r = new JetStreamReplayer(bus, opts.retentionMs, opts.maxEvents ?? DEFAULT_MAX_REPLAY);
+  const history = bus.history(worldUpdatesStream({ retentionMs: opts.retentionMs }));
+  if (!history) return new UnavailableReplayer();
   try {
-    await r.ensureStream();
+    await history.ensure();
   } catch (e) {
     log("warn", "world stream setup failed; will retry on first replay", { error: String(e) });
   }
-  return r;
+  return new HistoryReplayer(history, opts.retentionMs, opts.maxEvents ?? DEFAULT_MAX_REPLAY);
 }

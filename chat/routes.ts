@@ -1,14 +1,22 @@
 /**
- * The chat module's HTTP routes: `POST /api/v0.3/chat` and
- * `GET /api/v0.3/world/stream`. The app that mounts them installs
- * `requestId()` and `jsonErrorHandler` (shared/http.ts).
+ * The chat module's HTTP routes, each with its whole chain in view. The app
+ * that mounts them (shared/app.ts) installs `requestId()`, the HTTP metrics
+ * and `jsonErrorHandler`.
+ *
+ * - `POST /api/v0.3/chat`: body limit → auth → validation → the user's
+ *   action bucket (shared with `POST /kb/experience/interact`) → stream
+ *   admission → the action (chat/chat_action.ts)
+ * - `GET /api/v0.3/world/stream`: auth (header or `?access_token=`) →
+ *   validation → the experience exists (`KbService.hasExperience`) → stream
+ *   admission → the world stream (chat/world_stream.ts)
  *
  * @module
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { type AuthVariables, requireUser } from "../shared/auth.ts";
-import { limitBody, type RequestIdVariables, validate } from "../shared/http.ts";
+import { type AuthOptions, type AuthVariables, requireUser } from "../shared/auth.ts";
+import { actionLimit, limitBody, type RequestIdVariables, validate } from "../shared/http.ts";
+import type { TokenBucket } from "../shared/rate_limit.ts";
 import { ChatRequestSchema } from "../shared/schema.ts";
 import { AppError } from "../shared/errors.ts";
 import {
@@ -23,10 +31,11 @@ import { WorldStream, type WorldStreamConfig } from "./world_stream.ts";
 
 /** What the routes need. */
 export interface ChatRouteDeps extends ChatActionDeps {
-  jwtSecret: string;
+  auth: AuthOptions;
+  /** The per-user action bucket, one for the whole process. */
+  actions: TokenBucket;
   registry: StreamRegistry;
   world: WorldStreamConfig;
-  experienceExists?: (experience: string) => Promise<boolean>;
 }
 
 const WorldQuerySchema = z.object({
@@ -50,9 +59,10 @@ export function chatRoutes(deps: ChatRouteDeps): Hono<Env> {
 
   app.post(
     "/api/v0.3/chat",
-    requireUser(deps.jwtSecret),
     limitBody(),
+    requireUser(deps.auth),
     validate("json", ChatRequestSchema),
+    actionLimit(deps.actions),
     async (c) => {
       const body = c.req.valid("json");
       // Checked before the action so a refused stream changes nothing.
@@ -86,11 +96,11 @@ export function chatRoutes(deps: ChatRouteDeps): Hono<Env> {
 
   app.get(
     "/api/v0.3/world/stream",
-    requireUser(deps.jwtSecret, { allowQueryToken: true }),
+    requireUser(deps.auth, { allowQueryToken: true }),
     validate("query", WorldQuerySchema),
     async (c) => {
       const query = c.req.valid("query");
-      if (deps.experienceExists && !(await deps.experienceExists(query.experience))) {
+      if (!(await deps.kb.hasExperience(query.experience))) {
         throw new AppError("unknown_experience", "no such experience", 404);
       }
       const slot = deps.registry.admit(c.get("userId"));

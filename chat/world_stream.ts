@@ -4,8 +4,15 @@
  * order, with replay from `Last-Event-ID` and a bound on unread data.
  *
  * States: `catching_up` (a replay runs; live events are buffered), `live`,
- * `ending` (a final frame is queued; we close once the client has read it, or
- * cut the connection after `dropAfterMs`), `closed`.
+ * `ending` (a final frame is queued; we close once the HTTP server has taken
+ * it, or cut the connection after `dropAfterMs`), `closed`.
+ *
+ * Frames wait in the stream's own queue (`frame_queue.ts`) until the HTTP
+ * server takes them, so what the client has not been sent yet is ours to
+ * drop: past `maxQueuedBytes` unread, the queue is discarded and `resync`
+ * (`slow_consumer`) goes next, then a clean end. The client gets what the
+ * socket already carried, then `resync`, and can tell that from a network
+ * cut; it resumes with `Last-Event-ID` (the last event it did read).
  *
  * The seam between replay and live is gap-free because the live listeners
  * are attached before the replay starts, and duplicate-free because buffered
@@ -19,14 +26,15 @@ import { log } from "../shared/log.ts";
 import type { HubEvent, SubjectHub } from "./hub.ts";
 import type { Replayer, ReplayFrom } from "./replay.ts";
 import { encodeResync, encodeRetry, KEEP_ALIVE_FRAME } from "./sse.ts";
+import { FrameQueue } from "./frame_queue.ts";
 
 /** Process-wide settings every world stream shares. */
 export interface WorldStreamConfig {
   hub: SubjectHub;
   replayer: Replayer;
-  /** Queued-but-unread bytes past which the stream ends with `resync`. */
+  /** Bytes queued but not taken by the HTTP server past which the stream ends with `resync`. */
   maxQueuedBytes: number;
-  /** How long an ended slow stream may take to drain before the connection is cut. */
+  /** How long a stream's last frame may wait for the client to read before the connection is cut. */
   dropAfterMs: number;
   /** `retry:` hint sent at the start (ms). */
   retryMs: number;
@@ -92,7 +100,7 @@ export class WorldStream {
   readonly #userSubject: string;
   readonly #experienceSubject: string;
   readonly #openedAt = Date.now();
-  #controller!: ReadableStreamDefaultController<Uint8Array>;
+  readonly #out: FrameQueue;
   #state: State = "live";
   #detach: (() => void)[] = [];
   #buffer: HubEvent[] = [];
@@ -113,20 +121,14 @@ export class WorldStream {
     this.#onEnd = params.onEnd;
     this.#userSubject = userSubject(params.userId);
     this.#experienceSubject = experienceSubject(params.experience);
-    this.body = new ReadableStream<Uint8Array>(
-      {
-        start: (controller) => {
-          this.#controller = controller;
-          this.#open(params.lastEventId);
-        },
-        pull: () => {
-          this.#wakeSpace(true);
-          this.#maybeFinishEnding();
-        },
-        cancel: () => this.#finish(),
+    this.#out = new FrameQueue({
+      onTaken: () => {
+        if (this.#out.queuedBytes < this.#cfg.maxQueuedBytes / 2) this.#wakeSpace(true);
       },
-      new ByteLengthQueuingStrategy({ highWaterMark: cfg.maxQueuedBytes }),
-    );
+      onEnd: () => this.#finish(),
+    });
+    this.body = this.#out.body;
+    this.#open(params.lastEventId);
   }
 
   #open(lastEventId: string | undefined): void {
@@ -189,19 +191,20 @@ export class WorldStream {
 
   #enqueue(frame: Uint8Array, checkOverflow = true): void {
     if (this.#state === "closed") return;
-    try {
-      this.#controller.enqueue(frame);
-    } catch {
-      this.#finish();
-      return;
-    }
     this.lastWriteAt = performance.now();
-    if (checkOverflow && this.#state !== "ending" && (this.#controller.desiredSize ?? 0) < 0) {
+    this.#out.push(frame);
+    if (
+      checkOverflow && this.#state !== "ending" &&
+      this.#out.queuedBytes > this.#cfg.maxQueuedBytes
+    ) {
       this.#overflow();
     }
   }
 
-  /** The client reads too slowly: end with `resync`; it comes back with Last-Event-ID. */
+  /**
+   * The client reads too slowly: drop what it has not been sent, end with
+   * `resync`; it comes back with Last-Event-ID.
+   */
   #overflow(): void {
     log("warn", "world stream over its queue limit; ending with resync", {
       user_id: this.userId,
@@ -210,38 +213,31 @@ export class WorldStream {
     });
     metrics.slowConsumerDrops.inc();
     metrics.resyncsSent.inc({ reason: "slow_consumer" });
-    this.#endWith(encodeResync("slow_consumer"));
+    this.#endWith(encodeResync("slow_consumer"), { dropUnsent: true });
   }
 
-  /** Stops listening, queues a last frame, closes once it is read. */
-  #endWith(frame: Uint8Array, dropAfterMs = this.#cfg.dropAfterMs): void {
+  /**
+   * Stops listening, queues a last frame (alone, with `dropUnsent`), closes
+   * once the server has taken it.
+   */
+  #endWith(
+    frame: Uint8Array,
+    opts: { dropAfterMs?: number; dropUnsent?: boolean } = {},
+  ): void {
     if (this.#state === "ending" || this.#state === "closed") return;
     this.#state = "ending";
     this.#detachAll();
     this.#buffer = [];
     this.#wakeSpace(false);
-    this.#enqueue(frame);
-    // A client that never reads would pin the queue forever: cut it.
+    if (opts.dropUnsent) this.#out.dropUnsent();
+    // A client that never reads would hold the connection forever: cut it.
     this.#dropTimer = setTimeout(() => {
       this.#dropTimer = undefined;
       if (this.#state !== "ending") return;
-      try {
-        this.#controller.error(
-          new Error("world stream cut: the client did not read its last frames"),
-        );
-      } catch { /* already closed */ }
-      this.#finish();
-    }, dropAfterMs);
-    this.#maybeFinishEnding();
-  }
-
-  #maybeFinishEnding(): void {
-    if (this.#state !== "ending") return;
-    if (this.#controller.desiredSize !== this.#cfg.maxQueuedBytes) return; // not drained yet
-    try {
-      this.#controller.close();
-    } catch { /* already closed */ }
-    this.#finish();
+      this.#out.cut(new Error("world stream cut: the client did not read its last frames"));
+    }, opts.dropAfterMs ?? this.#cfg.dropAfterMs);
+    this.#enqueue(frame);
+    this.#out.end(); // closes once the server has taken it
   }
 
   /** Starts (or queues) a catch-up; live events are buffered until it is done. */
@@ -271,7 +267,7 @@ export class WorldStream {
     try {
       const subjects = [this.#userSubject, this.#experienceSubject];
       for await (const item of this.#cfg.replayer.replay(subjects, from)) {
-        if (this.#state !== "catching_up") return; // leaving the loop releases the consumers
+        if (this.#state !== "catching_up") return; // leaving the loop releases the readers
         if (item.kind === "resync") {
           resync = item.reason;
           break;
@@ -323,10 +319,14 @@ export class WorldStream {
     this.#state = "live";
   }
 
-  /** Resolves true once the client has room (false if the stream ended meanwhile). */
+  /**
+   * Resolves true once the queue is below half its limit (false if the
+   * stream ended meanwhile): a replay is paced by the client and leaves room
+   * for the live events that follow it.
+   */
   #space(): Promise<boolean> {
     if (this.#state !== "catching_up") return Promise.resolve(false);
-    if ((this.#controller.desiredSize ?? 0) > 0) return Promise.resolve(true);
+    if (this.#out.queuedBytes < this.#cfg.maxQueuedBytes / 2) return Promise.resolve(true);
     return new Promise((resolve) => this.#spaceWaiter = resolve);
   }
 
@@ -358,12 +358,7 @@ export class WorldStream {
   /** Server shutdown: a jittered `retry:` hint (spreads the reconnects), then close. */
   shutdown(retryMs: number): void {
     // Shutdown waits for no one: a client that does not drain is cut soon.
-    this.#endWith(encodeRetry(retryMs), Math.min(this.#cfg.dropAfterMs, 2_000));
-  }
-
-  /** True until the stream has ended. */
-  isOpen(): boolean {
-    return this.#state !== "closed";
+    this.#endWith(encodeRetry(retryMs), { dropAfterMs: Math.min(this.#cfg.dropAfterMs, 2_000) });
   }
 
   #detachAll(): void {

@@ -9,23 +9,9 @@
  * @module
  */
 import { z } from "zod";
-import { StateModelSchema } from "../shared/schema.ts";
+import { RESERVED_SEGMENTS } from "../shared/apply.ts";
+import { describeIssue, StateModelSchema } from "../shared/schema.ts";
 import { AppError } from "../shared/errors.ts";
-
-/**
- * Path segments `applyOperations` refuses (prototype pollution guards), so
- * they can be neither content ids nor user ids.
- *
- * @example
- * ```ts
- * RESERVED_SEGMENTS.has("constructor"); // true
- * ```
- */
-export const RESERVED_SEGMENTS: ReadonlySet<string> = new Set([
-  "__proto__",
-  "prototype",
-  "constructor",
-]);
 
 /**
  * Ids of locations, items and NPCs: no dots, so they are always one path segment.
@@ -223,14 +209,9 @@ function parseFile<T extends z.ZodType>(file: string, text: string, schema: T): 
   }
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const path = issue.path.map((p) =>
-      /[.\s]/.test(String(p)) ? JSON.stringify(String(p)) : String(p)
-    );
-    const inner = "issues" in issue && Array.isArray(issue.issues)
-      ? issue.issues[0]?.message
-      : undefined;
-    throw contentError(file, path.join("."), inner ? `${issue.message}: ${inner}` : issue.message);
+    // The first problem only: later ones often follow from it.
+    const { path, problem } = describeIssue(parsed.error.issues[0]!);
+    throw contentError(file, path, problem);
   }
   return parsed.data;
 }

@@ -5,17 +5,22 @@
  * @module
  */
 import { z } from "zod";
+import { RESERVED_SEGMENTS } from "../shared/apply.ts";
+import { LruMap } from "../shared/lru.ts";
 import { metrics } from "../shared/metrics.ts";
 import { TokenBucket } from "../shared/rate_limit.ts";
-import type { Bus, BusMessage, BusSubscription } from "../shared/bus.ts";
+import type { Bus, BusMessage, BusSubscription } from "../shared/bus/mod.ts";
 import { AppError } from "../shared/errors.ts";
 import { newEventId, newRequestId } from "../shared/ids.ts";
 import { log } from "../shared/log.ts";
+import type { KbService } from "../shared/kb_service.ts";
 import {
+  describeIssues,
   type InteractReply,
   type InteractRequest,
   InteractRequestSchema,
-  MAX_MESSAGE_BYTES,
+  isMessageTooLarge,
+  MESSAGE_TOO_LARGE,
   type Outcome,
   type StateOperation,
   type WorldSnapshot,
@@ -29,10 +34,10 @@ import {
   userSubject,
 } from "../shared/subjects.ts";
 import { Catalog, type ExperienceInfo } from "./catalog.ts";
-import { type Experience, RESERVED_SEGMENTS } from "./content.ts";
+import type { Experience } from "./content.ts";
 import { decide } from "./engine.ts";
 import { type OutMessage, Publisher, type PublisherStats, type Sent } from "./publisher.ts";
-import { StateStore } from "./state_store.ts";
+import { type StateBackend, StateStore } from "./state/mod.ts";
 import {
   creationOps,
   initialWorld,
@@ -48,7 +53,6 @@ export interface KbOptions {
   dataDir: string;
   /** `STATE_DIR`: live state. */
   stateDir: string;
-  jwtSecret: string;
   /** Longest time publishing may add to an action (ms); default 250. */
   publishTimeoutMs?: number;
   /** Replies remembered per request id for retries; default 10,000. */
@@ -98,20 +102,20 @@ function requestKey(r: Pick<InteractRequest, "user_id" | "experience" | "request
  *
  * @example
  * ```ts
- * const kb = await Kb.create({ bus, dataDir: "./kb-data", stateDir: "./.state", jwtSecret });
+ * const kb = await Kb.create({ bus, dataDir: "./kb-data", stateDir: "./.state" });
  * kb.startResponder();
  * const reply = await kb.interact({ request_id: "r1", user_id: "alice", experience: "wylding-woods", message: "look" });
  * await kb.close();
  * ```
  */
-export class Kb {
+export class Kb implements KbService {
   readonly #bus: Bus;
   readonly #catalog: Catalog;
-  readonly #store: StateStore;
+  readonly #store: StateBackend;
   readonly #publisher: Publisher;
   readonly #worldRate: TokenBucket;
-  readonly #dedupeSize: number;
-  readonly #recent = new Map<string, Promise<InteractReply>>();
+  /** Replies by request (see `requestKey`), for retries. */
+  readonly #recent: LruMap<string, Promise<InteractReply>>;
   readonly #inflight = new Set<Promise<unknown>>();
   #sub: BusSubscription | undefined;
   #listSub: BusSubscription | undefined;
@@ -122,7 +126,7 @@ export class Kb {
     this.#store = new StateStore(opts.stateDir);
     this.#publisher = new Publisher(opts.bus, { timeoutMs: opts.publishTimeoutMs ?? 250 });
     this.#worldRate = new TokenBucket(opts.worldUpdateRate ?? { rate: 1000, burst: 2000 });
-    this.#dedupeSize = opts.dedupeSize ?? 10_000;
+    this.#recent = new LruMap({ max: opts.dedupeSize ?? 10_000 });
   }
 
   /**
@@ -130,7 +134,7 @@ export class Kb {
    *
    * @example
    * ```ts
-   * const kb = await Kb.create({ bus, dataDir, stateDir, jwtSecret });
+   * const kb = await Kb.create({ bus, dataDir, stateDir });
    * ```
    */
   static async create(opts: KbOptions): Promise<Kb> {
@@ -189,33 +193,20 @@ export class Kb {
    */
   interact(req: InteractRequest): Promise<InteractReply> {
     const parsed = RequestSchema.safeParse(req);
-    const fallbackId = typeof req?.request_id === "string" ? req.request_id : "";
     if (!parsed.success) {
-      const tooLarge = parsed.error.issues.some((i) =>
-        i.path[0] === "message" && i.message.includes("bytes")
-      );
-      const detail = parsed.error.issues.map((i) =>
-        `${i.path.join(".") || "(request)"}: ${i.message}`
-      ).join("; ");
-      return Promise.resolve(
-        tooLarge
-          ? errorReply(
-            fallbackId,
-            "message_too_large",
-            `message must be at most ${MAX_MESSAGE_BYTES} bytes`,
-            413,
-          )
-          : errorReply(fallbackId, "bad_request", detail, 400),
-      );
+      const fallbackId = typeof req?.request_id === "string" ? req.request_id : "";
+      const tooLarge = isMessageTooLarge(parsed.error);
+      return Promise.resolve(errorReply(
+        fallbackId,
+        tooLarge ? MESSAGE_TOO_LARGE : "bad_request",
+        describeIssues(parsed.error, "(request)"),
+        tooLarge ? 413 : 400,
+      ));
     }
     const r = parsed.data;
     const key = requestKey(r);
     const cached = this.#recent.get(key);
-    if (cached) {
-      this.#recent.delete(key);
-      this.#recent.set(key, cached);
-      return cached;
-    }
+    if (cached) return cached;
     const run = this.#run(r).catch((e) => toReplyError(r.request_id, e)).then((reply) => {
       // Transient refusals are not the request's final answer: a retry runs it.
       if (!reply.ok && (reply.error.status >= 500 || reply.error.status === 429)) {
@@ -224,12 +215,23 @@ export class Kb {
       return reply;
     });
     this.#recent.set(key, run);
-    if (this.#recent.size > this.#dedupeSize) {
-      this.#recent.delete(this.#recent.keys().next().value!);
-    }
     this.#inflight.add(run);
     run.finally(() => this.#inflight.delete(run));
     return run;
+  }
+
+  /**
+   * Whether an experience with this id exists, directories added under
+   * `KB_DATA_DIR` since the last listing included (see {@linkcode refresh}).
+   *
+   * @example
+   * ```ts
+   * await kb.hasExperience("wylding-woods"); // true
+   * ```
+   */
+  async hasExperience(id: string): Promise<boolean> {
+    await this.refresh();
+    return this.experiences().some((e) => e.id === id);
   }
 
   /**

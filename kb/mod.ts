@@ -5,14 +5,14 @@
  * @example
  * ```ts
  * import { Kb, kbRoutes } from "./kb/mod.ts";
- * const kb = await Kb.create({ bus, dataDir: "./kb-data", stateDir: "./.state", jwtSecret });
+ * const kb = await Kb.create({ bus, dataDir: "./kb-data", stateDir: "./.state" });
  * kb.startResponder();
- * app.route("/", kbRoutes(kb, { jwtSecret }));
+ * const routes = kbRoutes(kb, { auth: { secret }, actions });
  * ```
  *
  * @module
  */
 export { Kb, type KbOptions } from "./kb.ts";
-export { kbRoutes } from "./routes.ts";
+export { type KbRouteOptions, kbRoutes } from "./routes.ts";
 export type { ExperienceInfo } from "./catalog.ts";
 export type { BreakerState, PublisherStats } from "./publisher.ts";

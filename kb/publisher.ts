@@ -20,7 +20,7 @@
  *
  * @module
  */
-import type { Bus } from "../shared/bus.ts";
+import type { Bus } from "../shared/bus/mod.ts";
 import { log } from "../shared/log.ts";
 import { metrics } from "../shared/metrics.ts";
 
@@ -190,11 +190,6 @@ export class Publisher {
     else log("info", "event outbox flushed", { messages: sent.length });
     // Flushed messages can be lost to a dying connection like any others.
     if (sent.length > 0) this.#watch(sent);
-  }
-
-  /** Current breaker state. */
-  state(): BreakerState {
-    return this.#state;
   }
 
   /** Counters since start. */

@@ -1,16 +1,23 @@
 /**
- * The KB's HTTP routes. Errors are thrown as {@linkcode AppError} and
- * rendered by the app's `jsonErrorHandler`; the request id comes from the
- * app's `requestId()` middleware.
+ * The KB's HTTP routes, each with its whole chain in view. Errors are
+ * thrown as `AppError` and rendered by the app's
+ * `jsonErrorHandler`; the request id comes from the app's `requestId()`
+ * (shared/app.ts).
+ *
+ * - `POST /kb/experience/interact`: body limit → auth → validation → the
+ *   user's action bucket (shared with `POST /api/v0.3/chat`) → `Kb.interact`
+ * - `GET /api/v0.3/world/state`: auth (header only) → validation → `Kb.snapshot`
+ * - `GET /api/v0.3/experiences`: the listing (no auth: ids and names only)
  *
  * @module
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { type AuthVariables, requireUser } from "../shared/auth.ts";
+import { type AuthOptions, type AuthVariables, requireUser } from "../shared/auth.ts";
 import { fromErrorBody } from "../shared/errors.ts";
-import { limitBody, type RequestIdVariables, validate } from "../shared/http.ts";
+import { actionLimit, limitBody, type RequestIdVariables, validate } from "../shared/http.ts";
 import { newRequestId } from "../shared/ids.ts";
+import { TokenBucket } from "../shared/rate_limit.ts";
 import { InteractBodySchema } from "../shared/schema.ts";
 import type { Kb } from "./kb.ts";
 
@@ -19,29 +26,34 @@ import type { Kb } from "./kb.ts";
 const BodySchema = InteractBodySchema.extend({ experience: z.string() });
 const StateQuerySchema = z.object({ experience: z.string() });
 
+/** What {@linkcode kbRoutes} needs besides the KB. */
+export interface KbRouteOptions {
+  auth: AuthOptions;
+  /** The per-user action bucket, one for the whole process; default: no limit. */
+  actions?: TokenBucket;
+}
+
 /**
- * Routes: `POST /kb/experience/interact`, `GET /api/v0.3/world/state`,
- * `GET /api/v0.3/experiences`.
+ * The routes as a Hono sub-app.
  *
  * @example
  * ```ts
- * const app = new Hono();
- * app.onError(jsonErrorHandler);
- * app.use("*", requestId());
- * app.route("/", kbRoutes(kb, { jwtSecret }));
+ * const app = buildApp({ role: "kb", bus, routes: [kbRoutes(kb, { auth: { secret }, actions })] });
  * ```
  */
 export function kbRoutes(
   kb: Kb,
-  opts: { jwtSecret: string },
+  opts: KbRouteOptions,
 ): Hono<{ Variables: AuthVariables & RequestIdVariables }> {
   const app = new Hono<{ Variables: AuthVariables & RequestIdVariables }>();
+  const actions = opts.actions ?? new TokenBucket({ rate: 0, burst: 1 });
 
   app.post(
     "/kb/experience/interact",
-    requireUser(opts.jwtSecret),
     limitBody(),
+    requireUser(opts.auth),
     validate("json", BodySchema),
+    actionLimit(actions),
     async (c) => {
       const body = c.req.valid("json");
       const reply = await kb.interact({
@@ -60,7 +72,7 @@ export function kbRoutes(
   app.get(
     "/api/v0.3/world/state",
     // Not a stream: the token goes in the header, never in a URL that gets logged.
-    requireUser(opts.jwtSecret),
+    requireUser(opts.auth),
     validate("query", StateQuerySchema),
     async (c) => c.json(await kb.snapshot(c.get("userId"), c.req.valid("query").experience)),
   );

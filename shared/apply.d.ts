@@ -16,6 +16,8 @@ export interface Snapshot {
   world: Record<string, unknown>;
   player: Record<string, unknown>;
 }
+/** Path segments `applyOperations` refuses (prototype pollution guards). */
+export const RESERVED_SEGMENTS: ReadonlySet<string>;
 /** Escapes one path segment so ids containing `.` or `~` stay one segment. */
 export function escapePathSegment(segment: string): string;
 /** Splits a dotted path into unescaped segments. */

@@ -51,7 +51,17 @@ export function joinPath(...segments) {
   return segments.map(escapePathSegment).join(".");
 }
 
-const FORBIDDEN = new Set(["__proto__", "prototype", "constructor"]);
+/**
+ * Path segments {@linkcode applyOperations} refuses (they could reach or
+ * replace prototypes), so they can be neither content ids nor user ids. The
+ * one list: the KB's checks use this set.
+ *
+ * @example
+ * ```ts
+ * RESERVED_SEGMENTS.has("constructor"); // true
+ * ```
+ */
+export const RESERVED_SEGMENTS = new Set(["__proto__", "prototype", "constructor"]);
 
 /** @param {unknown} v @returns {v is Record<string, unknown>} */
 function isObject(v) {
@@ -77,7 +87,7 @@ export function applyOperations(target, ops) {
   for (const op of ops) {
     const segments = splitPath(op.path);
     for (const s of segments) {
-      if (FORBIDDEN.has(s)) throw new Error(`forbidden path segment in ${op.path}`);
+      if (RESERVED_SEGMENTS.has(s)) throw new Error(`forbidden path segment in ${op.path}`);
     }
     if (segments.length === 0) {
       if (op.operation !== "update") throw new Error(`${op.operation} needs a non-empty path`);

@@ -15,6 +15,7 @@ export {
   applyWorldUpdate,
   escapePathSegment,
   joinPath,
+  RESERVED_SEGMENTS,
   splitPath,
 } from "./apply.js";
 export type { Delta, Operation, Snapshot } from "./apply.js";

@@ -1,6 +1,7 @@
 /**
  * Errors as values at module edges: {@linkcode AppError} carries a stable
- * `code` and an HTTP status, and renders as the DESIGN.md error body.
+ * `code` and an HTTP status, and renders as the DESIGN.md error body;
+ * {@linkcode SettingsError} is the start-up failure of a bad setting.
  *
  * @module
  */
@@ -66,4 +67,24 @@ export function fromErrorBody(e: { code: string; message: string; status: number
 export function toAppError(e: unknown): AppError {
   if (e instanceof AppError) return e;
   return new AppError("internal", "internal server error", 500);
+}
+
+/**
+ * A setting that is missing, malformed or out of range: raised once, at
+ * start, by `loadSettings`, before anything is opened. `main.ts` prints it
+ * and exits with status 2.
+ *
+ * @example
+ * ```ts
+ * throw new SettingsError(["PORT"], "PORT: must be at most 65535");
+ * ```
+ */
+export class SettingsError extends Error {
+  /** The variables at fault, in the order they were reported. */
+  readonly variables: readonly string[];
+  constructor(variables: readonly string[], message: string) {
+    super(message);
+    this.name = "SettingsError";
+    this.variables = variables;
+  }
 }

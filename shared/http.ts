@@ -1,20 +1,27 @@
 /**
  * HTTP plumbing both modules share: the JSON error handler, request ids at
- * the edge, the body-size limit and zod validation that answers with the
- * DESIGN.md error body.
+ * the edge (`hono/request-id`), the body-size limit, zod validation that
+ * answers with the DESIGN.md error body, the per-user action limit and the
+ * HTTP metrics.
  *
  * @module
  */
 import type { Context, ErrorHandler, MiddlewareHandler, ValidationTargets } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { bodyLimit } from "hono/body-limit";
+import { requestId as honoRequestId } from "hono/request-id";
 import { zValidator } from "@hono/zod-validator";
 import type { z } from "zod";
+import type { AuthVariables } from "./auth.ts";
 import { AppError, type ErrorStatus, toAppError } from "./errors.ts";
 import { newRequestId } from "./ids.ts";
 import { log } from "./log.ts";
 import { metrics } from "./metrics.ts";
+import type { TokenBucket } from "./rate_limit.ts";
+import { describeIssues, isMessageTooLarge, MESSAGE_TOO_LARGE } from "./schema.ts";
 import { matchedRoutes } from "hono/route";
+
+export type { RequestIdVariables } from "hono/request-id";
 
 /** Largest accepted request body (bytes). */
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -22,28 +29,30 @@ export const MAX_BODY_BYTES = 16 * 1024;
 /** Response/request header that carries the request id. */
 export const REQUEST_ID_HTTP_HEADER = "X-Request-Id";
 
-/** Variables set by {@linkcode requestId}. */
-export interface RequestIdVariables {
-  requestId: string;
-}
+/** An incoming request id this server takes as its own (else it makes one). */
+const ACCEPTED_REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 /**
- * Middleware: takes a sane incoming `X-Request-Id` or makes one, exposes it
- * as `c.get("requestId")` and returns it in the response header.
+ * Middleware (`hono/request-id`): takes a sane incoming `X-Request-Id` (1 to
+ * 128 of letters, digits, `_ . : -`) or makes one, exposes it as
+ * `c.get("requestId")` and returns it in the response header.
  *
  * @example
  * ```ts
  * app.use("*", requestId());
  * ```
  */
-export function requestId(): MiddlewareHandler<{ Variables: RequestIdVariables }> {
-  return async (c, next) => {
-    const incoming = c.req.header(REQUEST_ID_HTTP_HEADER);
-    const id = incoming && /^[\w.:-]{1,128}$/.test(incoming) ? incoming : newRequestId();
-    c.set("requestId", id);
-    c.header(REQUEST_ID_HTTP_HEADER, id);
-    await next();
-  };
+export function requestId(): MiddlewareHandler {
+  return honoRequestId({
+    headerName: REQUEST_ID_HTTP_HEADER,
+    // Hono's own rule refuses `.` and `:`, common in trace ids; a limit of 0
+    // hands every incoming id to the generator, which applies this rule.
+    limitLength: 0,
+    generator: (c) => {
+      const incoming = c.req.header(REQUEST_ID_HTTP_HEADER);
+      return incoming && ACCEPTED_REQUEST_ID.test(incoming) ? incoming : newRequestId();
+    },
+  });
 }
 
 /**
@@ -96,7 +105,8 @@ export function limitBody(maxSize = MAX_BODY_BYTES): MiddlewareHandler {
 
 /**
  * zod validation of a request part; failures become 400 `bad_request` with
- * the offending field paths.
+ * the offending field paths, or 413 `message_too_large` for a message over
+ * its byte limit.
  *
  * @example
  * ```ts
@@ -108,18 +118,39 @@ export function validate<T extends z.ZodType, Target extends keyof ValidationTar
   schema: T,
 ) {
   return zValidator(target, schema, (result) => {
-    if (!result.success) {
-      const issues = result.error.issues.map((i) =>
-        `${i.path.join(".") || "(body)"}: ${i.message}`
-      );
-      const tooLarge = result.error.issues.some((i) => i.message.includes("bytes"));
-      throw new AppError(
-        tooLarge ? "message_too_large" : "bad_request",
-        issues.join("; "),
-        tooLarge ? 413 : 400,
-      );
-    }
+    if (result.success) return;
+    const tooLarge = isMessageTooLarge(result.error);
+    throw new AppError(
+      tooLarge ? MESSAGE_TOO_LARGE : "bad_request",
+      describeIssues(result.error, "(body)"),
+      tooLarge ? 413 : 400,
+    );
   });
+}
+
+/**
+ * Middleware: takes one token of the user's action bucket (`ACTION_RATE`,
+ * `ACTION_BURST`), or answers 429 `rate_limited` with `Retry-After`. Goes
+ * after authentication (it needs `userId`) and after validation, so a
+ * malformed request, which changes nothing, costs the user nothing either.
+ *
+ * @example
+ * ```ts
+ * const actions = new TokenBucket({ rate: 10, burst: 20 });
+ * app.post("/api/v0.3/chat", limitBody(), requireUser(auth), validate("json", S), actionLimit(actions), handler);
+ * ```
+ */
+export function actionLimit(bucket: TokenBucket): MiddlewareHandler<{ Variables: AuthVariables }> {
+  return async (c, next) => {
+    const r = bucket.take(c.get("userId"));
+    if (!r.ok) {
+      metrics.rateLimited.inc({ limit: "actions" });
+      const err = new AppError("rate_limited", "too many actions; retry later", 429);
+      c.header("Retry-After", String(Math.max(1, Math.ceil(r.retryAfterMs / 1000))));
+      return c.json(err.toBody(), 429);
+    }
+    await next();
+  };
 }
 
 const KNOWN_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]);

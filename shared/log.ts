@@ -9,10 +9,9 @@
 export type LogLevel = "debug" | "info" | "warn" | "error";
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
-const fromEnv = globalThis.Deno?.env.get("LOG_LEVEL")?.trim() as LogLevel | undefined;
-// The server validates LOG_LEVEL with its settings and calls setLogLevel; this
-// default serves modules used on their own.
-let threshold: LogLevel = fromEnv && fromEnv in ORDER ? fromEnv : "info";
+// `info` until told otherwise: the server sets LOG_LEVEL from its settings,
+// tests call setLogLevel themselves. Nothing here reads the environment.
+let threshold: LogLevel = "info";
 
 /**
  * Sets the minimum level written.

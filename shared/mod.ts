@@ -1,6 +1,7 @@
 /**
  * What `kb/` and `chat/` share: schemas, subjects, the bus, deltas, auth,
- * HTTP plumbing, settings, logging, metrics and limits.
+ * HTTP plumbing and the app builder, the KB service interface, settings,
+ * logging, metrics, limits and the timeout race.
  *
  * @example
  * ```ts
@@ -11,15 +12,16 @@
  */
 export {
   ChatRequestSchema,
-  ContentEventSchema,
+  describeIssue,
+  describeIssues,
   ErrorBodySchema,
   InteractBodySchema,
   InteractReplySchema,
   InteractRequestSchema,
+  isMessageTooLarge,
   MAX_MESSAGE_BYTES,
-  MetadataEventSchema,
+  MESSAGE_TOO_LARGE,
   OutcomeSchema,
-  ResyncEventSchema,
   StateModelSchema,
   StateOperationSchema,
   WorldChangesSchema,
@@ -39,6 +41,7 @@ export type {
   WorldChanges,
   WorldSnapshot,
   WorldUpdateEvent,
+  ZodIssues,
 } from "./schema.ts";
 export {
   decodeSubjectToken,
@@ -61,25 +64,41 @@ export {
   splitPath,
 } from "./apply.ts";
 export type { Delta, Operation, Snapshot } from "./apply.ts";
-export { BusError, InProcessBus, NatsBus } from "./bus.ts";
+export { BusError, InProcessBus, NatsBus, WORLD_STREAM, worldUpdatesStream } from "./bus/mod.ts";
 export type {
+  AckedPublishOptions,
   Bus,
   BusErrorCode,
   BusMessage,
   BusStatus,
   BusSubscription,
+  EventHistory,
+  HistoryStreamSpec,
   NatsBusOptions,
+  PublishAck,
   PublishOptions,
   SubscribeOptions,
-} from "./bus.ts";
-export { AppError, fromErrorBody, toAppError } from "./errors.ts";
+} from "./bus/mod.ts";
+export { AppError, fromErrorBody, SettingsError, toAppError } from "./errors.ts";
 export type { ErrorStatus } from "./errors.ts";
 export { newEventId, newRequestId } from "./ids.ts";
 export { log, setLogLevel } from "./log.ts";
 export type { LogLevel } from "./log.ts";
-export { issueToken, MAX_USER_ID_LENGTH, requireUser, validateUserId } from "./auth.ts";
-export type { AuthVariables } from "./auth.ts";
 export {
+  DEFAULT_JWT_MAX_TTL_MS,
+  DEFAULT_TOKEN_TTL_SECONDS,
+  issueToken,
+  MAX_USER_ID_LENGTH,
+  requireUser,
+  userIdProblem,
+  validateUserId,
+  verifyToken,
+} from "./auth.ts";
+export type { AuthOptions, AuthVariables } from "./auth.ts";
+export { buildApp } from "./app.ts";
+export type { AppOptions } from "./app.ts";
+export {
+  actionLimit,
   httpMetrics,
   jsonErrorHandler,
   limitBody,
@@ -90,9 +109,12 @@ export {
 } from "./http.ts";
 export type { RequestIdVariables } from "./http.ts";
 export { loadSettings, parseDuration } from "./settings.ts";
-export type { Settings } from "./settings.ts";
+export type { NarratorSettings, Settings } from "./settings.ts";
 export { findNatsServer, freePort, NATS_INSTALL_HINT, startNatsServer } from "./nats_server.ts";
 export type { NatsServerOptions, NatsServerProcess } from "./nats_server.ts";
 export { metrics } from "./metrics.ts";
 export { TokenBucket } from "./rate_limit.ts";
 export type { TakeResult } from "./rate_limit.ts";
+export { parseInteractReply } from "./kb_service.ts";
+export type { KbCallContext, KbService } from "./kb_service.ts";
+export { withTimeout } from "./timeout.ts";

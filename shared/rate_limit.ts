@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { LruMap } from "./lru.ts";
 
 /** Result of {@linkcode TokenBucket.take}. */
 export type TakeResult = { ok: true } | { ok: false; retryAfterMs: number };
@@ -21,14 +22,14 @@ export type TakeResult = { ok: true } | { ok: false; retryAfterMs: number };
 export class TokenBucket {
   readonly rate: number;
   readonly burst: number;
-  readonly #maxKeys: number;
-  #buckets = new Map<string, { tokens: number; at: number }>();
+  /** Least recently used first; a forgotten key comes back with a full bucket. */
+  readonly #buckets: LruMap<string, { tokens: number; at: number }>;
   readonly #now: () => number;
 
   constructor(opts: { rate: number; burst: number; maxKeys?: number; now?: () => number }) {
     this.rate = opts.rate;
     this.burst = opts.burst;
-    this.#maxKeys = opts.maxKeys ?? 100_000;
+    this.#buckets = new LruMap({ max: opts.maxKeys ?? 100_000 });
     this.#now = opts.now ?? (() => performance.now());
   }
 
@@ -36,21 +37,18 @@ export class TokenBucket {
   take(key: string): TakeResult {
     if (this.rate <= 0) return { ok: true };
     const now = this.#now();
-    const b = this.#buckets.get(key);
-    let tokens = this.burst;
+    let b = this.#buckets.get(key); // now the most recently used
     if (b) {
-      tokens = Math.min(this.burst, b.tokens + ((now - b.at) / 1000) * this.rate);
-      this.#buckets.delete(key); // re-insert keeps the map in least-recently-used order
-    } else if (this.#buckets.size >= this.#maxKeys) {
-      // A full bucket is what a forgotten key would get back anyway.
-      const oldest = this.#buckets.keys().next().value;
-      if (oldest !== undefined) this.#buckets.delete(oldest);
+      b.tokens = Math.min(this.burst, b.tokens + ((now - b.at) / 1000) * this.rate);
+      b.at = now;
+    } else {
+      b = { tokens: this.burst, at: now };
+      this.#buckets.set(key, b);
     }
-    if (tokens < 1) {
-      this.#buckets.set(key, { tokens, at: now });
-      return { ok: false, retryAfterMs: Math.ceil(((1 - tokens) / this.rate) * 1000) };
+    if (b.tokens < 1) {
+      return { ok: false, retryAfterMs: Math.ceil(((1 - b.tokens) / this.rate) * 1000) };
     }
-    this.#buckets.set(key, { tokens: tokens - 1, at: now });
+    b.tokens -= 1;
     return { ok: true };
   }
 }

@@ -1,6 +1,7 @@
 /**
  * The wire contract of DESIGN.md as zod schemas: world-update events, the
- * `kb.interact` request and reply, and the data of every SSE event type.
+ * `kb.interact` request and reply, the chat and interact bodies, and the one
+ * formatter that turns zod issues into the `message` of an error.
  *
  * This module is browser-safe: it imports nothing but zod.
  *
@@ -77,10 +78,39 @@ export const WorldSnapshotSchema = z.object({
 /** A world snapshot. */
 export type WorldSnapshot = z.infer<typeof WorldSnapshotSchema>;
 
-const message = z.string().min(1, "message must not be empty").refine(
-  (m) => new TextEncoder().encode(m).length <= MAX_MESSAGE_BYTES,
-  `message must be at most ${MAX_MESSAGE_BYTES} bytes`,
-);
+/** A failed parse's issues (any zod error, classic or core). */
+export type ZodIssues = { readonly issues: readonly z.core.$ZodIssue[] };
+
+/** Error code (and zod issue marker) of a message over {@linkcode MAX_MESSAGE_BYTES}. */
+export const MESSAGE_TOO_LARGE = "message_too_large";
+
+const message = z.string().min(1, "message must not be empty").check((ctx) => {
+  if (new TextEncoder().encode(ctx.value).length <= MAX_MESSAGE_BYTES) return;
+  // Marked in `params`, so callers tell "too large" (413) from other problems
+  // (400) by the issue, not by its wording.
+  ctx.issues.push({
+    code: "custom",
+    input: ctx.value,
+    message: `message must be at most ${MAX_MESSAGE_BYTES} bytes`,
+    params: { code: MESSAGE_TOO_LARGE },
+  });
+});
+
+/**
+ * Whether a failed parse failed (also) because the message is over
+ * {@linkcode MAX_MESSAGE_BYTES}: such a request is answered 413
+ * `message_too_large` rather than 400.
+ *
+ * @example
+ * ```ts
+ * const r = ChatRequestSchema.safeParse(body);
+ * if (!r.success && isMessageTooLarge(r.error)) status = 413;
+ * ```
+ */
+export function isMessageTooLarge(error: ZodIssues): boolean {
+  return error.issues.some((i) => i.code === "custom" && i.params?.code === MESSAGE_TOO_LARGE);
+}
+
 const experienceId = z.string().min(1).max(200);
 
 /** Body of `POST /api/v0.3/chat`. */
@@ -148,17 +178,6 @@ export type InteractReply = z.infer<typeof InteractReplySchema>;
 /** A successful KB reply. */
 export type InteractSuccess = Extract<InteractReply, { ok: true }>;
 
-/** Data of the SSE `metadata` event. */
-export const MetadataEventSchema = z.object({
-  conversation_id: z.string(),
-  model: z.string(),
-  timestamp: z.number(),
-});
-/** Data of the SSE `content` event. */
-export const ContentEventSchema = z.object({ content: z.string() });
-/** Data of the SSE `resync` event. */
-export const ResyncEventSchema = z.object({ reason: z.string() });
-
 /**
  * JSON Schema of {@linkcode WorldUpdateEventSchema} for client authors.
  *
@@ -169,4 +188,43 @@ export const ResyncEventSchema = z.object({ reason: z.string() });
  */
 export function worldUpdateJsonSchema(): Record<string, unknown> {
   return z.toJSONSchema(WorldUpdateEventSchema) as Record<string, unknown>;
+}
+
+/**
+ * The one way zod issues become text here (settings, request validation,
+ * `kb.interact`, content files): `path: message` per issue, joined with
+ * `; `. Path segments holding a dot or a space are quoted, and an issue of
+ * a record key or element carries its first inner problem.
+ *
+ * @example
+ * ```ts
+ * describeIssues(r.error, "(body)"); // "message: message must not be empty; experience: Invalid input: expected string, received undefined"
+ * ```
+ */
+export function describeIssues(error: ZodIssues, root = "(root)"): string {
+  return error.issues.map((i) => {
+    const { path, problem } = describeIssue(i);
+    return `${path || root}: ${problem}`;
+  }).join("; ");
+}
+
+/**
+ * One issue as a dotted path (`""` at the root) and its problem, for callers
+ * that place them in their own message (content errors name the file too).
+ *
+ * @example
+ * ```ts
+ * const { path, problem } = describeIssue(error.issues[0]!);
+ * ```
+ */
+export function describeIssue(issue: z.core.$ZodIssue): { path: string; problem: string } {
+  const path = issue.path.map((p) => {
+    const s = String(p);
+    return /[.\s]/.test(s) ? JSON.stringify(s) : s;
+  }).join(".");
+  // A record key or map element that failed says why in its own issues.
+  const inner = "issues" in issue && Array.isArray(issue.issues)
+    ? (issue.issues[0] as { message?: string } | undefined)?.message
+    : undefined;
+  return { path, problem: inner ? `${issue.message}: ${inner}` : issue.message };
 }

@@ -1,16 +1,27 @@
 /**
- * Settings from the environment (DESIGN.md "Settings"), validated with zod so
- * a bad value fails at start with the variable's name.
+ * Settings from the environment (DESIGN.md "Settings"): every variable the
+ * server reads, narrators' included, parsed and validated by one zod schema
+ * at start, so a bad value fails before anything is opened, with the
+ * variable's name ({@linkcode SettingsError}). Nothing reads the
+ * environment after `loadSettings`.
  *
  * @module
  */
 import { z } from "zod";
-import { AppError } from "./errors.ts";
+import { SettingsError } from "./errors.ts";
+import { describeIssues } from "./schema.ts";
 
 const flag = z.enum(["", "0", "1", "true", "false"]).optional()
   .transform((v) => v === "1" || v === "true");
 
-/** Parses `30s`, `15m`, `1h`, `2d` or plain milliseconds. */
+/**
+ * Parses `30s`, `15m`, `1h`, `2d` or plain milliseconds.
+ *
+ * @example
+ * ```ts
+ * parseDuration("1.5h"); // 5_400_000
+ * ```
+ */
 export function parseDuration(text: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
   if (!m) throw new Error(`not a duration: ${text}`);
@@ -42,24 +53,42 @@ const duration = (fallback: string, opts: { positive?: boolean; timer?: boolean 
     return ms;
   });
 
+const httpUrl = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" });
+const int = (min: number, fallback: number) => z.coerce.number().int().min(min).default(fallback);
+
 const SettingsSchema = z.object({
   DEV: flag,
   PORT: z.coerce.number().int().min(0).max(65535).default(8000),
   HOST: z.string().default("127.0.0.1"),
   ROLE: z.enum(["all", "kb", "chat"]).default("all"),
   NATS_URL: z.string().optional(),
-  KB_URL: z.url({ protocol: /^https?$/, error: "KB_URL must be an http(s) URL" })
-    .transform((u) => u.replace(/\/+$/, "")).optional(),
+  /** Dev only: the nats-server binary to start when `NATS_URL` is unset (else PATH). */
+  NATS_SERVER_BIN: z.string().optional(),
+  KB_URL: httpUrl.transform((u) => u.replace(/\/+$/, "")).optional(),
   KB_DATA_DIR: z.string().default("./kb-data"),
   STATE_DIR: z.string().default("./.state"),
-  JWT_SECRET: z.string().min(16, "JWT_SECRET must be at least 16 characters").optional(),
+  JWT_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
+  /** Longest a token may still be valid: an `exp` further ahead is refused. */
+  JWT_MAX_TTL: duration("30d", { positive: true }),
   NARRATOR: z.enum(["offline", "anthropic", "openai"]).default("offline"),
   NARRATOR_PACING: flag,
+  NARRATOR_FIRST_TOKEN_MS: int(0, 350),
+  NARRATOR_TOKENS_PER_SEC: int(1, 40),
+  NARRATOR_TIMEOUT: duration("20s", { positive: true, timer: true }),
+  NARRATOR_MAX_TOKENS: int(1, 400),
+  NARRATOR_MAX_RETRIES: int(0, 1),
+  ANTHROPIC_API_KEY: z.string().optional(),
+  ANTHROPIC_BASE_URL: httpUrl.default("https://api.anthropic.com"),
+  ANTHROPIC_FAST_MODEL: z.string().default("claude-haiku-4-5"),
+  ANTHROPIC_CAPABLE_MODEL: z.string().default("claude-sonnet-4-5"),
+  OPENAI_BASE_URL: httpUrl.default("https://api.openai.com/v1"),
+  OPENAI_API_KEY: z.string().optional(),
+  OPENAI_MODEL: z.string().default("gpt-4o-mini"),
+  OPENAI_CAPABLE_MODEL: z.string().optional(),
   // JetStream reads max_age 0 as "keep forever".
   WORLD_RETENTION: duration("1h", { positive: true }),
   KEEPALIVE_INTERVAL: duration("15s", { timer: true }),
   KB_REQUEST_TIMEOUT: duration("5s", { positive: true, timer: true }),
-  NARRATOR_TIMEOUT: duration("20s", { positive: true, timer: true }),
   ACTION_RATE: z.coerce.number().min(0).default(10),
   ACTION_BURST: z.coerce.number().min(1).default(20),
   WORLD_UPDATE_RATE: z.coerce.number().min(0).default(1000),
@@ -69,13 +98,42 @@ const SettingsSchema = z.object({
   MAX_STREAMS: z.coerce.number().int().min(1).default(20_000),
   SHUTDOWN_TIMEOUT: duration("10s", { positive: true, timer: true }),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
-});
+}).superRefine((s, ctx) => {
+  const need = (name: keyof typeof s, message: string) =>
+    ctx.addIssue({ code: "custom", path: [name], message });
+  if (!s.DEV && !s.JWT_SECRET) need("JWT_SECRET", "required outside dev (DEV=1 for local play)");
+  if (!s.DEV && !s.NATS_URL) need("NATS_URL", "required outside dev (DEV=1 for local play)");
+  if (s.NARRATOR === "anthropic" && !s.ANTHROPIC_API_KEY) {
+    need("ANTHROPIC_API_KEY", "required with NARRATOR=anthropic");
+  }
+}).transform((s) => ({ ...s, OPENAI_CAPABLE_MODEL: s.OPENAI_CAPABLE_MODEL ?? s.OPENAI_MODEL }));
 
 /** Validated settings; durations are in milliseconds. */
 export type Settings = z.infer<typeof SettingsSchema>;
 
+/** The settings a narrator is built from (`chat/narrators`). */
+export type NarratorSettings = Pick<
+  Settings,
+  | "NARRATOR"
+  | "NARRATOR_PACING"
+  | "NARRATOR_FIRST_TOKEN_MS"
+  | "NARRATOR_TOKENS_PER_SEC"
+  | "NARRATOR_TIMEOUT"
+  | "NARRATOR_MAX_TOKENS"
+  | "NARRATOR_MAX_RETRIES"
+  | "ANTHROPIC_API_KEY"
+  | "ANTHROPIC_BASE_URL"
+  | "ANTHROPIC_FAST_MODEL"
+  | "ANTHROPIC_CAPABLE_MODEL"
+  | "OPENAI_BASE_URL"
+  | "OPENAI_API_KEY"
+  | "OPENAI_MODEL"
+  | "OPENAI_CAPABLE_MODEL"
+>;
+
 /**
- * Reads settings from an environment map (defaults to `Deno.env`).
+ * Reads settings from an environment map (defaults to `Deno.env`). Throws a
+ * {@linkcode SettingsError} naming every variable at fault.
  *
  * @example
  * ```ts
@@ -89,23 +147,8 @@ export function loadSettings(
   const set = Object.fromEntries(Object.entries(env).filter(([, v]) => v?.trim()));
   const parsed = SettingsSchema.safeParse(set);
   if (!parsed.success) {
-    const detail = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
-    throw new AppError("bad_settings", `invalid settings: ${detail}`, 500);
+    const names = [...new Set(parsed.error.issues.map((i) => String(i.path[0] ?? "")))];
+    throw new SettingsError(names, `invalid settings: ${describeIssues(parsed.error)}`);
   }
-  const s = parsed.data;
-  if (!s.DEV && !s.JWT_SECRET) {
-    throw new AppError(
-      "bad_settings",
-      "JWT_SECRET is required outside dev (set DEV=1 for local play)",
-      500,
-    );
-  }
-  if (!s.DEV && !s.NATS_URL) {
-    throw new AppError(
-      "bad_settings",
-      "NATS_URL is required outside dev (set DEV=1 for local play)",
-      500,
-    );
-  }
-  return s;
+  return parsed.data;
 }

@@ -4,30 +4,25 @@
  * capable model takes what the KB flags (`needs_capable_model`: not
  * understood, dialogue).
  *
- * Settings (from `narratorEnv`): `ANTHROPIC_API_KEY` (required),
- * `ANTHROPIC_BASE_URL`, `ANTHROPIC_FAST_MODEL` (default `claude-haiku-4-5`),
- * `ANTHROPIC_CAPABLE_MODEL` (default `claude-sonnet-4-5`),
- * `NARRATOR_MAX_TOKENS` (default 400), `NARRATOR_MAX_RETRIES` (default 1).
+ * Settings (validated by shared/settings.ts): `ANTHROPIC_API_KEY` (required),
+ * `ANTHROPIC_BASE_URL`, `ANTHROPIC_FAST_MODEL`, `ANTHROPIC_CAPABLE_MODEL`,
+ * `NARRATOR_MAX_TOKENS`, `NARRATOR_MAX_RETRIES`.
  *
  * @module
  */
 import Anthropic from "@anthropic-ai/sdk";
 import type { Outcome } from "../../shared/schema.ts";
-import { AppError } from "../../shared/errors.ts";
+import { SettingsError } from "../../shared/errors.ts";
+import type { NarratorSettings } from "../../shared/settings.ts";
 import { SYSTEM_PROMPT, userPrompt } from "./prompt.ts";
-import { intSetting, type NarrationInput, type Narrator, type NarratorEnv } from "./types.ts";
-
-/** Default fast model. */
-export const ANTHROPIC_DEFAULT_FAST_MODEL = "claude-haiku-4-5";
-/** Default capable model. */
-export const ANTHROPIC_DEFAULT_CAPABLE_MODEL = "claude-sonnet-4-5";
+import type { NarrationInput, Narrator } from "./types.ts";
 
 /**
  * Narrates with Claude.
  *
  * @example
  * ```ts
- * const narrator = AnthropicNarrator.fromEnv({ ANTHROPIC_API_KEY: key });
+ * const narrator = AnthropicNarrator.fromSettings(loadSettings({ DEV: "1", NARRATOR: "anthropic", ANTHROPIC_API_KEY: key }));
  * ```
  */
 export class AnthropicNarrator implements Narrator {
@@ -48,22 +43,21 @@ export class AnthropicNarrator implements Narrator {
     this.#maxTokens = maxTokens;
   }
 
-  /** Builds the narrator from environment settings; throws when the API key is missing. */
-  static fromEnv(env: NarratorEnv): AnthropicNarrator {
-    const apiKey = env.ANTHROPIC_API_KEY;
-    if (!apiKey) {
-      throw new AppError("bad_settings", "NARRATOR=anthropic needs ANTHROPIC_API_KEY", 500);
+  /** Builds the narrator from the settings; the API key is required (settings check it at start). */
+  static fromSettings(s: NarratorSettings): AnthropicNarrator {
+    if (!s.ANTHROPIC_API_KEY) {
+      throw new SettingsError(["ANTHROPIC_API_KEY"], "NARRATOR=anthropic needs ANTHROPIC_API_KEY");
     }
     const client = new Anthropic({
-      apiKey,
+      apiKey: s.ANTHROPIC_API_KEY,
       // Passed explicitly so the SDK never picks up a different process env.
-      baseURL: env.ANTHROPIC_BASE_URL || "https://api.anthropic.com",
-      maxRetries: intSetting(env, "NARRATOR_MAX_RETRIES", 1),
+      baseURL: s.ANTHROPIC_BASE_URL,
+      maxRetries: s.NARRATOR_MAX_RETRIES,
     });
     return new AnthropicNarrator(client, {
-      fast: env.ANTHROPIC_FAST_MODEL || ANTHROPIC_DEFAULT_FAST_MODEL,
-      capable: env.ANTHROPIC_CAPABLE_MODEL || ANTHROPIC_DEFAULT_CAPABLE_MODEL,
-    }, intSetting(env, "NARRATOR_MAX_TOKENS", 400));
+      fast: s.ANTHROPIC_FAST_MODEL,
+      capable: s.ANTHROPIC_CAPABLE_MODEL,
+    }, s.NARRATOR_MAX_TOKENS);
   }
 
   modelFor(outcome: Outcome): string {

@@ -1,7 +1,8 @@
 /**
  * The offline narrator (default): deterministic prose built from the KB
- * outcome (its true `summary` plus the facts it carries: descriptions, items,
- * exits, characters). No network, same input → same words.
+ * outcome (its true `summary` plus the facts the engine gives: a location's
+ * description, items, NPCs, other players and exits; an item's description;
+ * an NPC's topics). No network, same input → same words.
  *
  * With pacing on (`deno task dev`), it imitates an LLM: a first-token delay
  * and a steady token rate, so the browser client shows realistic streaming.
@@ -9,13 +10,8 @@
  * @module
  */
 import type { Outcome } from "../../shared/schema.ts";
-import {
-  intSetting,
-  type NarrationInput,
-  type Narrator,
-  type NarratorEnv,
-  tokenize,
-} from "./types.ts";
+import type { NarratorSettings } from "../../shared/settings.ts";
+import { type NarrationInput, type Narrator, tokenize } from "./types.ts";
 
 /** Pacing of the offline narrator. */
 export interface OfflinePacing {
@@ -25,35 +21,21 @@ export interface OfflinePacing {
   tokenMs: number;
 }
 
-function nameOf(v: unknown): string | undefined {
-  if (typeof v === "string") return v;
-  if (v && typeof v === "object") {
-    const o = v as Record<string, unknown>;
-    for (const k of ["name", "title", "id"]) if (typeof o[k] === "string") return o[k] as string;
-  }
-  return undefined;
-}
-
+/** Names of a list of `{name}` records (kb/engine_ctx.ts) or of plain strings (players, topics). */
 function names(v: unknown): string[] {
-  if (Array.isArray(v)) return v.map(nameOf).filter((s): s is string => !!s);
-  if (v && typeof v === "object") {
-    return Object.entries(v as Record<string, unknown>).map(([k, x]) => nameOf(x) ?? k);
-  }
-  return [];
+  if (!Array.isArray(v)) return [];
+  return v.map((x) => typeof x === "string" ? x : record(x)?.name)
+    .filter((s): s is string => typeof s === "string" && s !== "");
 }
 
-/** Exits as "north to Mossy Path" when the KB gives a direction, else their names. */
+/** Exits as "north to Mossy Path" (the engine's `{direction, name}`). */
 function exitNames(v: unknown): string[] {
-  if (!Array.isArray(v)) return names(v).map((n) => `to ${n}`);
+  if (!Array.isArray(v)) return [];
   return v.map((x) => {
-    if (x && typeof x === "object") {
-      const { direction, name } = x as Record<string, unknown>;
-      if (typeof direction === "string" && typeof name === "string") {
-        return `${direction} to ${name}`;
-      }
-    }
-    const n = nameOf(x);
-    return n && `to ${n}`;
+    const { direction, name } = record(x) ?? {};
+    return typeof direction === "string" && typeof name === "string"
+      ? `${direction} to ${name}`
+      : undefined;
   }).filter((s): s is string => !!s);
 }
 
@@ -105,9 +87,9 @@ function record(v: unknown): Record<string, unknown> | undefined {
 
 /**
  * The offline prose for an outcome: the KB's true summary, then what its
- * facts show (a place's description, items, characters, other players and
- * exits; a taken item's description; topics to ask about). Facts may be flat
- * or nested under `location`.
+ * facts show (the location's description, items, NPCs, other players and
+ * exits, as kb/engine_ctx.ts `describeLocation` gives them under
+ * `facts.location`; a taken or examined item's description; an NPC's topics).
  *
  * @example
  * ```ts
@@ -116,34 +98,29 @@ function record(v: unknown): Record<string, unknown> | undefined {
  */
 export function offlineProse(outcome: Outcome): string {
   const f = outcome.facts ?? {};
-  const place = record(f.location) ?? f;
+  // Some outcomes name the location by id only (a string): nothing to describe.
+  const place = record(f.location) ?? {};
   const parts: string[] = [sentence(outcome.summary)];
   const add = (text: unknown) => {
     if (typeof text !== "string" || !text.trim()) return;
     if (!parts.some((p) => p.includes(text.trim()))) parts.push(sentence(text));
   };
-  const described = outcome.kind !== "no_exit"; // a refused move only needs the ways out
-  if (described) add(place.description);
-  if (described && outcome.kind !== "inventory") {
-    const items = counted(names(place.items ?? place.visible_items));
+  if (outcome.kind !== "no_exit") { // a refused move only needs the ways out
+    add(place.description);
+    const items = counted(names(place.items));
     if (items.length) parts.push(`You notice ${list(items)} here.`);
-    const npcs = names(place.npcs ?? place.characters);
+    const npcs = names(place.npcs);
     if (npcs.length) parts.push(`${list(npcs)} ${npcs.length === 1 ? "is" : "are"} here.`);
     const players = names(place.players);
     if (players.length) parts.push(`Also here: ${list(players)}.`);
   }
-  if (outcome.kind === "inventory" && f.inventory !== undefined) {
-    const carried = counted(names(f.inventory));
-    parts.push(carried.length ? `You carry ${list(carried)}.` : "Your hands are empty.");
-  }
-  const exits = exitNames(place.exits ?? place.connections);
+  const exits = exitNames(place.exits);
   if (exits.length) parts.push(`From here you can go ${list(exits, "or")}.`);
   const item = record(f.item);
   if (item && (outcome.kind === "took" || outcome.kind === "examined")) add(item.description);
   const topics = names(f.topics);
   if (topics.length) parts.push(`You could ask about ${list(topics, "or")}.`);
-  if (typeof f.hint === "string") add(f.hint);
-  if (outcome.kind === "not_understood" && typeof f.hint !== "string") {
+  if (outcome.kind === "not_understood") {
     parts.push("Try look, go <place>, take <item>, drop <item> or inventory.");
   }
   return parts.filter(Boolean).join(" ");
@@ -182,20 +159,19 @@ export class OfflineNarrator implements Narrator {
   }
 
   /**
-   * Pacing from `NARRATOR_FIRST_TOKEN_MS` (default 350) and
-   * `NARRATOR_TOKENS_PER_SEC` (default 40), or none.
+   * Paced (`NARRATOR_PACING`) by `NARRATOR_FIRST_TOKEN_MS` and
+   * `NARRATOR_TOKENS_PER_SEC`, or not at all.
    *
    * @example
    * ```ts
-   * const narrator = OfflineNarrator.fromEnv(true, Deno.env.toObject());
+   * const narrator = OfflineNarrator.fromSettings(loadSettings({ DEV: "1", NARRATOR_PACING: "1" }));
    * ```
    */
-  static fromEnv(paced: boolean, env: NarratorEnv = {}): OfflineNarrator {
-    if (!paced) return new OfflineNarrator();
-    const rate = Math.max(1, intSetting(env, "NARRATOR_TOKENS_PER_SEC", 40));
+  static fromSettings(s: NarratorSettings): OfflineNarrator {
+    if (!s.NARRATOR_PACING) return new OfflineNarrator();
     return new OfflineNarrator({
-      firstTokenMs: intSetting(env, "NARRATOR_FIRST_TOKEN_MS", 350),
-      tokenMs: Math.round(1000 / rate),
+      firstTokenMs: s.NARRATOR_FIRST_TOKEN_MS,
+      tokenMs: Math.round(1000 / s.NARRATOR_TOKENS_PER_SEC),
     });
   }
 

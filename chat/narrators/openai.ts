@@ -3,28 +3,27 @@
  * official `openai` SDK, with a configurable base URL so it also talks to
  * Ollama, vLLM and llama.cpp servers.
  *
- * Settings (from `narratorEnv`): `OPENAI_BASE_URL` (default
- * `https://api.openai.com/v1`), `OPENAI_API_KEY` (local servers accept any
- * value; default `unused`), `OPENAI_MODEL` (default `gpt-4o-mini`),
- * `OPENAI_CAPABLE_MODEL` (default: `OPENAI_MODEL`), `NARRATOR_MAX_TOKENS`
- * (default 400), `NARRATOR_MAX_RETRIES` (default 1).
+ * Settings (validated by shared/settings.ts): `OPENAI_BASE_URL`,
+ * `OPENAI_API_KEY` (local servers accept any value; unset sends `unused`),
+ * `OPENAI_MODEL`, `OPENAI_CAPABLE_MODEL`, `NARRATOR_MAX_TOKENS`,
+ * `NARRATOR_MAX_RETRIES`.
  *
  * @module
  */
 import OpenAI from "openai";
 import type { Outcome } from "../../shared/schema.ts";
+import type { NarratorSettings } from "../../shared/settings.ts";
 import { SYSTEM_PROMPT, userPrompt } from "./prompt.ts";
-import { intSetting, type NarrationInput, type Narrator, type NarratorEnv } from "./types.ts";
-
-/** Default model. */
-export const OPENAI_DEFAULT_MODEL = "gpt-4o-mini";
+import type { NarrationInput, Narrator } from "./types.ts";
 
 /**
  * Narrates with an OpenAI-compatible chat-completions endpoint.
  *
  * @example
  * ```ts
- * const narrator = OpenAINarrator.fromEnv({ OPENAI_BASE_URL: "http://127.0.0.1:11434/v1", OPENAI_MODEL: "llama3.2" });
+ * const narrator = OpenAINarrator.fromSettings(loadSettings({
+ *   DEV: "1", NARRATOR: "openai", OPENAI_BASE_URL: "http://127.0.0.1:11434/v1", OPENAI_MODEL: "llama3.2",
+ * }));
  * ```
  */
 export class OpenAINarrator implements Narrator {
@@ -41,21 +40,20 @@ export class OpenAINarrator implements Narrator {
     this.#maxTokens = maxTokens;
   }
 
-  /** Builds the narrator from environment settings. */
-  static fromEnv(env: NarratorEnv): OpenAINarrator {
+  /** Builds the narrator from the settings. */
+  static fromSettings(s: NarratorSettings): OpenAINarrator {
     const client = new OpenAI({
-      apiKey: env.OPENAI_API_KEY || "unused",
+      apiKey: s.OPENAI_API_KEY ?? "unused",
       // Passed explicitly so the SDK never picks up a different process env.
-      baseURL: env.OPENAI_BASE_URL || "https://api.openai.com/v1",
+      baseURL: s.OPENAI_BASE_URL,
       organization: null,
       project: null,
-      maxRetries: intSetting(env, "NARRATOR_MAX_RETRIES", 1),
+      maxRetries: s.NARRATOR_MAX_RETRIES,
     });
-    const model = env.OPENAI_MODEL || OPENAI_DEFAULT_MODEL;
     return new OpenAINarrator(
       client,
-      { model, capable: env.OPENAI_CAPABLE_MODEL || model },
-      intSetting(env, "NARRATOR_MAX_TOKENS", 400),
+      { model: s.OPENAI_MODEL, capable: s.OPENAI_CAPABLE_MODEL },
+      s.NARRATOR_MAX_TOKENS,
     );
   }
 

@@ -32,24 +32,6 @@ export interface Narrator {
   narrate(input: NarrationInput, signal: AbortSignal): AsyncIterable<string>;
 }
 
-/** Environment map narrators read their settings from. */
-export type NarratorEnv = Record<string, string | undefined>;
-
-/**
- * Reads a non-negative integer setting, falling back when unset or invalid.
- *
- * @example
- * ```ts
- * const retries = intSetting(env, "NARRATOR_MAX_RETRIES", 1);
- * ```
- */
-export function intSetting(env: NarratorEnv, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw.trim() === "") return fallback;
-  const n = Number(raw);
-  return Number.isFinite(n) && n >= 0 ? Math.floor(n) : fallback;
-}
-
 /**
  * Splits prose into word-sized chunks with their trailing whitespace (about
  * what an LLM streams per token).

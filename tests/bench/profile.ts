@@ -66,7 +66,7 @@ const STAGES: [string, RegExp][] = [
   ["hono (routing, middleware, jwt)", /registry\.npmjs\.org\/hono\//],
   ["prom-client (metrics)", /prom-client/],
   ["ulid", /registry\.npmjs\.org\/ulid\//],
-  ["kb: state store (files, fsync, intent)", /\/kb\/(state_store|durable)\.ts/],
+  ["kb: state store (files, fsync, intent)", /\/kb\/state\//],
   ["kb: other (engine, interact, publish)", /\/kb\//],
   ["chat", /\/chat\//],
   ["logging (shared/log.ts)", /\/shared\/log\.ts/],

@@ -24,7 +24,15 @@ Deno.test("client routes: GET / is the page, with a same-origin CSP", async () =
   const res = await app().request("/");
   eq(res.status, 200);
   ok(res.headers.get("Content-Type")!.startsWith("text/html"));
-  ok(res.headers.get("Content-Security-Policy")!.includes("default-src 'self'"));
+  eq(
+    res.headers.get("Content-Security-Policy"),
+    "default-src 'self'; img-src 'self' data:; connect-src 'self'; style-src 'self'; " +
+      "script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+  );
+  eq(res.headers.get("X-Content-Type-Options"), "nosniff");
+  eq(res.headers.get("Referrer-Policy"), "no-referrer");
+  eq(res.headers.get("Cache-Control"), "no-cache");
+  eq(res.headers.get("Strict-Transport-Security"), null, "HSTS is the TLS terminator's");
   const html = await res.text();
   ok(html.includes('src="/client/app.js"'));
   ok(html.includes('aria-live="polite"'));

@@ -1,11 +1,13 @@
 /**
  * Backpressure: a client that does not read cannot grow server memory; past
- * the per-connection limit the stream ends with `resync` (and is cut if it
- * still does not drain), and the client recovers with Last-Event-ID.
+ * the per-connection limit the frames it was not sent yet are dropped and
+ * the stream ends with `resync` then a clean end (and is cut if the client
+ * still reads nothing), and the client recovers with Last-Event-ID.
  */
 import assert from "node:assert/strict";
 import { createParser } from "eventsource-parser";
 import { newEventId, newRequestId } from "../../shared/ids.ts";
+import { metrics } from "../../shared/metrics.ts";
 import type { WorldUpdateEvent } from "../../shared/schema.ts";
 import { experienceSubject } from "../../shared/subjects.ts";
 import { eventually, type Harness, openWorld, startHarness } from "./harness.ts";
@@ -71,7 +73,9 @@ Deno.test("backpressure: a client that never reads is dropped; memory stays boun
   }
 });
 
-Deno.test("backpressure: a slow client gets resync, then recovers everything with Last-Event-ID", async () => {
+const slowDrops = async () => (await metrics.slowConsumerDrops.get()).values[0]?.value ?? 0;
+
+Deno.test("backpressure: a slow client gets what the socket carried, then resync, then a clean end, and resumes with Last-Event-ID", async () => {
   const h = await startHarness({ chat: { maxQueuedBytes: LIMIT, slowClientDropMs: 10_000 } });
   try {
     const token = await h.token("slowpoke");
@@ -79,22 +83,38 @@ Deno.test("backpressure: a slow client gets resync, then recovers everything wit
       headers: { Authorization: `Bearer ${token}` },
     });
     await eventually(() => h.chat.openStreams().world === 1, 2000, "stream open");
+    // Not reading: the socket's buffers fill, then the server's queue, until
+    // it is over the limit. Small rounds, so we stop soon after.
+    const drops = await slowDrops();
     const published: string[] = [];
-    for (let round = 0; round < 8; round++) {
-      published.push(...flood(h, 250, 4_000));
+    for (let round = 0; round < 1_000 && (await slowDrops()) === drops; round++) {
+      published.push(...flood(h, 20, 4_000));
       await h.kbBus.flush();
-      await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 5));
     }
-    // Only now start reading: whatever was queued, then resync, then the end.
+    assert.equal(await slowDrops(), drops + 1, "the stream went over its limit");
+
+    // Only now read: the end must be clean (a cut connection would throw here).
     const events: { event?: string; id?: string; data: string }[] = [];
     const parser = createParser({ onEvent: (m) => events.push(m) });
     const decoder = new TextDecoder();
     for await (const chunk of res.body!) parser.feed(decoder.decode(chunk, { stream: true }));
     const updates = events.filter((e) => e.event === "world_update");
-    assert.equal(events.at(-1)!.event, "resync");
-    assert.equal(JSON.parse(events.at(-1)!.data).reason, "slow_consumer");
-    assert.ok(updates.length > 0 && updates.length < published.length, `got ${updates.length}`);
-    assert.deepEqual(updates.map((e) => e.id), published.slice(0, updates.length));
+    assert.deepEqual(
+      events.slice(updates.length).map((e) => [e.event, JSON.parse(e.data).reason]),
+      [["resync", "slow_consumer"]],
+      "the updates, then resync, then nothing",
+    );
+    assert.deepEqual(updates.map((e) => e.id), published.slice(0, updates.length), "a prefix");
+    // What waited in the server's queue when the limit was crossed (more than
+    // LIMIT bytes of the newest frames) never reaches the client: resync is
+    // next after what the socket already carried.
+    const frameBytes = Math.max(...updates.map((e) => e.data.length)) + 100;
+    assert.ok(
+      updates.length <= published.length - Math.floor(LIMIT / frameBytes),
+      `got ${updates.length} of ${published.length}: frames queued past the limit were sent`,
+    );
+    await eventually(() => h.chat.openStreams().world === 0, 2000, "stream released");
 
     const again = await openWorld(h, "slowpoke", "shared-woods", updates.at(-1)!.id);
     const rest = await again.take(published.length - updates.length, "world_update", 20_000);

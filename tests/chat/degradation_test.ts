@@ -96,7 +96,7 @@ Deno.test("degradation (ROLE=chat): with NATS down the KB is reached over KB_URL
   });
   const h = await startHarness({
     localKb: false,
-    chat: { kbUrl: `http://127.0.0.1:${kbHttp.addr.port}` },
+    kbUrl: `http://127.0.0.1:${kbHttp.addr.port}`,
   });
   ref.kb = h.kb;
   try {

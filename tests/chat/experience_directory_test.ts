@@ -1,12 +1,12 @@
 /**
  * Guarantee 7 for split roles: a `ROLE=chat` process refuses world streams
  * for unknown experiences by asking the KB over NATS (`kb.experiences`),
- * with or without `KB_URL`.
+ * with or without `KB_URL` (`RemoteKb.hasExperience`).
  */
 import { issueToken } from "../../shared/auth.ts";
-import { NatsBus } from "../../shared/bus.ts";
+import { NatsBus } from "../../shared/bus/mod.ts";
 import { startNatsServer } from "../../shared/nats_server.ts";
-import { experienceDirectory } from "../../chat/mod.ts";
+import { RemoteKb } from "../../chat/mod.ts";
 import { spawnServer } from "../helpers/process.ts";
 
 function assert(cond: unknown, msg: string): asserts cond {
@@ -48,7 +48,7 @@ Deno.test("ROLE=chat without KB_URL: unknown experience 404, known one streams",
   }
 });
 
-Deno.test("experienceDirectory: falls back to KB_URL, and allows every id when no KB answers", async () => {
+Deno.test("RemoteKb.hasExperience: falls back to KB_URL, and allows every id when no KB answers", async () => {
   const nats = await startNatsServer();
   const bus = await NatsBus.connect(nats.url);
   // A stand-in KB HTTP listing; no KB answers on this bus.
@@ -58,18 +58,19 @@ Deno.test("experienceDirectory: falls back to KB_URL, and allows every id when n
     return Response.json({ experiences: [{ id: "wylding-woods" }] });
   });
   try {
-    const viaHttp = experienceDirectory({
+    const viaHttp = new RemoteKb({
       bus,
       kbUrl: `http://127.0.0.1:${http.addr.port}`,
       timeoutMs: 300,
+      listingTimeoutMs: 300,
     });
-    assert(await viaHttp("wylding-woods") === true, "known id over KB_URL");
-    assert(await viaHttp("wylding-woods") === true, "cached");
-    assert(await viaHttp("nowhere") === false, "unknown id over KB_URL");
+    assert(await viaHttp.hasExperience("wylding-woods") === true, "known id over KB_URL");
+    assert(await viaHttp.hasExperience("wylding-woods") === true, "cached");
+    assert(await viaHttp.hasExperience("nowhere") === false, "unknown id over KB_URL");
     assert(listings === 1, `one listing within a second, got ${listings}`);
 
-    const unreachable = experienceDirectory({ bus, timeoutMs: 300 });
-    assert(await unreachable("anything") === true, "no KB at all: allowed");
+    const unreachable = new RemoteKb({ bus, timeoutMs: 300, listingTimeoutMs: 300 });
+    assert(await unreachable.hasExperience("anything") === true, "no KB at all: allowed");
   } finally {
     await http.shutdown();
     await bus.close();

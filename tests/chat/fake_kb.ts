@@ -16,7 +16,7 @@
  *
  * @module
  */
-import type { Bus, BusSubscription } from "../../shared/bus.ts";
+import type { Bus, BusSubscription } from "../../shared/bus/mod.ts";
 import { newEventId } from "../../shared/ids.ts";
 import type {
   InteractReply,
@@ -86,7 +86,7 @@ export class FakeKb {
     return this;
   }
 
-  /** The in-process path (`ChatOptions.localKb`). */
+  /** The in-process path (`KbService.interact`, as chat's fallback). */
   interact = (req: InteractRequest): Promise<InteractReply> => {
     this.calls.local++;
     return Promise.resolve(this.apply(req));
@@ -122,10 +122,20 @@ export class FakeKb {
     const me = escapePathSegment(req.user_id);
     switch (verb) {
       case "look":
+        // The real engine's shape (kb/engine_ctx.ts describeLocation).
         outcome = o("looked", false, "You are in a quiet glade.", {
-          description: "Moss covers the stones.",
-          items: ["a dream bottle"],
-          exits: ["the store", "the river"],
+          location: {
+            id: "glade",
+            name: "a quiet glade",
+            description: "Moss covers the stones.",
+            items: [{ id: "bottle", name: "a dream bottle" }],
+            npcs: [],
+            players: [],
+            exits: [
+              { direction: "north", to: "store", name: "the store" },
+              { direction: "east", to: "river", name: "the river" },
+            ],
+          },
         });
         break;
       case "take":

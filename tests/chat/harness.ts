@@ -1,21 +1,22 @@
 /**
  * Test harness for chat: a real nats-server (or the in-process bus), the
  * fake KB on its own connection (as a separate KB process would be), the
- * chat module behind a real HTTP port, and an SSE client built on
- * `eventsource-parser`.
+ * chat module in the app main.ts builds (shared/app.ts) behind a real HTTP
+ * port, and an SSE client built on `eventsource-parser`.
  *
  * @module
  */
 import v8 from "node:v8";
 import vm from "node:vm";
-import { Hono } from "hono";
 import { createParser } from "eventsource-parser";
-import { type Bus, InProcessBus, NatsBus } from "../../shared/bus.ts";
+import { buildApp } from "../../shared/app.ts";
+import { type Bus, InProcessBus, NatsBus } from "../../shared/bus/mod.ts";
 import { issueToken } from "../../shared/auth.ts";
-import { jsonErrorHandler, requestId } from "../../shared/http.ts";
+import type { KbService } from "../../shared/kb_service.ts";
 import { type NatsServerProcess, startNatsServer } from "../../shared/nats_server.ts";
 import { setLogLevel } from "../../shared/log.ts";
-import { Chat, type ChatOptions } from "../../chat/mod.ts";
+import { loadSettings } from "../../shared/settings.ts";
+import { Chat, type ChatOptions, RemoteKb } from "../../chat/mod.ts";
 import { FakeKb } from "./fake_kb.ts";
 
 setLogLevel((Deno.env.get("LOG_LEVEL") as "debug" | undefined) ?? "error");
@@ -27,8 +28,13 @@ export const SECRET = "test-secret-0123456789abcdef";
 export interface HarnessOptions {
   /** Use the in-process bus instead of a nats-server. */
   inProcess?: boolean;
-  /** Pass the fake KB as `localKb` (ROLE=all). Default true. */
+  /**
+   * The fake KB is chat's fallback `KbService`, as the in-process KB is with
+   * ROLE=all (default true); false: a `RemoteKb` over `kbUrl` (ROLE=chat).
+   */
   localKb?: boolean;
+  /** `KB_URL` of the `RemoteKb` when `localKb` is false. */
+  kbUrl?: string;
   /** Start the fake KB's NATS responder. Default true. */
   kbResponder?: boolean;
   /** Reconnect wait of chat's NATS connection (ms, default 100). */
@@ -75,20 +81,29 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const kb = new FakeKb(kbBus);
   if (opts.kbResponder ?? true) kb.start();
   await kbBus.flush();
+  // The fake in process (ROLE=all): it claims no timed-out request (those get
+  // 504) and lets a world stream open for any experience.
+  const local: KbService = {
+    interact: kb.interact,
+    hasRequest: () => false,
+    hasExperience: () => Promise.resolve(true),
+  };
   const chat = await Chat.create({
     bus,
-    jwtSecret: SECRET,
-    localKb: (opts.localKb ?? true) ? kb.interact : undefined,
+    auth: { secret: SECRET },
+    kb: (opts.localKb ?? true) ? local : new RemoteKb({ bus, kbUrl: opts.kbUrl, timeoutMs: 2_000 }),
     kbTimeoutMs: 2_000,
     retentionMs: 3_600_000,
     keepAliveMs: 15_000,
-    narrator: "offline",
+    narrator: loadSettings({ DEV: "1" }),
     ...opts.chat,
   });
-  const app = new Hono();
-  app.onError(jsonErrorHandler);
-  app.use(requestId());
-  app.route("/", chat.routes());
+  const app = buildApp({
+    role: "chat",
+    bus,
+    streams: () => chat.openStreams(),
+    routes: [chat.routes()],
+  });
   const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, app.fetch);
   const base = `http://127.0.0.1:${server.addr.port}`;
   return {

@@ -1,18 +1,20 @@
 /**
  * An action reaches at most one KB: a request that may have arrived (timed
  * out) is not sent again to another KB, which would act a second time; it is
- * answered by the in-process KB only when that KB is the one running it.
+ * answered by the fallback (the in-process KB) only when that KB is the one
+ * running it; a `RemoteKb` fallback never claims one.
  * Two KBs share one STATE_DIR as two processes of a cluster would, on a real
  * nats-server.
  */
 import { deepStrictEqual as eq, ok, rejects } from "node:assert/strict";
 import { KbClient } from "../../chat/kb_client.ts";
+import { RemoteKb } from "../../chat/remote_kb.ts";
 import { Kb } from "../../kb/mod.ts";
-import { NatsBus } from "../../shared/bus.ts";
+import { NatsBus } from "../../shared/bus/mod.ts";
 import { AppError } from "../../shared/errors.ts";
 import { KB_INTERACT, KB_QUEUE } from "../../shared/subjects.ts";
 import { startNatsServer } from "../../shared/nats_server.ts";
-import { DATA_DIR, SECRET } from "../kb/_support.ts";
+import { DATA_DIR } from "../kb/_support.ts";
 
 const EXP = "wylding-woods";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -22,7 +24,7 @@ async function cluster() {
   const root = await Deno.makeTempDir({ prefix: "kb-client-" });
   const busA = await NatsBus.connect(nats.url, { name: "a" });
   const busB = await NatsBus.connect(nats.url, { name: "b" });
-  const opts = { dataDir: DATA_DIR, stateDir: `${root}/state`, jwtSecret: SECRET };
+  const opts = { dataDir: DATA_DIR, stateDir: `${root}/state` };
   const kbA = await Kb.create({ ...opts, bus: busA }); // this process's KB
   const kbB = await Kb.create({ ...opts, bus: busB }); // another process's KB
   return {
@@ -46,10 +48,8 @@ Deno.test("kb client: a timed-out request answered elsewhere is not applied agai
     c.kbB.startResponder(); // only B answers on the bus
     const client = new KbClient({
       bus: c.busA,
-      localKb: (r) => c.kbA.interact(r),
-      localKbHas: (r) => c.kbA.hasRequest(r),
-      // Unreachable: a retry over HTTP would answer 503 kb_unavailable, not 504.
-      kbUrl: "http://127.0.0.1:1",
+      // Its own KB, which does not run this request: a retry there would act again.
+      fallback: c.kbA,
       kbTimeoutMs: 1, // B's commit (fsync) takes longer
     });
     const req = { request_id: "once-1", user_id: "alice", experience: EXP, message: "go north" };
@@ -75,12 +75,7 @@ Deno.test("kb client: a timed-out request the in-process KB is running gets that
     const req = { request_id: "mine-1", user_id: "bea", experience: EXP, message: "go north" };
     const running = c.kbA.interact(req);
     const blackHole = c.busA.subscribe(KB_INTERACT, { queue: KB_QUEUE, callback: () => {} });
-    const client = new KbClient({
-      bus: c.busA,
-      localKb: (r) => c.kbA.interact(r),
-      localKbHas: (r) => c.kbA.hasRequest(r),
-      kbTimeoutMs: 50,
-    });
+    const client = new KbClient({ bus: c.busA, fallback: c.kbA, kbTimeoutMs: 50 });
     const reply = await client.interact(req);
     blackHole.unsubscribe();
     eq(reply, await running, "the running action's reply, not a second action");
@@ -102,7 +97,6 @@ Deno.test("kb: a reused request id with another message is a new action; a 429 i
     bus,
     dataDir: DATA_DIR,
     stateDir: `${root}/state`,
-    jwtSecret: SECRET,
     worldUpdateRate: { rate: 5, burst: 2 },
   });
   try {
@@ -141,5 +135,47 @@ Deno.test("kb: a reused request id with another message is a new action; a 429 i
     await bus.close();
     await nats.dispose();
     await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("kb client (ROLE=chat): RemoteKb behind the bus: 504 for a request that may have arrived, 503 without KB_URL", async () => {
+  const nats = await startNatsServer();
+  const bus = await NatsBus.connect(nats.url, { name: "chat-only" });
+  try {
+    // KB_URL points nowhere reachable: were the request retried there, the answer would be 503.
+    const withUrl = new RemoteKb({ bus, kbUrl: "http://127.0.0.1:1", timeoutMs: 300 });
+    eq(withUrl.hasRequest({ request_id: "x", user_id: "u", experience: EXP, message: "m" }), false);
+    const blackHole = bus.subscribe(KB_INTERACT, { queue: KB_QUEUE, callback: () => {} });
+    await bus.flush();
+    const client = new KbClient({ bus, fallback: withUrl, kbTimeoutMs: 50 });
+    const req = { request_id: "lost-1", user_id: "dan", experience: EXP, message: "look" };
+    await rejects(client.interact(req), (e) => {
+      ok(e instanceof AppError, String(e));
+      eq([e.status, e.code], [504, "kb_timeout"]);
+      return true;
+    });
+    blackHole.unsubscribe();
+    await bus.flush();
+    // No KB on the bus at all (no responders): the request surely did not
+    // arrive, so the fallback is asked; without KB_URL it has nothing to offer.
+    const bare = new KbClient({
+      bus,
+      fallback: new RemoteKb({ bus, timeoutMs: 300 }),
+      kbTimeoutMs: 500,
+    });
+    await rejects(bare.interact({ ...req, request_id: "none-1" }), (e) => {
+      ok(e instanceof AppError, String(e));
+      eq([e.status, e.code], [503, "kb_unavailable"]);
+      return true;
+    });
+    // And KB_URL unreachable: the same 503, from the HTTP attempt.
+    await rejects(client.interact({ ...req, request_id: "none-2" }), (e) => {
+      ok(e instanceof AppError, String(e));
+      eq([e.status, e.code], [503, "kb_unavailable"]);
+      return true;
+    });
+  } finally {
+    await bus.close();
+    await nats.dispose();
   }
 });

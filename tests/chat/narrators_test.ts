@@ -6,6 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { offlineProse } from "../../chat/mod.ts";
+import { loadSettings, type NarratorSettings } from "../../shared/settings.ts";
+import { kbFixture } from "../kb/_support.ts";
 import {
   authHeaders,
   eventually,
@@ -17,6 +19,11 @@ import {
 import { type LlmMock, MOCK_CHUNKS, startLlmMock } from "./llm_mock.ts";
 
 const KINDS = ["anthropic", "openai"] as const;
+
+/** The narrator's settings as the server parses them from its environment. */
+function settingsFor(kind: (typeof KINDS)[number], mock: LlmMock): NarratorSettings {
+  return loadSettings({ DEV: "1", NARRATOR: kind, ...envFor(kind, mock) });
+}
 
 function envFor(kind: (typeof KINDS)[number], mock: LlmMock): Record<string, string> {
   const common = { NARRATOR_MAX_RETRIES: "0", NARRATOR_TIMEOUT: "500ms" };
@@ -46,7 +53,7 @@ for (const kind of KINDS) {
     const mock = startLlmMock(kind);
     let h: Harness | undefined;
     try {
-      h = await startHarness({ chat: { narrator: kind, narratorEnv: envFor(kind, mock) } });
+      h = await startHarness({ chat: { narrator: settingsFor(kind, mock) } });
       const hh = h;
 
       await t.step("success: world_update, then the model's chunks, then done", async () => {
@@ -153,7 +160,7 @@ Deno.test("stream:false: the narrator request is cancelled when the client leave
   const mock = startLlmMock("openai");
   mock.mode = "trickle"; // ~10 s of narrative
   const h = await startHarness({
-    chat: { narrator: "openai", narratorEnv: envFor("openai", mock) },
+    chat: { narrator: settingsFor("openai", mock) },
   });
   try {
     const ac = new AbortController();
@@ -179,7 +186,7 @@ Deno.test("openai narrator: a chunk without choices is skipped, not a failure", 
   const mock = startLlmMock("openai");
   mock.mode = "no_choices";
   const h = await startHarness({
-    chat: { narrator: "openai", narratorEnv: envFor("openai", mock) },
+    chat: { narrator: settingsFor("openai", mock) },
   });
   try {
     const res = await fetch(`${h.base}/api/v0.3/chat`, {
@@ -228,10 +235,21 @@ Deno.test("offline narrator: deterministic prose from the outcome", () => {
     changed: false,
     summary: "You are in Woander's store",
     facts: {
-      description: "Shelves of glass bottles catch the light.",
-      items: [{ name: "a blue dream bottle" }, "a lantern"],
-      npcs: ["Woander"],
-      exits: ["the clearing", "the river path"],
+      location: {
+        id: "store",
+        name: "Woander's store",
+        description: "Shelves of glass bottles catch the light.",
+        exits: [
+          { direction: "west", to: "clearing", name: "the clearing" },
+          { direction: "south", to: "river-path", name: "the river path" },
+        ],
+        items: [{ id: "bottle", name: "a blue dream bottle" }, {
+          id: "lantern",
+          name: "a lantern",
+        }],
+        npcs: [{ id: "woander", name: "Woander" }],
+        players: [],
+      },
     },
     needs_capable_model: false,
   };
@@ -239,20 +257,20 @@ Deno.test("offline narrator: deterministic prose from the outcome", () => {
   assert.equal(
     text,
     "You are in Woander's store. Shelves of glass bottles catch the light. You notice a blue dream " +
-      "bottle and a lantern here. Woander is here. From here you can go to the clearing or to the river path.",
+      "bottle and a lantern here. Woander is here. From here you can go west to the clearing or south to the river path.",
   );
   assert.equal(offlineProse(outcome), text);
   assert.match(
     offlineProse({ ...outcome, kind: "not_understood", summary: "You cannot fly", facts: {} }),
     /Try look, go <place>/,
   );
-  // The KB's nested shape: facts.location with exits that carry directions.
   const moved = offlineProse({
     kind: "moved",
     changed: true,
     summary: "You go north to The Old Oak.",
     facts: {
       from: "mossy-path",
+      direction: "north",
       location: {
         name: "The Old Oak",
         description: "An ancient oak, wider than a cottage.",
@@ -262,7 +280,7 @@ Deno.test("offline narrator: deterministic prose from the outcome", () => {
         }],
         items: [{ id: "acorn", name: "golden acorn" }],
         npcs: [{ id: "bramble", name: "Bramble" }],
-        players: [],
+        players: ["ada"],
       },
     },
     needs_capable_model: false,
@@ -270,7 +288,7 @@ Deno.test("offline narrator: deterministic prose from the outcome", () => {
   assert.equal(
     moved,
     "You go north to The Old Oak. An ancient oak, wider than a cottage. You notice the golden acorn here. " +
-      "Bramble is here. From here you can go south to Mossy Path or up to Oak Canopy.",
+      "Bramble is here. Also here: ada. From here you can go south to Mossy Path or up to Oak Canopy.",
   );
   // Identical items are counted, not repeated; named ones stay as they are.
   const store = offlineProse({
@@ -278,14 +296,17 @@ Deno.test("offline narrator: deterministic prose from the outcome", () => {
     changed: false,
     summary: "You are in Woander's Store.",
     facts: {
-      items: [
-        "dream bottle",
-        "dream bottle",
-        "oak counter",
-        "dream bottle",
-        "Woander's key",
-        "box",
-      ],
+      location: {
+        items: [
+          "dream bottle",
+          "dream bottle",
+          "oak counter",
+          "dream bottle",
+          "Woander's key",
+          "box",
+        ]
+          .map((name, i) => ({ id: `i${i}`, name })),
+      },
     },
     needs_capable_model: false,
   });
@@ -293,12 +314,49 @@ Deno.test("offline narrator: deterministic prose from the outcome", () => {
     store,
     /You notice three dream bottles, the oak counter, Woander's key and the box here\./,
   );
-  const pockets = offlineProse({
-    kind: "inventory",
+  // A location named by id only (a refused move, a missing item) adds nothing to the summary.
+  const blocked = {
+    kind: "blocked",
     changed: false,
-    summary: "You check your pockets.",
-    facts: { inventory: ["berry", "berry", "glass", "glass"] },
+    summary: "The thorns will not let you pass.",
+    facts: { direction: "north", location: "mossy-path" },
     needs_capable_model: false,
+  };
+  assert.equal(offlineProse(blocked), "The thorns will not let you pass.");
+  const talked = offlineProse({
+    kind: "talked",
+    changed: false,
+    summary: "You talk to Woander. Welcome!",
+    facts: {
+      npc: { id: "woander", name: "Woander" },
+      greeting: "Welcome!",
+      topics: ["bottles", "the back room"],
+    },
+    needs_capable_model: true,
   });
-  assert.match(pockets, /You carry two berries and two glasses\./);
+  assert.match(talked, /You could ask about bottles or the back room\.$/);
+});
+
+Deno.test("offline narrator: prose from the real engine's outcomes", async () => {
+  const fx = await kbFixture();
+  try {
+    const act = async (message: string) => {
+      const reply = await fx.kb.interact({
+        request_id: crypto.randomUUID(),
+        user_id: "reader",
+        experience: "wylding-woods",
+        message,
+      });
+      assert.ok(reply.ok, JSON.stringify(reply));
+      return offlineProse(reply.outcome);
+    };
+    const look = await act("look");
+    const snap = await fx.kb.snapshot("reader", "wylding-woods");
+    const here = snap.player.location as string;
+    assert.ok(look.includes(snap.descriptions!.locations[here]!), look);
+    assert.match(look, /From here you can go \w+ to /);
+    assert.match(await act("go north"), /From here you can go \w+ to /);
+  } finally {
+    await fx.dispose();
+  }
 });

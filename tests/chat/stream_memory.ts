@@ -9,12 +9,13 @@
  *
  * @module
  */
-import { Hono } from "hono";
 import { Chat } from "../../chat/mod.ts";
+import { buildApp } from "../../shared/app.ts";
 import { issueToken } from "../../shared/auth.ts";
-import { NatsBus } from "../../shared/bus.ts";
-import { jsonErrorHandler, requestId } from "../../shared/http.ts";
+import { NatsBus } from "../../shared/bus/mod.ts";
+import { AppError } from "../../shared/errors.ts";
 import { setLogLevel } from "../../shared/log.ts";
+import { loadSettings } from "../../shared/settings.ts";
 import { startNatsServer } from "../../shared/nats_server.ts";
 import { forceGc } from "./harness.ts";
 
@@ -50,16 +51,19 @@ async function main(): Promise<void> {
   const bus = await NatsBus.connect(nats.url, { name: "memory" });
   const chat = await Chat.create({
     bus,
-    jwtSecret: SECRET,
+    auth: { secret: SECRET },
+    // Streams only: no KB, and every experience id is accepted.
+    kb: {
+      interact: () => Promise.reject(new AppError("kb_unavailable", "no KB here", 503)),
+      hasRequest: () => false,
+      hasExperience: () => Promise.resolve(true),
+    },
     kbTimeoutMs: 2000,
     retentionMs: 3_600_000,
     keepAliveMs: 15_000,
-    narrator: "offline",
+    narrator: loadSettings({ DEV: "1" }),
   });
-  const app = new Hono();
-  app.onError(jsonErrorHandler);
-  app.use(requestId());
-  app.route("/", chat.routes());
+  const app = buildApp({ role: "chat", bus, routes: [chat.routes()] });
   const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, app.fetch);
 
   // Warm up code paths with a few streams first, so JIT and pools are not counted.

@@ -11,7 +11,7 @@ import { decodeWorldUpdate, SubjectHub } from "../../chat/hub.ts";
 import { ulidTime } from "../../chat/replay.ts";
 import { narrativeStream } from "../../chat/narrative.ts";
 import type { Narrator } from "../../chat/mod.ts";
-import { InProcessBus } from "../../shared/bus.ts";
+import { InProcessBus } from "../../shared/bus/mod.ts";
 import { experienceSubject, userSubject } from "../../shared/subjects.ts";
 import type { WorldUpdateEvent } from "../../shared/schema.ts";
 

@@ -7,10 +7,11 @@
  */
 import { type RunningServer, startServer } from "../../main.ts";
 import { loadSettings } from "../../shared/settings.ts";
-import { setLogLevel } from "../../shared/log.ts";
+import { type LogLevel, setLogLevel } from "../../shared/log.ts";
 
-// One JSON line per request would bury test failures; LOG_LEVEL=info brings them back.
-if (!Deno.env.get("LOG_LEVEL")) setLogLevel("warn");
+// One JSON line per request would bury test failures; LOG_LEVEL=info brings
+// them back (the log module itself never reads the environment).
+setLogLevel((Deno.env.get("LOG_LEVEL") as LogLevel | undefined) ?? "warn");
 import { type NatsServerProcess, startNatsServer } from "../../shared/nats_server.ts";
 
 /** A running test stack. */

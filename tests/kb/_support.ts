@@ -4,25 +4,21 @@
  *
  * @module
  */
-import { Hono } from "hono";
+import type { Hono } from "hono";
 import { Kb, kbRoutes } from "../../kb/mod.ts";
+import { buildApp as buildServerApp } from "../../shared/app.ts";
 import { issueToken } from "../../shared/auth.ts";
-import { InProcessBus } from "../../shared/bus.ts";
-import { jsonErrorHandler, requestId } from "../../shared/http.ts";
-import type { Bus } from "../../shared/bus.ts";
+import { InProcessBus } from "../../shared/bus/mod.ts";
+import type { Bus } from "../../shared/bus/mod.ts";
 
 /** The shipped content. */
 export const DATA_DIR = decodeURIComponent(new URL("../../kb-data", import.meta.url).pathname);
 /** Secret for test tokens. */
 export const SECRET = "kb-test-secret-0123456789abcdef";
 
-/** A Hono app as main.ts builds it, with only the KB routes. */
-export function buildApp(kb: Kb): Hono {
-  const app = new Hono();
-  app.onError(jsonErrorHandler);
-  app.use("*", requestId());
-  app.route("/", kbRoutes(kb, { jwtSecret: SECRET }));
-  return app;
+/** The app as main.ts builds it for `ROLE=kb` (shared/app.ts), around this KB's routes. */
+export function buildApp(kb: Kb, bus: Bus = new InProcessBus()): Hono {
+  return buildServerApp({ role: "kb", bus, routes: [kbRoutes(kb, { auth: { secret: SECRET } })] });
 }
 
 /** A running HTTP server. */
@@ -63,7 +59,6 @@ export async function kbFixture(opts: { bus?: Bus; dataDir?: string } = {}): Pro
     bus,
     dataDir: opts.dataDir ?? DATA_DIR,
     stateDir,
-    jwtSecret: SECRET,
   });
   return {
     kb,

@@ -12,12 +12,12 @@
  */
 import process from "node:process";
 import { Kb } from "../../kb/mod.ts";
-import { StateStore } from "../../kb/state_store.ts";
+import { StateStore } from "../../kb/state/mod.ts";
 import { initialWorld, newPlayer } from "../../kb/world.ts";
 import { loadExperience } from "../../kb/content.ts";
 import { decide } from "../../kb/engine.ts";
-import { InProcessBus } from "../../shared/bus.ts";
-import { DATA_DIR, SECRET } from "./_support.ts";
+import { InProcessBus } from "../../shared/bus/mod.ts";
+import { DATA_DIR } from "./_support.ts";
 
 const TOTAL = Number(Deno.args[0] ?? 1000);
 const EXP = "wylding-woods";
@@ -30,7 +30,7 @@ function pct(xs: number[], p: number): number {
 async function actions(writers: number, experience = EXP) {
   const stateDir = await Deno.makeTempDir({ prefix: "kb-rate-" });
   const bus = new InProcessBus();
-  const kb = await Kb.create({ bus, dataDir: DATA_DIR, stateDir, jwtSecret: SECRET });
+  const kb = await Kb.create({ bus, dataDir: DATA_DIR, stateDir });
   const lat: number[] = [];
   let n = 0;
   const per = Math.ceil(TOTAL / writers);

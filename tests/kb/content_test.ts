@@ -2,16 +2,8 @@ import { deepStrictEqual as eq, ok, rejects, throws } from "node:assert/strict";
 import { AppError } from "../../shared/errors.ts";
 import { Kb } from "../../kb/mod.ts";
 import { loadExperience, parseExperience } from "../../kb/content.ts";
-import { InProcessBus } from "../../shared/bus.ts";
-import {
-  buildApp,
-  DATA_DIR,
-  SECRET,
-  serve,
-  settledTree,
-  tree,
-  writeVaultContent,
-} from "./_support.ts";
+import { InProcessBus } from "../../shared/bus/mod.ts";
+import { buildApp, DATA_DIR, serve, settledTree, tree, writeVaultContent } from "./_support.ts";
 
 const good = {
   config: { name: "T", description: "T", state: { model: "shared" }, start: "a" },
@@ -150,7 +142,7 @@ Deno.test("content: Kb.create refuses a data dir with a broken experience", asyn
     await Deno.writeTextFile(`${exp}/npcs.json`, t.npcs);
     const bus = new InProcessBus();
     await rejects(
-      Kb.create({ bus, dataDir: dir, stateDir: `${dir}/state`, jwtSecret: SECRET }),
+      Kb.create({ bus, dataDir: dir, stateDir: `${dir}/state` }),
       /broken\/locations\.json: at 'b\.exits\.south': unknown location 'q'/,
     );
     await bus.close();
@@ -175,7 +167,7 @@ Deno.test("content: edits are picked up without a restart, bad edits are refused
         );
       }
     }
-    const kb = await Kb.create({ bus, dataDir, stateDir, jwtSecret: SECRET });
+    const kb = await Kb.create({ bus, dataDir, stateDir });
     const req = (message: string, n: number) => ({
       request_id: `r${n}`,
       user_id: "ann",
@@ -225,7 +217,6 @@ Deno.test("content: GET /experiences lists the catalog without auth and picks up
       bus,
       dataDir: `${root}/data`,
       stateDir: `${root}/state`,
-      jwtSecret: SECRET,
     });
     const server = serve(buildApp(kb));
     try {

@@ -5,14 +5,14 @@
  * `deno run -A tests/kb/crash_child.ts <dataDir> <stateDir> <seed>`
  */
 import { Kb } from "../../kb/mod.ts";
-import { InProcessBus } from "../../shared/bus.ts";
+import { InProcessBus } from "../../shared/bus/mod.ts";
 import { setLogLevel } from "../../shared/log.ts";
 import { CRASH_ITEMS, rng } from "./_support.ts";
 
 setLogLevel("error");
 const [dataDir, stateDir, seed] = [Deno.args[0]!, Deno.args[1]!, Number(Deno.args[2])];
 const bus = new InProcessBus();
-const kb = await Kb.create({ bus, dataDir, stateDir, jwtSecret: "crash-test-secret-0123456789" });
+const kb = await Kb.create({ bus, dataDir, stateDir });
 const random = rng(seed);
 const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)]!;
 const names = [...CRASH_ITEMS, "chest", "medal"];

@@ -8,7 +8,7 @@
  * `deno run -A tests/kb/crash_rename_child.ts <dataDir> <stateDir> <seed> <n>`
  */
 import { Kb } from "../../kb/mod.ts";
-import { InProcessBus } from "../../shared/bus.ts";
+import { InProcessBus } from "../../shared/bus/mod.ts";
 import { setLogLevel } from "../../shared/log.ts";
 import { CRASH_ITEMS, rng } from "./_support.ts";
 
@@ -37,7 +37,7 @@ Object.assign(Deno, {
 });
 
 const bus = new InProcessBus();
-const kb = await Kb.create({ bus, dataDir, stateDir, jwtSecret: "crash-test-secret-0123456789" });
+const kb = await Kb.create({ bus, dataDir, stateDir });
 const random = rng(seed);
 const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)]!;
 await Deno.stdout.write(new TextEncoder().encode("ready\n"));

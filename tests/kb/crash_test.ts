@@ -1,5 +1,5 @@
 import { deepStrictEqual as eq, ok } from "node:assert/strict";
-import { StateStore, type Unit } from "../../kb/state_store.ts";
+import { StateStore, type Unit } from "../../kb/state/mod.ts";
 import { countItems, countWorldItems, rng, writeVaultContent } from "./_support.ts";
 
 const ROOT = decodeURIComponent(new URL("../..", import.meta.url).pathname);

@@ -4,9 +4,9 @@
  * `listening <port>`. Usage: `deno run -A tests/kb/kb_server.ts <dataDir> <stateDir>`
  */
 import { Kb } from "../../kb/mod.ts";
-import { InProcessBus } from "../../shared/bus.ts";
+import { InProcessBus } from "../../shared/bus/mod.ts";
 import { setLogLevel } from "../../shared/log.ts";
-import { buildApp, SECRET } from "./_support.ts";
+import { buildApp } from "./_support.ts";
 
 setLogLevel("error");
 const bus = new InProcessBus();
@@ -14,7 +14,6 @@ const kb = await Kb.create({
   bus,
   dataDir: Deno.args[0]!,
   stateDir: Deno.args[1]!,
-  jwtSecret: SECRET,
 });
 const server = Deno.serve({
   port: 0,

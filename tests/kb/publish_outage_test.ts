@@ -9,7 +9,7 @@
 import { jetstream } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { deepStrictEqual as eq } from "node:assert/strict";
-import { WORLD_STREAM } from "../../chat/mod.ts";
+import { WORLD_STREAM } from "../../shared/bus/mod.ts";
 import { experienceSubject } from "../../shared/subjects.ts";
 import { startStack } from "../helpers/stack.ts";
 

@@ -1,6 +1,5 @@
-import { jetstreamManager, StorageType } from "@nats-io/jetstream";
 import { deepStrictEqual as eq, ok } from "node:assert/strict";
-import { type BusMessage, NatsBus } from "../../shared/bus.ts";
+import { type BusMessage, NatsBus } from "../../shared/bus/mod.ts";
 import { startNatsServer } from "../../shared/nats_server.ts";
 import { type InteractReply, type WorldUpdateEvent } from "../../shared/schema.ts";
 import { experienceSubject, KB_INTERACT, userSubject } from "../../shared/subjects.ts";
@@ -190,13 +189,9 @@ Deno.test("publish: with NATS down or hung actions still commit in bounded time;
 
     // Dead server: the bus reconnects in the background, actions never wait for it.
     // JetStream is what fills other players' gaps after an outage: count what it stores.
-    const jsm = await jetstreamManager(client.nc);
-    await jsm.streams.add({
-      name: "OUTAGE",
-      subjects: ["world.updates.>"],
-      storage: StorageType.File,
-    });
-    const stored = async () => (await jsm.streams.info("OUTAGE")).state.messages;
+    const outage = client.history({ name: "OUTAGE", subjects: ["world.updates.>"], maxAgeMs: 0 });
+    await outage.ensure();
+    const stored = async () => (await outage.state()).messages;
     await nats.stop();
     await until(() => kbBus.status() !== "connected", 3000, "disconnect");
     const down: number[] = [];
@@ -219,9 +214,13 @@ Deno.test("publish: with NATS down or hung actions still commit in bounded time;
     // after reconnect, in version order, before the new one.
     await until(async () => (await stored()) === 42, 3000, "outbox flushed after NATS came back");
     const versions: number[] = [];
-    for (let seq = 1; seq <= 42; seq++) {
-      const m = await jsm.streams.getMessage("OUTAGE", { seq });
-      if (m?.subject === userSubject("walker")) versions.push(m.json<WorldUpdateEvent>().version);
+    const reader = await outage.read(userSubject("walker"), { startMs: 0, cut: 42 });
+    try {
+      for (let m = await reader.next(); m; m = await reader.next()) {
+        versions.push(JSON.parse(new TextDecoder().decode(m.data)).version);
+      }
+    } finally {
+      reader.close();
     }
     ok(
       versions.length === 21 && versions.every((v, i) => i === 0 || v === versions[i - 1]! + 1),

@@ -3,7 +3,7 @@
  * shared unit `n` times from `loops` concurrent loops. Usage:
  * `deno run -A tests/kb/store_child.ts <stateDir> <n> <loops>`
  */
-import { StateStore } from "../../kb/state_store.ts";
+import { StateStore } from "../../kb/state/mod.ts";
 
 const [stateDir, n, loops] = [Deno.args[0]!, Number(Deno.args[1]), Number(Deno.args[2] ?? 1)];
 const store = new StateStore(stateDir);

@@ -60,6 +60,45 @@ Deno.test("action rate limit: 429 with Retry-After and a JSON error, nothing cha
   }
 });
 
+Deno.test("action rate limit: requests refused as malformed spend no token; chat and KB routes share one bucket", async () => {
+  const stack = await startStack({ ACTION_RATE: "0.5", ACTION_BURST: "3" });
+  try {
+    const t = await stack.login("clumsy");
+    const post = (path: string, body: string) =>
+      fetch(`${stack.url}${path}`, { method: "POST", headers: stack.headers(t), body });
+    const bad = [
+      "{not json",
+      JSON.stringify({ message: 5, experience: EXP }),
+      JSON.stringify({ experience: EXP }),
+      JSON.stringify({ message: "", experience: EXP }),
+    ];
+    // 30 malformed actions on each action route: each a 400, none counted.
+    for (let i = 0; i < 30; i++) {
+      for (const path of ["/api/v0.3/chat", "/kb/experience/interact"]) {
+        const res = await post(path, bad[i % bad.length]!);
+        assert(res.status === 400, `malformed #${i} on ${path}: ${res.status}`);
+        await res.body?.cancel();
+      }
+    }
+    // The whole burst is still there, shared by both routes.
+    const good = JSON.stringify({ message: "look", experience: EXP, stream: false });
+    for (const path of ["/api/v0.3/chat", "/kb/experience/interact", "/api/v0.3/chat"]) {
+      const res = await post(path, good);
+      assert(res.status === 200, `good action on ${path}: ${res.status}`);
+      await res.body?.cancel();
+    }
+    const fourth = await post("/kb/experience/interact", good);
+    assert(fourth.status === 429, `fourth action, on the other route: ${fourth.status}`);
+    await fourth.body?.cancel();
+    // A malformed request past the limit is still told what is wrong with it.
+    const badLate = await post("/api/v0.3/chat", bad[0]!);
+    assert(badLate.status === 400, `malformed past the limit: ${badLate.status}`);
+    await badLate.body?.cancel();
+  } finally {
+    await stack.dispose();
+  }
+});
+
 Deno.test("world update rate: a world changing too fast answers 429 world_busy and recovers", async () => {
   const stack = await startStack({ WORLD_UPDATE_RATE: "2", WORLD_UPDATE_BURST: "2" });
   try {

@@ -4,7 +4,9 @@
  * in the response header, travels to the KB in NATS headers, and appears in
  * both processes' JSON logs and in the event's metadata.
  */
+import { buildApp } from "../../shared/app.ts";
 import { issueToken } from "../../shared/auth.ts";
+import { InProcessBus } from "../../shared/bus/mod.ts";
 import { startNatsServer } from "../../shared/nats_server.ts";
 import { spawnServer } from "../helpers/process.ts";
 import { startStack } from "../helpers/stack.ts";
@@ -88,4 +90,26 @@ Deno.test("one X-Request-Id for three actions at once: each answer has only its 
   } finally {
     await stack.dispose();
   }
+});
+
+Deno.test("request ids: a sane incoming X-Request-Id is kept, anything else replaced", async () => {
+  const bus = new InProcessBus();
+  const app = buildApp({ role: "kb", bus, routes: [] });
+  const idFor = async (incoming?: string) => {
+    const res = await app.request("/health", {
+      headers: incoming === undefined ? {} : { "X-Request-Id": incoming },
+    });
+    await res.body?.cancel();
+    return res.headers.get("X-Request-Id") ?? "";
+  };
+  for (const kept of ["trace-1", "a.b:c_d-9", "x".repeat(128)]) {
+    assert((await idFor(kept)) === kept, `kept ${kept}`);
+  }
+  const generated = await idFor();
+  assert(generated.length > 8, `generated: ${generated}`);
+  for (const replaced of ["has space", "semi;colon", "x".repeat(129), "ünï", "a=b"]) {
+    const got = await idFor(replaced);
+    assert(got !== replaced && got.length > 8, `${replaced} was kept as ${got}`);
+  }
+  await bus.close();
 });

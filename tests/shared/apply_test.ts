@@ -1,9 +1,11 @@
-import { applyOperations, applyWorldUpdate, joinPath, splitPath } from "../../shared/apply.ts";
-
-function assertEquals(a: unknown, b: unknown, msg = "") {
-  const x = JSON.stringify(a), y = JSON.stringify(b);
-  if (x !== y) throw new Error(`${msg}\n${x}\n!==\n${y}`);
-}
+import { deepStrictEqual as assertEquals, ok, throws } from "node:assert/strict";
+import {
+  applyOperations,
+  applyWorldUpdate,
+  joinPath,
+  RESERVED_SEGMENTS,
+  splitPath,
+} from "../../shared/apply.ts";
 
 Deno.test("path segments with dots and tildes stay whole", () => {
   for (const s of ["a.b", "~", "~1", "a~.b", "", "x"]) {
@@ -49,17 +51,31 @@ Deno.test("add, remove and update apply as documented", () => {
 
 Deno.test("prototype paths are refused", () => {
   for (const path of ["__proto__.x", "a.constructor", "prototype"]) {
-    let threw = false;
-    try {
-      applyOperations({}, [{ operation: "add", path, data: { polluted: true } }]);
-    } catch {
-      threw = true;
-    }
-    if (!threw) throw new Error(`accepted ${path}`);
+    throws(
+      () => applyOperations({}, [{ operation: "add", path, data: { polluted: true } }]),
+      /forbidden path segment/,
+      `accepted ${path}`,
+    );
   }
   // "__proto__.x" would set `x` on Object.prototype; "prototype" a key of that name.
   const probe = {} as Record<string, unknown>;
-  if ("x" in probe || "polluted" in probe) throw new Error("prototype polluted");
+  ok(!("x" in probe) && !("polluted" in probe), "prototype polluted");
+});
+
+Deno.test("RESERVED_SEGMENTS is exactly what applyOperations refuses, at any depth", () => {
+  assertEquals([...RESERVED_SEGMENTS].sort(), ["__proto__", "constructor", "prototype"]);
+  for (const s of RESERVED_SEGMENTS) {
+    for (const path of [joinPath(s), joinPath("a", s), joinPath("a", s, "b")]) {
+      throws(() => applyOperations({}, [{ operation: "update", path, data: {} }]), Error, path);
+    }
+  }
+  // Neighbours of the reserved names are ordinary segments.
+  const target: Record<string, unknown> = {};
+  applyOperations(target, [
+    { operation: "add", path: joinPath("proto"), data: { a: 1 } },
+    { operation: "add", path: joinPath("Constructor"), data: { a: 1 } },
+  ]);
+  assertEquals(Object.keys(target), ["proto", "Constructor"]);
 });
 
 Deno.test("remove under a missing parent changes nothing", () => {

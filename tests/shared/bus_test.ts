@@ -1,10 +1,7 @@
-import { BusError, InProcessBus, NatsBus } from "../../shared/bus.ts";
+import { ok as assert } from "node:assert/strict";
+import { BusError, InProcessBus, NatsBus } from "../../shared/bus/mod.ts";
 import { startNatsServer } from "../../shared/nats_server.ts";
-import type { Bus, BusStatus } from "../../shared/bus.ts";
-
-function assert(cond: unknown, msg: string): asserts cond {
-  if (!cond) throw new Error(msg);
-}
+import type { Bus, BusStatus } from "../../shared/bus/mod.ts";
 
 async function waitFor(pred: () => boolean, what: string, ms = 10_000) {
   const end = Date.now() + ms;

@@ -1,7 +1,9 @@
 import fc from "fast-check";
 import {
   ChatRequestSchema,
+  describeIssues,
   InteractReplySchema,
+  isMessageTooLarge,
   MAX_MESSAGE_BYTES,
   StateOperationSchema,
   type WorldUpdateEvent,
@@ -116,4 +118,29 @@ Deno.test("a __proto__ key in operation data is dropped, never applied to protot
   const parsed = StateOperationSchema.parse(raw);
   assertEquals(parsed.data, { ok: 1 });
   if (({} as Record<string, unknown>).polluted) throw new Error("prototype polluted");
+});
+
+Deno.test("too large is told by the issue, not its wording; one formatter for every issue", () => {
+  const big = ChatRequestSchema.safeParse({
+    message: "é".repeat(MAX_MESSAGE_BYTES / 2 + 1),
+    experience: "w",
+  });
+  if (big.success || !isMessageTooLarge(big.error)) {
+    throw new Error("a 16 KiB+ message is too large");
+  }
+  const typed = ChatRequestSchema.safeParse({ message: 5, experience: "w" });
+  if (typed.success || isMessageTooLarge(typed.error)) {
+    throw new Error("a wrong type is not too large");
+  }
+  // A message that merely mentions bytes is not mistaken for one over the limit.
+  const empty = ChatRequestSchema.safeParse({ message: "", experience: ["bytes"] });
+  if (empty.success || isMessageTooLarge(empty.error)) throw new Error("not too large");
+  assertEquals(
+    describeIssues(empty.error, "(body)"),
+    "message: message must not be empty; experience: Invalid input: expected string, received array",
+  );
+  const root = ChatRequestSchema.safeParse(null);
+  if (root.success || !describeIssues(root.error, "(body)").startsWith("(body): ")) {
+    throw new Error("a root issue is named by the root label");
+  }
 });

@@ -1,41 +1,26 @@
 /**
- * The file side of a state-store unit: the handles kept open with it, and
- * the durable multi-file commit (intent and temp copies fsynced together,
- * renames, directory fsyncs, intent emptied) and its replay. Locking,
- * batching and caching live in `state_store.ts`; the why is in `STATE.md`.
+ * The durable multi-file commit of a unit and its replay, on the handles kept
+ * open with the unit: intent and temp copies fsynced together (the commit
+ * point), renames, directory fsyncs, intent emptied (`kb/STATE.md`, "Atomic
+ * multi-file commit"). Locking, batching and caching are `store.ts`.
  *
  * @module
  */
-import { log } from "../shared/log.ts";
-import type { Unit } from "./state_store.ts";
+import { log } from "../../shared/log.ts";
 import {
   dirOf,
-  encodeIntent,
-  type Intent,
   readAllSync,
   readTextOrUndefined,
+  settleAll,
   syncDir,
   writeAllSync,
   writeNew,
-} from "./durable.ts";
+} from "./files.ts";
+import { encodeIntent, type Intent } from "./intent.ts";
+import type { Unit } from "./unit.ts";
 
-type Doc = Record<string, unknown>;
-
-/**
- * A unit's documents as of `version` (deep-frozen). Valid while `world.json`
- * starts with that version and `.intent` is empty: every commit by any
- * process rewrites `world.json` with a higher version, and a writer that died
- * before doing so left a non-empty intent.
- */
-export interface Cached {
-  version: number;
-  world: Doc | null;
-  /** Player file (relative) -> its document; null when the file does not exist. */
-  players: Map<string, Doc | null>;
-}
-
-/** The open handles and cached documents of one unit. */
-export interface OpenUnit {
+/** The handles of one unit kept open between its critical sections. */
+export interface UnitHandles {
   readonly lock: Deno.FsFile;
   /** Opened by the first writer or recovery; readers read by path. */
   intent?: Deno.FsFile;
@@ -43,11 +28,9 @@ export interface OpenUnit {
   intentFresh: boolean;
   /** Directory -> handle, for fsync after renames. */
   readonly dirs: Map<string, Deno.FsFile>;
-  /** Inside a critical section (never closed then). */
-  busy: boolean;
-  cache?: Cached;
 }
 
+/** A temp copy of one file of a commit, written and not yet renamed in. */
 export interface Temp {
   path: string;
   tmp: string;
@@ -57,15 +40,14 @@ export interface Temp {
 const encoder = new TextEncoder();
 
 /**
- * Like `Promise.all`, but waits for every operation before throwing the
- * first failure (no file operation may still run once the lock is released).
+ * Closes every handle of a unit (those already closed are skipped).
+ *
+ * @example
+ * ```ts
+ * closeHandles(openUnit);
+ * ```
  */
-export async function settleAll(ops: Promise<void>[]): Promise<void> {
-  const failed = (await Promise.allSettled(ops)).find((r) => r.status === "rejected");
-  if (failed) throw (failed as PromiseRejectedResult).reason;
-}
-
-export function closeUnit(u: OpenUnit): void {
+export function closeHandles(u: UnitHandles): void {
   for (const f of [u.lock, u.intent, ...u.dirs.values()]) {
     try {
       f?.close();
@@ -91,7 +73,7 @@ export class UnitIo {
   }
 
   /** The unit's intent file, opened (and created) on first use by a writer. */
-  intentFile(unit: Unit, u: OpenUnit): Deno.FsFile {
+  intentFile(unit: Unit, u: UnitHandles): Deno.FsFile {
     if (u.intent) return u.intent;
     try {
       u.intent = Deno.openSync(unit.intent, { read: true, write: true });
@@ -103,7 +85,8 @@ export class UnitIo {
     return u.intent;
   }
 
-  intentSize(unit: Unit, u: OpenUnit): number {
+  /** The intent's size; 0 when there is none (the cache check's "no commit pending"). */
+  intentSize(unit: Unit, u: UnitHandles): number {
     if (u.intent) return u.intent.statSync().size;
     try {
       return Deno.statSync(unit.intent).size;
@@ -114,17 +97,18 @@ export class UnitIo {
   }
 
   /** The intent text; "" when there is none (missing, or emptied after its commit finished). */
-  intentText(unit: Unit, u: OpenUnit): string {
+  intentText(unit: Unit, u: UnitHandles): string {
     if (u.intent) return u.intent.statSync().size === 0 ? "" : readAllSync(u.intent);
     return readTextOrUndefined(unit.intent) ?? "";
   }
 
+  /** fsyncs a file (unless fsync is off). */
   sync(file: Deno.FsFile): Promise<void> {
     return this.#fsync ? file.sync() : Promise.resolve();
   }
 
   /** fsyncs a directory through a handle kept open with the unit. */
-  syncDir(u: OpenUnit, dir: string): Promise<void> {
+  syncDir(u: UnitHandles, dir: string): Promise<void> {
     if (!this.#fsync) return Promise.resolve();
     let d = u.dirs.get(dir);
     if (!d) {
@@ -151,7 +135,7 @@ export class UnitIo {
   }
 
   /** fsyncs the directories of renamed files. */
-  async syncDirs(u: OpenUnit, temps: Temp[]): Promise<void> {
+  async syncDirs(u: UnitHandles, temps: Temp[]): Promise<void> {
     const dirs = new Set(temps.map((t) => dirOf(t.path)));
     await settleAll([...dirs].map((d) => this.syncDir(u, d)));
   }
@@ -170,7 +154,7 @@ export class UnitIo {
    */
   async commit(
     unit: Unit,
-    u: OpenUnit,
+    u: UnitHandles,
     intent: Intent,
   ): Promise<{ finish: () => Promise<boolean> }> {
     const file = this.intentFile(unit, u);
@@ -245,14 +229,15 @@ export class UnitIo {
     };
   }
 
+  /** Empties an intent that did not reach its commit point, so it is never replayed. */
   withdraw(file: Deno.FsFile): void {
     try {
       file.truncateSync(0);
     } catch { /* the next writer discards it as torn or replays it */ }
   }
 
-  /** Replaces files with their intent content, durably (recovery). */
-  async replace(unit: Unit, u: OpenUnit, files: Record<string, string>): Promise<void> {
+  /** Replaces files with their intent content, durably (recovery replays an intent so). */
+  async replay(unit: Unit, u: UnitHandles, files: Record<string, string>): Promise<void> {
     const temps = this.writeTemps(unit, files);
     try {
       await settleAll(temps.map((t) => this.sync(t.file)));

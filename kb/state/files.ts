@@ -1,6 +1,7 @@
 /**
- * File primitives of the state store: a keyed in-process mutex, whole-file
- * reads and writes, directory fsync, and the write-ahead intent format.
+ * File primitives of the state store: whole-file reads and writes, the
+ * version peek of the cache check, directory fsync, and the frozen documents
+ * the store hands out.
  *
  * Small reads, writes, opens, renames and stats are synchronous on purpose:
  * on a local disk they take a few microseconds, while each asynchronous file
@@ -9,40 +10,10 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
-import { AppError } from "../shared/errors.ts";
+import { AppError } from "../../shared/errors.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-/**
- * Runs callbacks one at a time per key, in arrival order.
- *
- * @example
- * ```ts
- * const mutex = new KeyedMutex();
- * await mutex.run("/state/x/.lock", async () => { ... });
- * ```
- */
-export class KeyedMutex {
-  #tails = new Map<string, Promise<void>>();
-
-  /** Runs `fn` once every earlier caller with the same key has finished. */
-  async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.#tails.get(key) ?? Promise.resolve();
-    let release!: () => void;
-    const mine = new Promise<void>((r) => release = r);
-    const tail = prev.then(() => mine);
-    this.#tails.set(key, tail);
-    await prev;
-    try {
-      return await fn();
-    } finally {
-      release();
-      if (this.#tails.get(key) === tail) this.#tails.delete(key);
-    }
-  }
-}
 
 /**
  * The directory part of a path.
@@ -218,52 +189,52 @@ export function deepFreeze<T>(value: T): T {
   return value;
 }
 
-/** A write-ahead intent: the full new content of every file of one commit. */
-export interface Intent {
-  version: number;
-  /** Path relative to the unit directory -> new content. */
-  files: Record<string, string>;
-}
-
-/** Relative paths an intent may name: our own state files, nothing else. */
-const SAFE_REL = /^(players\/)?[A-Za-z0-9_-]+\.json$/;
-
-function sha256(text: string): string {
-  return createHash("sha256").update(text).digest("hex");
-}
-
 /**
- * Serialises an intent with a checksum, so a torn write is recognisable.
+ * Like `Promise.all`, but waits for every operation before throwing the
+ * first failure (no file operation may still run once the lock is released).
  *
  * @example
  * ```ts
- * const text = encodeIntent({ version, files });
+ * await settleAll(dirs.map((d) => syncDir(d, true)));
  * ```
  */
-export function encodeIntent(intent: Intent): string {
-  const body = JSON.stringify(intent);
-  return JSON.stringify({ body, sum: sha256(body) });
+export async function settleAll(ops: Promise<void>[]): Promise<void> {
+  const failed = (await Promise.allSettled(ops)).find((r) => r.status === "rejected");
+  if (failed) throw (failed as PromiseRejectedResult).reason;
 }
 
 /**
- * The intent in `text` if it is complete and names only state files;
- * undefined for "" (no intent) and for a torn or foreign one.
+ * Whether the open `file` is still the file at `path` (same inode and
+ * device); false when nothing is at `path`.
  *
  * @example
  * ```ts
- * const intent = parseIntent(Deno.readTextFileSync(unit.intent));
+ * if (!sameFile(unit.lock, openLock)) reopen(); // the unit was deleted by hand
  * ```
  */
-export function parseIntent(text: string): Intent | undefined {
-  if (text === "") return undefined;
+export function sameFile(path: string, file: Deno.FsFile): boolean {
   try {
-    const { body, sum } = JSON.parse(text) as { body: unknown; sum: unknown };
-    if (typeof body !== "string" || sum !== sha256(body)) return undefined;
-    const intent = JSON.parse(body) as Intent;
-    if (typeof intent.version !== "number") return undefined;
-    if (Object.keys(intent.files).some((rel) => !SAFE_REL.test(rel))) return undefined;
-    return intent;
-  } catch {
-    return undefined;
+    const onDisk = Deno.statSync(path);
+    const open = file.statSync();
+    return onDisk.ino === open.ino && onDisk.dev === open.dev;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
   }
+}
+
+/**
+ * Creates `dir` with its missing parents and fsyncs every parent down from
+ * `root`, so the new entries survive a power loss.
+ *
+ * @example
+ * ```ts
+ * await createDirDurably("/state/experiences/x/players/alice", "/state", true);
+ * ```
+ */
+export async function createDirDurably(dir: string, root: string, fsync: boolean): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true });
+  const parents: string[] = [];
+  for (let d = dirOf(dir); d.length >= root.length && d !== ""; d = dirOf(d)) parents.push(d);
+  await settleAll(parents.map((d) => syncDir(d, fsync)));
 }

@@ -1,0 +1,26 @@
+/**
+ * The KB's state storage: crash-safe, contention-safe state files under
+ * `STATE_DIR` (`kb/STATE.md` says why each step is there). The rest of the
+ * KB uses only what is exported here.
+ *
+ * - `backend.ts`: {@linkcode StateBackend}, what the KB needs from any storage
+ * - `unit.ts`: what a unit is and where its files live
+ * - `store.ts`: {@linkcode StateStore} (locking, group commit, caching)
+ * - `batch.ts`: deciding one batch of queued actions
+ * - `commit.ts`: the durable multi-file commit and its replay
+ * - `intent.ts`: the write-ahead intent codec
+ * - `files.ts`: file primitives; `mutex.ts`: the in-process keyed mutex
+ *
+ * @example
+ * ```ts
+ * import { type StateBackend, StateStore } from "./state/mod.ts";
+ * const state: StateBackend = new StateStore("./.state");
+ * const unit = await state.unit("wylding-woods", "shared", "alice");
+ * const { version } = await state.read(unit);
+ * ```
+ *
+ * @module
+ */
+export type { Commit, Plan, StateBackend, UnitState } from "./backend.ts";
+export { StateStore, type StateStoreOptions } from "./store.ts";
+export { type Unit, unitFor } from "./unit.ts";
