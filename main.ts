@@ -103,9 +103,15 @@ async function openBus(
     return { bus: await NatsBus.connect(settings.NATS_URL, { name: `gaia-${settings.ROLE}` }) };
   }
   // Only reachable in dev: loadSettings rejects a missing NATS_URL otherwise.
-  // TODO(nats_server): pass settings.NATS_SERVER_BIN once findNatsServer takes a `bin`.
-  if (localNats && findNatsServer()) {
-    const natsServer = await startNatsServer();
+  const bin = localNats ? findNatsServer(settings.NATS_SERVER_BIN) : undefined;
+  if (localNats && settings.NATS_SERVER_BIN && !bin) {
+    throw new SettingsError(
+      ["NATS_SERVER_BIN"],
+      `NATS_SERVER_BIN: no file at ${settings.NATS_SERVER_BIN}`,
+    );
+  }
+  if (bin) {
+    const natsServer = await startNatsServer({ bin });
     log("info", "started a local nats-server for dev", { url: natsServer.url });
     return { bus: await NatsBus.connect(natsServer.url, { name: "gaia-dev" }), natsServer };
   }
@@ -282,7 +288,14 @@ if (import.meta.main) {
     Deno.exit(2);
   }
   setLogLevel(settings.LOG_LEVEL);
-  const server = await startServer(settings, { banner: settings.DEV });
+  let server: RunningServer;
+  try {
+    server = await startServer(settings, { banner: settings.DEV });
+  } catch (e) {
+    if (!(e instanceof SettingsError)) throw e;
+    console.error(`error: ${e.message}`);
+    Deno.exit(2);
+  }
   const stop = async (signal: string) => {
     log("info", "shutting down", { signal });
     const timer = setTimeout(() => {

@@ -110,7 +110,13 @@ export {
 export type { RequestIdVariables } from "./http.ts";
 export { loadSettings, parseDuration } from "./settings.ts";
 export type { NarratorSettings, Settings } from "./settings.ts";
-export { findNatsServer, freePort, NATS_INSTALL_HINT, startNatsServer } from "./nats_server.ts";
+export {
+  findNatsServer,
+  freePort,
+  NATS_INSTALL_HINT,
+  startNatsCluster,
+  startNatsServer,
+} from "./nats_server.ts";
 export type { NatsServerOptions, NatsServerProcess } from "./nats_server.ts";
 export { metrics } from "./metrics.ts";
 export { TokenBucket } from "./rate_limit.ts";
