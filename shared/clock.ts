@@ -5,13 +5,16 @@
  * @module
  */
 
+/** A pending timer of a {@linkcode Clock} (opaque to callers). */
+export type TimerHandle = ReturnType<typeof setTimeout> | number;
+
 /** What a component needs of time. */
 export interface Clock {
   /** Milliseconds on a monotonic scale (like `performance.now()`). */
   now(): number;
   /** Calls `fn` after `ms`; returns a handle for {@linkcode Clock.clearTimeout}. */
-  setTimeout(fn: () => void, ms: number): number;
-  clearTimeout(handle: number | undefined): void;
+  setTimeout(fn: () => void, ms: number): TimerHandle;
+  clearTimeout(handle: TimerHandle | undefined): void;
 }
 
 /**
@@ -27,7 +30,7 @@ export interface Clock {
 export const systemClock: Clock = {
   now: () => performance.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h),
+  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
 };
 
 /**
@@ -54,14 +57,14 @@ export class ManualClock implements Clock {
     return this.#now;
   }
 
-  setTimeout(fn: () => void, ms: number): number {
+  setTimeout(fn: () => void, ms: number): TimerHandle {
     const id = this.#next++;
     this.#timers.set(id, { at: this.#now + Math.max(0, ms), fn });
     return id;
   }
 
-  clearTimeout(handle: number | undefined): void {
-    if (handle !== undefined) this.#timers.delete(handle);
+  clearTimeout(handle: TimerHandle | undefined): void {
+    if (typeof handle === "number") this.#timers.delete(handle);
   }
 
   /** Number of timers not yet run. */
