@@ -154,6 +154,11 @@ export async function buildProcess(
         dataDir: settings.KB_DATA_DIR,
         stateDir: settings.STATE_DIR,
         worldUpdateRate: { rate: settings.WORLD_UPDATE_RATE, burst: settings.WORLD_UPDATE_BURST },
+        worldStream: { retentionMs: settings.WORLD_RETENTION, replicas: settings.WORLD_REPLICAS },
+        outboxLimits: {
+          maxEvents: settings.OUTBOX_MAX_EVENTS,
+          maxBytes: settings.OUTBOX_MAX_BYTES,
+        },
       });
       kb.startResponder();
       routes.push(kbRoutes(kb, { auth, actions }));
@@ -168,6 +173,7 @@ export async function buildProcess(
         actions,
         kbTimeoutMs: settings.KB_REQUEST_TIMEOUT,
         retentionMs: settings.WORLD_RETENTION,
+        worldReplicas: settings.WORLD_REPLICAS,
         keepAliveMs: settings.KEEPALIVE_INTERVAL,
         narrator: settings,
         maxQueuedBytes: settings.STREAM_BUFFER_BYTES,

@@ -39,6 +39,8 @@ export interface ChatOptions {
   kbTimeoutMs: number;
   /** `WORLD_RETENTION` (ms): how long missed events can be replayed. */
   retentionMs: number;
+  /** `WORLD_REPLICAS`: replicas of the world stream (default `"auto"`: 3 with ≥ 3 JetStream servers). */
+  worldReplicas?: number | "auto";
   /** Keep-alive comment interval on idle world streams (ms). */
   keepAliveMs: number;
   /** Which narrator and how (`NARRATOR*`, `ANTHROPIC_*`, `OPENAI_*`); `NARRATOR_TIMEOUT` is the stall timeout. */
@@ -107,7 +109,10 @@ export class Chat {
    */
   static async create(opts: ChatOptions): Promise<Chat> {
     const narrator = opts.narratorImpl ?? createNarrator(opts.narrator);
-    const replayer = await createReplayer(opts.bus, { retentionMs: opts.retentionMs });
+    const replayer = await createReplayer(opts.bus, {
+      retentionMs: opts.retentionMs,
+      replicas: opts.worldReplicas,
+    });
     const hub = new SubjectHub(opts.bus);
     const registry = new StreamRegistry(opts.bus, opts.keepAliveMs, {
       perUser: opts.maxStreamsPerUser ?? Infinity,

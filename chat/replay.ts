@@ -11,9 +11,13 @@
  * order the server received the publishes in.
  *
  * Event ids are ULIDs, so an id tells us roughly when it was stored: the
- * readers start a little before that time and skip through the id itself.
- * If the id is not there, it is older than retention (or never existed) and
- * the caller must `resync`.
+ * readers start a little before that time and read through the id itself,
+ * which is handed over as the replay's `anchor` (its version is where the
+ * caller's sequence stands). Events stored before the anchor come too,
+ * marked: JetStream may hold a later version before an earlier one (a
+ * publish retried after a failure), and only the caller's version order can
+ * tell which of them the client still lacks. If the id is not there, it is
+ * older than retention (or never existed) and the caller must `resync`.
  *
  * Replay is pulled in batches as the caller iterates, so a slow client paces
  * the read and memory stays at one batch per subject.
@@ -37,6 +41,25 @@ const DEFAULT_MAX_REPLAY = 10_000;
 /** Concurrent reader set-ups per process (a NATS restart makes every stream catch up at once). */
 const MAX_CONCURRENT = 8;
 
+/**
+ * How recent an event id must be for "not in the stream" to mean "not stored
+ * yet": a client saw it live while JetStream had not acknowledged it (a
+ * leader election, a retried publish). Older ids are unknown or expired.
+ */
+const IN_FLIGHT_MS = 30_000;
+
+/**
+ * The id to replay from is recent but not in the stream yet: the KB is still
+ * getting it acknowledged. Try again shortly.
+ */
+export class NotStoredYetError extends Error {
+  readonly code = "not_stored_yet";
+  constructor(id: string) {
+    super(`event ${id} is not stored yet`);
+    this.name = "NotStoredYetError";
+  }
+}
+
 /** Where a replay starts: after a known event id, or from a point in time. */
 export type ReplayFrom = { afterId: string } | { sinceMs: number };
 
@@ -47,19 +70,24 @@ export type ResyncReason =
   | "too_many_missed"
   | "replay_unavailable";
 
-/** One replay item: a missed event, or (only ever first and alone) a resync. */
-export type ReplayItem = { kind: "event"; hubEvent: HubEvent } | {
-  kind: "resync";
-  reason: ResyncReason;
-};
+/**
+ * One replay item: a stored event (`beforeAnchor` while the id replayed from
+ * has not been read yet), the anchor (the event with that id, once), or
+ * (only ever last) a resync.
+ */
+export type ReplayItem =
+  | { kind: "event"; hubEvent: HubEvent; beforeAnchor: boolean }
+  | { kind: "anchor"; hubEvent: HubEvent }
+  | { kind: "resync"; reason: ResyncReason };
 
 /** Reads missed events. */
 export interface Replayer {
   /**
-   * Missed events on `subjects`, merged by stream sequence. Stop iterating to
-   * release the readers. Throws (a `BusError`) when the history cannot be read.
+   * Missed events on `subjects`, merged by stream sequence. Stop iterating (or
+   * abort `signal`: the stream closed) to release the readers. Throws (a
+   * `BusError`) when the history cannot be read.
    */
-  replay(subjects: string[], from: ReplayFrom): AsyncIterable<ReplayItem>;
+  replay(subjects: string[], from: ReplayFrom, signal?: AbortSignal): AsyncIterable<ReplayItem>;
 }
 
 /**
@@ -81,20 +109,32 @@ export function ulidTime(id: string): number | undefined {
   }
 }
 
+/** At most `n` callers at once; a caller whose signal aborts while it waits leaves the queue. */
 class Semaphore {
   #free: number;
-  #waiting: (() => void)[] = [];
+  #waiting: { go: () => void; signal?: AbortSignal }[] = [];
   constructor(n: number) {
     this.#free = n;
   }
-  async run<T>(fn: () => Promise<T>): Promise<T> {
+  async run<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    signal?.throwIfAborted();
     if (this.#free > 0) this.#free--;
-    else await new Promise<void>((r) => this.#waiting.push(r));
+    else {
+      await new Promise<void>((go, stop) => {
+        const entry = { go, signal };
+        this.#waiting.push(entry);
+        signal?.addEventListener("abort", () => {
+          const at = this.#waiting.indexOf(entry);
+          if (at >= 0) this.#waiting.splice(at, 1);
+          stop(signal.reason);
+        }, { once: true });
+      });
+    }
     try {
       return await fn();
     } finally {
       const next = this.#waiting.shift();
-      if (next) next();
+      if (next) next.go();
       else this.#free++;
     }
   }
@@ -139,7 +179,11 @@ class HistoryReplayer implements Replayer {
     this.#maxEvents = maxEvents;
   }
 
-  async *replay(subjects: string[], from: ReplayFrom): AsyncIterable<ReplayItem> {
+  async *replay(
+    subjects: string[],
+    from: ReplayFrom,
+    signal?: AbortSignal,
+  ): AsyncIterable<ReplayItem> {
     let startMs: number;
     if ("afterId" in from) {
       const t = ulidTime(from.afterId);
@@ -153,11 +197,16 @@ class HistoryReplayer implements Replayer {
     }
     const readers: HistoryReader[] = [];
     try {
+      // A stream that closed while it waited for a slot (or for JetStream) gives it up.
       await this.#limit.run(async () => {
         await this.#history.ensure();
+        signal?.throwIfAborted();
         const cut = (await this.#history.state()).lastSeq;
-        for (const s of subjects) readers.push(await this.#history.read(s, { startMs, cut }));
-      });
+        for (const s of subjects) {
+          signal?.throwIfAborted();
+          readers.push(await this.#history.read(s, { startMs, cut }));
+        }
+      }, signal);
       if (readers.reduce((n, r) => n + r.pending, 0) > this.#maxEvents) {
         yield { kind: "resync", reason: "too_many_missed" };
         return;
@@ -171,11 +220,21 @@ class HistoryReplayer implements Replayer {
         }
         if (at < 0) break;
         const { hubEvent } = heads[at]!;
+        signal?.throwIfAborted();
         heads[at] = await nextEvent(readers[at]!);
-        if (found) yield { kind: "event", hubEvent };
-        else if ("afterId" in from && hubEvent.event.id === from.afterId) found = true;
+        if (!found && "afterId" in from && hubEvent.event.id === from.afterId) {
+          found = true;
+          yield { kind: "anchor", hubEvent };
+        } else {
+          yield { kind: "event", hubEvent, beforeAnchor: !found };
+        }
       }
       if (!found && "afterId" in from) {
+        // Seen live, not stored yet: the publisher is still retrying it.
+        const t = ulidTime(from.afterId)!;
+        if (t > Date.now() - Math.min(IN_FLIGHT_MS, this.#retentionMs)) {
+          throw new NotStoredYetError(from.afterId);
+        }
         yield { kind: "resync", reason: await this.#whyMissing(from.afterId) };
       }
     } finally {
@@ -198,6 +257,8 @@ class HistoryReplayer implements Replayer {
 /** Options of {@linkcode createReplayer}. */
 export interface ReplayerOptions {
   retentionMs: number;
+  /** Replicas of the world stream (`WORLD_REPLICAS`; default `"auto"`). */
+  replicas?: number | "auto";
   /** Largest replay before answering `too_many_missed` (default 10,000). */
   maxEvents?: number;
 }
@@ -214,7 +275,9 @@ export interface ReplayerOptions {
  * ```
  */
 export async function createReplayer(bus: Bus, opts: ReplayerOptions): Promise<Replayer> {
-  const history = bus.history(worldUpdatesStream({ retentionMs: opts.retentionMs }));
+  const history = bus.history(
+    worldUpdatesStream({ retentionMs: opts.retentionMs, replicas: opts.replicas }),
+  );
   if (!history) return new UnavailableReplayer();
   try {
     await history.ensure();

@@ -15,8 +15,14 @@
  * cut; it resumes with `Last-Event-ID` (the last event it did read).
  *
  * The seam between replay and live is gap-free because the live listeners
- * are attached before the replay starts, and duplicate-free because buffered
- * live events that the replay already delivered are skipped by id.
+ * are attached before the replay starts. Every event, live or replayed, goes
+ * through the stream's {@linkcode VersionOrder}: the stream follows one
+ * world (a shared experience, or the user's isolated world), whose versions
+ * are contiguous, so a version already delivered is dropped (a republish, a
+ * second copy in JetStream) and one that skips ahead is held while a
+ * catch-up from JetStream looks for the missing ones. A version that cannot
+ * be found is never skipped silently: the stream sends `resync` (`gap`), so
+ * the client refetches the snapshot, and goes on after it.
  *
  * @module
  */
@@ -27,6 +33,7 @@ import type { HubEvent, SubjectHub } from "./hub.ts";
 import type { Replayer, ReplayFrom } from "./replay.ts";
 import { encodeResync, encodeRetry, KEEP_ALIVE_FRAME } from "./sse.ts";
 import { FrameQueue } from "./frame_queue.ts";
+import { VersionOrder } from "./version_order.ts";
 
 /** Process-wide settings every world stream shares. */
 export interface WorldStreamConfig {
@@ -56,26 +63,22 @@ export interface WorldStreamParams {
 
 type State = "catching_up" | "live" | "ending" | "closed";
 
-/** How many recently delivered ids a stream remembers to drop duplicates at seams. */
-const RECENT_IDS = 1024;
+/**
+ * Attempts of a replay that failed for a reason that may pass (a restart, an
+ * election, an event seen live and not stored yet): 250 ms doubling, about
+ * 16 s in all.
+ */
+const REPLAY_RETRIES = 6;
 
-class RecentIds {
-  #set = new Set<string>();
-  #ring: string[] = [];
-  #at = 0;
-  has(id: string): boolean {
-    return this.#set.has(id);
-  }
-  add(id: string): void {
-    if (this.#ring.length < RECENT_IDS) this.#ring.push(id);
-    else {
-      this.#set.delete(this.#ring[this.#at]!);
-      this.#ring[this.#at] = id;
-      this.#at = (this.#at + 1) % RECENT_IDS;
-    }
-    this.#set.add(id);
-  }
+/** Failures of the history that another attempt may not meet. */
+function isTransient(e: unknown): boolean {
+  const code = (e as { code?: unknown })?.code;
+  return code === "timeout" || code === "jetstream_unavailable" || code === "disconnected" ||
+    code === "stream_not_found" || code === "not_stored_yet";
 }
+
+/** Events read before a replay's anchor that a stream keeps until the anchor says which count. */
+const MAX_BEFORE_ANCHOR = 4096;
 
 /**
  * A world stream; hand `body` to the HTTP response.
@@ -105,12 +108,16 @@ export class WorldStream {
   #detach: (() => void)[] = [];
   #buffer: HubEvent[] = [];
   #bufferBytes = 0;
-  #recent = new RecentIds();
+  /** This stream's world, version by version. */
+  #order = new VersionOrder<HubEvent>();
   #lastId: string | undefined;
   /** Start point of a catch-up that has not completed (kept across NATS outages). */
   #pendingFrom: ReplayFrom | undefined;
   #catchUpRunning = false;
   #catchUpAgain = false;
+  #replayRetries = 0;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #replayAbort: AbortController | undefined;
   #spaceWaiter: ((ok: boolean) => void) | undefined;
   #dropTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -161,8 +168,11 @@ export class WorldStream {
 
   #onLive(h: HubEvent): void {
     if (!this.#wanted(h)) return;
-    if (this.#state === "live") this.#deliver(h);
-    else if (this.#state === "catching_up") {
+    if (this.#state === "live") {
+      this.#accept(h, "live");
+      // A version is missing: JetStream may have it (a republish, a retry after a failure).
+      if (this.#order.gapped && this.#lastId) this.#catchUp({ afterId: this.#lastId });
+    } else if (this.#state === "catching_up") {
       this.#buffer.push(h);
       this.#bufferBytes += h.frame.byteLength;
       if (this.#bufferBytes > this.#cfg.maxQueuedBytes) this.#overflow();
@@ -170,15 +180,32 @@ export class WorldStream {
   }
 
   /**
-   * Sends an event once. `from: "replay"` for events read back from
+   * Offers an event to the version order and sends what it releases: each
+   * version once, in order. `from: "replay"` for events read back from
    * JetStream (counted as replayed, paced by the client); `"buffer"` for live
    * events held during a catch-up (paced too, and timed like live ones).
    */
-  #deliver(h: HubEvent, from: "live" | "buffer" | "replay" = "live"): void {
-    const id = h.event.id;
-    if (this.#recent.has(id)) return;
-    this.#recent.add(id);
-    this.#lastId = id;
+  #accept(h: HubEvent, from: "live" | "buffer" | "replay"): void {
+    for (const ready of this.#order.offer(h.event.version, h)) this.#deliver(ready, from);
+    if (this.#order.overflowing) this.#skipGap();
+  }
+
+  /** Gives up on missing versions: `resync` (`gap`), then what was held, in order. */
+  #skipGap(): void {
+    if (!this.#order.gapped) return;
+    log("warn", "world stream cannot show a committed version; sending resync", {
+      user_id: this.userId,
+      experience: this.experience,
+      missing: this.#order.missing,
+    });
+    metrics.resyncsSent.inc({ reason: "gap" });
+    this.#enqueue(encodeResync("gap"));
+    for (const h of this.#order.skipGap()) this.#deliver(h, "buffer");
+  }
+
+  /** Writes one event's frame. */
+  #deliver(h: HubEvent, from: "live" | "buffer" | "replay"): void {
+    this.#lastId = h.event.id;
     this.#enqueue(h.frame, from === "live");
     if (from === "replay") metrics.replayedEvents.inc();
     else {
@@ -262,27 +289,45 @@ export class WorldStream {
 
   async #runCatchUp(): Promise<void> {
     const from = this.#pendingFrom!;
-    const replayed = new Set<string>();
+    // Aborted when the stream closes: a replay of a stream nobody reads any more gives back its slot.
+    const abort = new AbortController();
+    this.#replayAbort = abort;
     let resync: string | undefined;
+    /** Wanted events stored before the anchor: which of them the client lacks is known at the anchor. */
+    let beforeAnchor: HubEvent[] = [];
     try {
       const subjects = [this.#userSubject, this.#experienceSubject];
-      for await (const item of this.#cfg.replayer.replay(subjects, from)) {
+      for await (const item of this.#cfg.replayer.replay(subjects, from, abort.signal)) {
         if (this.#state !== "catching_up") return; // leaving the loop releases the readers
         if (item.kind === "resync") {
           resync = item.reason;
           break;
         }
         const h = item.hubEvent;
+        if (item.kind === "anchor") {
+          // The last event the client has: our world stands at its version.
+          if (h.event.experience === this.experience) this.#order.anchor(h.event.version);
+          const early = beforeAnchor;
+          beforeAnchor = [];
+          for (const e of early) this.#accept(e, "replay");
+          continue;
+        }
         // Only what is delivered counts as replayed: the actor's own change is
         // skipped on the experience subject and must still come from the user subject.
         if (!this.#wanted(h)) continue;
-        replayed.add(h.event.id);
+        if (item.beforeAnchor) {
+          beforeAnchor.push(h);
+          if (beforeAnchor.length > MAX_BEFORE_ANCHOR) beforeAnchor.shift();
+          continue;
+        }
         // Paced by the client: a big replay never sits in our queue at once.
         if (!(await this.#space())) return;
-        this.#deliver(h, "replay");
-        this.#pendingFrom = { afterId: h.event.id }; // a retry resumes from here
+        this.#accept(h, "replay");
+        // A retry resumes from the last event delivered.
+        if (this.#lastId) this.#pendingFrom = { afterId: this.#lastId };
       }
     } catch (e) {
+      if (abort.signal.aborted) return; // the stream ended
       // Interrupted by an outage (the bus may already be back: the consumer
       // died with the old connection, and the reconnect asked for a rerun).
       if (!this.#cfg.busConnected() || this.#catchUpAgain) {
@@ -293,29 +338,44 @@ export class WorldStream {
         });
         return;
       }
+      // JetStream may still be starting after a restart, or electing a leader:
+      // try again a few times before giving up on the gap.
+      if (isTransient(e) && this.#replayRetries < REPLAY_RETRIES) {
+        const delay = 250 * 2 ** this.#replayRetries++;
+        this.#retryTimer = setTimeout(() => {
+          this.#retryTimer = undefined;
+          this.#catchUpAgain = false;
+          this.#catchUp(from);
+        }, delay);
+        return;
+      }
       // JetStream itself failed (disabled, stream missing): we cannot fill the gap.
       log("error", "world stream replay failed", { user_id: this.userId, error: String(e) });
       resync = "replay_failed";
     }
+    this.#replayRetries = 0;
     if (this.#state !== "catching_up") return;
     this.#pendingFrom = undefined;
     // The id we were given cannot be replayed from: clear it at the client.
     if (resync) {
       metrics.resyncsSent.inc({ reason: resync });
       this.#enqueue(encodeResync(resync, true));
+      // The client refetches the snapshot; the next event starts the sequence again.
+      this.#order = new VersionOrder();
     } else {
       // Both kinds: after Last-Event-ID, and after a NATS outage.
       metrics.replaysServed.inc();
       if ("afterId" in from && !this.#lastId) this.#lastId = from.afterId;
     }
-    // Live events that arrived meanwhile, minus what the replay already sent.
+    // Live events that arrived meanwhile (the order drops what the replay sent).
     while (this.#buffer.length > 0) {
       const h = this.#buffer.shift()!;
       this.#bufferBytes -= h.frame.byteLength;
-      if (replayed.has(h.event.id)) continue;
       if (!(await this.#space())) return;
-      this.#deliver(h, "buffer");
+      this.#accept(h, "buffer");
     }
+    // Whatever JetStream and the live subscription could not supply is gone.
+    this.#skipGap();
     this.#state = "live";
   }
 
@@ -364,6 +424,7 @@ export class WorldStream {
   #detachAll(): void {
     for (const d of this.#detach) d();
     this.#detach = [];
+    this.#replayAbort?.abort();
   }
 
   #finish(): void {
@@ -374,6 +435,7 @@ export class WorldStream {
     this.#wakeSpace(false);
     if (this.#dropTimer !== undefined) clearTimeout(this.#dropTimer);
     this.#dropTimer = undefined;
+    clearTimeout(this.#retryTimer);
     this.#onEnd?.();
   }
 }

@@ -9,7 +9,13 @@ import { RESERVED_SEGMENTS } from "../shared/apply.ts";
 import { LruMap } from "../shared/lru.ts";
 import { metrics } from "../shared/metrics.ts";
 import { TokenBucket } from "../shared/rate_limit.ts";
-import type { Bus, BusMessage, BusSubscription } from "../shared/bus/mod.ts";
+import {
+  type Bus,
+  type BusMessage,
+  type BusSubscription,
+  type EventHistory,
+  worldUpdatesStream,
+} from "../shared/bus/mod.ts";
 import { AppError } from "../shared/errors.ts";
 import { newEventId, newRequestId } from "../shared/ids.ts";
 import { log } from "../shared/log.ts";
@@ -22,22 +28,15 @@ import {
   isMessageTooLarge,
   MESSAGE_TOO_LARGE,
   type Outcome,
-  type StateOperation,
   type WorldSnapshot,
-  type WorldUpdateEvent,
 } from "../shared/schema.ts";
-import {
-  experienceSubject,
-  KB_EXPERIENCES,
-  KB_INTERACT,
-  KB_QUEUE,
-  userSubject,
-} from "../shared/subjects.ts";
+import { KB_EXPERIENCES, KB_INTERACT, KB_QUEUE } from "../shared/subjects.ts";
 import { Catalog, type ExperienceInfo } from "./catalog.ts";
 import type { Experience } from "./content.ts";
 import { decide } from "./engine.ts";
-import { type OutMessage, Publisher, type PublisherStats, type Sent } from "./publisher.ts";
-import { type StateBackend, StateStore } from "./state/mod.ts";
+import { EventPublisher, type EventPublisherStats } from "./event_publisher.ts";
+import { worldUpdate } from "./events.ts";
+import { type OutboxLimits, type StateBackend, StateStore } from "./state/mod.ts";
 import {
   creationOps,
   initialWorld,
@@ -53,8 +52,16 @@ export interface KbOptions {
   dataDir: string;
   /** `STATE_DIR`: live state. */
   stateDir: string;
-  /** Longest time publishing may add to an action (ms); default 250. */
-  publishTimeoutMs?: number;
+  /** How long JetStream may take to acknowledge an event before its unit pauses and retries (ms); default 5 s. */
+  ackTimeoutMs?: number;
+  /** Bounds of each unit's outbox of unacknowledged events (default 1,000 events, 1 MiB). */
+  outboxLimits?: OutboxLimits;
+  /**
+   * The world stream the events go to (`WORLD_RETENTION`, `WORLD_REPLICAS`):
+   * created or updated at start by whichever role starts first, and again
+   * when a publish finds it missing. Default: 1 h, `"auto"` replicas.
+   */
+  worldStream?: { retentionMs: number; replicas?: number | "auto" };
   /** Replies remembered per request id for retries; default 10,000. */
   dedupeSize?: number;
   /**
@@ -112,19 +119,34 @@ export class Kb implements KbService {
   readonly #bus: Bus;
   readonly #catalog: Catalog;
   readonly #store: StateBackend;
-  readonly #publisher: Publisher;
+  readonly #publisher: EventPublisher;
   readonly #worldRate: TokenBucket;
   /** Replies by request (see `requestKey`), for retries. */
   readonly #recent: LruMap<string, Promise<InteractReply>>;
   readonly #inflight = new Set<Promise<unknown>>();
   #sub: BusSubscription | undefined;
   #listSub: BusSubscription | undefined;
+  #swept: Promise<number> = Promise.resolve(0);
+  readonly #history: EventHistory | undefined;
 
   private constructor(opts: KbOptions, catalog: Catalog) {
     this.#bus = opts.bus;
     this.#catalog = catalog;
-    this.#store = new StateStore(opts.stateDir);
-    this.#publisher = new Publisher(opts.bus, { timeoutMs: opts.publishTimeoutMs ?? 250 });
+    // The store writes each commit's events into its unit's outbox and hands
+    // the outbox to the publisher; the publisher reports acknowledgements back.
+    this.#history = opts.bus.history(
+      worldUpdatesStream(opts.worldStream ?? { retentionMs: 3_600_000 }),
+    );
+    this.#publisher = new EventPublisher(opts.bus, {
+      ackTimeoutMs: opts.ackTimeoutMs,
+      onAcked: (unit, version) => this.#store.acked(unit, version),
+      // Nothing stores the subjects (the stream was deleted, or never made): make it again.
+      onNoStream: () => this.#ensureStream(),
+    });
+    this.#store = new StateStore(opts.stateDir, {
+      outbox: this.#publisher,
+      outboxLimits: opts.outboxLimits,
+    });
     this.#worldRate = new TokenBucket(opts.worldUpdateRate ?? { rate: 1000, burst: 2000 });
     this.#recent = new LruMap({ max: opts.dedupeSize ?? 10_000 });
   }
@@ -138,7 +160,18 @@ export class Kb implements KbService {
    * ```
    */
   static async create(opts: KbOptions): Promise<Kb> {
-    return new Kb(opts, await Catalog.load(opts.dataDir));
+    const kb = new Kb(opts, await Catalog.load(opts.dataDir));
+    await kb.#ensureStream();
+    kb.#swept = kb.#store.sweep().then((units) => {
+      if (units > 0) log("info", "outboxes swept: unacknowledged events resent", { units });
+      return units;
+    }, (e) => {
+      log("error", "outbox sweep failed; those events go out when their units are next used", {
+        error: String(e),
+      });
+      return 0;
+    });
+    return kb;
   }
 
   /**
@@ -169,15 +202,29 @@ export class Kb implements KbService {
   }
 
   /**
-   * Breaker state and publish counters (for `/metrics`).
+   * Publishing counters: events waiting for JetStream, paused units, acknowledgements.
    *
    * @example
    * ```ts
-   * kb.stats().state; // "closed"
+   * kb.stats().pending; // 0 when JetStream has every committed event
    * ```
    */
-  stats(): PublisherStats {
+  stats(): EventPublisherStats {
     return this.#publisher.stats();
+  }
+
+  /**
+   * Hands every unit with unacknowledged events on disk to the publisher
+   * (events of a process that died, or of an outage before a restart).
+   * `Kb.create` starts it; resolves with the number of units found.
+   *
+   * @example
+   * ```ts
+   * await kb.swept;
+   * ```
+   */
+  get swept(): Promise<number> {
+    return this.#swept;
   }
 
   /**
@@ -247,6 +294,17 @@ export class Kb implements KbService {
     return this.#recent.has(requestKey(req));
   }
 
+  /** Creates or updates the world stream; a failure is logged and retried by the next publish failure. */
+  async #ensureStream(): Promise<void> {
+    try {
+      await this.#history?.ensure();
+    } catch (e) {
+      log("warn", "world stream setup failed; events wait in their outboxes until it exists", {
+        error: String(e),
+      });
+    }
+  }
+
   async #experience(id: string): Promise<Experience> {
     const exp = await this.#catalog.get(id);
     if (!exp) throw new AppError("unknown_experience", "no such experience", 404);
@@ -258,12 +316,10 @@ export class Kb implements KbService {
     checkUserId(r.user_id);
     const model = exp.config.state.model;
     const unit = await this.#store.unit(exp.id, model, r.user_id);
-    if (!this.#worldRate.take(unit.dir).ok) {
+    if (!this.#worldRate.take(unit.key).ok) {
       metrics.rateLimited.inc({ limit: "world_updates" });
       throw new AppError("world_busy", "this world is changing too fast; retry shortly", 429);
     }
-    let event: WorldUpdateEvent | undefined;
-    let sent: Sent | undefined;
     const commit = await this.#store.transact<Outcome>(unit, r.user_id, (state) => {
       const world = state.world ?? initialWorld(exp);
       const player = state.player ?? newPlayer(exp, r.user_id);
@@ -283,42 +339,23 @@ export class Kb implements KbService {
         };
       }
       return { base: { world, player }, ...ops, result: result.outcome };
-    }, (c) => {
-      event = {
-        type: "world_update",
-        id: newEventId(),
-        experience: exp.id,
-        user_id: r.user_id,
-        version: c.version,
-        changes: changes(c.world, c.player),
-        timestamp: c.timestamp,
-        metadata: { source: "kb", state_model: model, request_id: r.request_id },
-      };
-      const messages: OutMessage[] = [{
-        subject: userSubject(r.user_id),
-        payload: JSON.stringify(event),
-        experience: exp.id,
-        scope: "user",
-        msgId: `${event.id}.user`,
-      }];
-      if (model === "shared") {
-        const worldOnly = { ...event, changes: changes(c.world, []) };
-        messages.push({
-          subject: experienceSubject(exp.id),
-          payload: JSON.stringify(worldOnly),
+    }, {
+      // Part of the commit: the store writes it into the unit's outbox, and the
+      // publisher sends it (in version order) once the commit is durable.
+      event: (c) =>
+        worldUpdate({
+          id: newEventId(),
           experience: exp.id,
-          scope: "experience",
-          msgId: `${event.id}.experience`,
-        });
-      }
-      sent = this.#publisher.send(messages, r.request_id);
+          userId: r.user_id,
+          model,
+          requestId: r.request_id,
+          version: c.version,
+          timestamp: c.timestamp,
+          world: c.world,
+          player: c.player,
+        }),
     });
-    // The reply does not wait for the server's acknowledgement: the actor
-    // gets its events in the reply anyway, and in a busy process the PONG
-    // queues behind the fan-out of this very change. The breaker still learns.
-    const confirmed = this.#publisher.confirm(sent);
-    this.#inflight.add(confirmed);
-    confirmed.finally(() => this.#inflight.delete(confirmed));
+    const event = commit.event;
     metrics.kbActions.inc({ kind: commit.result.kind });
     log("info", "kb action", {
       request_id: r.request_id,
@@ -423,8 +460,10 @@ export class Kb implements KbService {
     this.#sub?.unsubscribe();
     this.#listSub?.unsubscribe();
     this.#sub = this.#listSub = undefined;
+    await this.#swept;
     while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
-    this.#publisher.close();
+    // Unacknowledged events stay in their outboxes; the next process sends them.
+    await this.#publisher.close();
     await this.#store.close();
   }
 }
@@ -434,8 +473,4 @@ function checkUserId(userId: string): void {
   if (RESERVED_SEGMENTS.has(userId)) {
     throw new AppError("reserved_user_id", `the user id '${userId}' is reserved`, 400);
   }
-}
-
-function changes(world: StateOperation[], player: StateOperation[]): WorldUpdateEvent["changes"] {
-  return { ...(world.length ? { world } : {}), ...(player.length ? { player } : {}) };
 }

@@ -15,4 +15,4 @@
 export { Kb, type KbOptions } from "./kb.ts";
 export { type KbRouteOptions, kbRoutes } from "./routes.ts";
 export type { ExperienceInfo } from "./catalog.ts";
-export type { BreakerState, PublisherStats } from "./publisher.ts";
+export type { EventPublisherStats } from "./event_publisher.ts";

@@ -26,5 +26,17 @@ export function splitPath(path: string): string[];
 export function joinPath(...segments: string[]): string;
 /** Applies operations to a plain object in place. */
 export function applyOperations(target: Record<string, unknown>, ops: readonly Operation[]): void;
-/** Returns a new snapshot with the event applied. */
+/** An event skipped a version: refetch the snapshot. */
+export class VersionGapError extends Error {
+  constructor(expected: number, got: number);
+  /** The version the snapshot needed next. */
+  readonly expected: number;
+  /** The event's version. */
+  readonly got: number;
+}
+/**
+ * Returns a new snapshot with the event applied; the same snapshot for an
+ * event it already contains; throws {@linkcode VersionGapError} when the
+ * event skips a version.
+ */
 export function applyWorldUpdate<S extends Snapshot>(snapshot: S, event: Delta): S;

@@ -132,17 +132,47 @@ export function applyOperations(target, ops) {
 }
 
 /**
+ * The event's version skips ahead of the snapshot: an event between them is
+ * missing, so applying this one would show a world that never was. The
+ * caller refetches the snapshot (and may then apply the event, if it is
+ * still newer).
+ */
+export class VersionGapError extends Error {
+  /**
+   * @param {number} expected the version the snapshot needs next
+   * @param {number} got the event's version
+   */
+  constructor(expected, got) {
+    super(`world_update version ${got} does not follow the snapshot (next is ${expected})`);
+    this.name = "VersionGapError";
+    this.expected = expected;
+    this.got = got;
+  }
+}
+
+/**
  * Returns a new snapshot with the event applied: world operations to
- * `world`, player operations to `player`, and the event's version.
- * The input snapshot is not modified.
+ * `world`, player operations to `player`, and the event's version. The
+ * input snapshot is not modified. An event the snapshot already contains
+ * (version not above the snapshot's) changes nothing and returns the same
+ * snapshot; one that skips a version throws {@linkcode VersionGapError}, the
+ * signal to refetch the snapshot (DESIGN.md guarantee 9).
  *
  * @example
  * ```ts
- * const next = applyWorldUpdate(snapshot, event);
- * render(next.world, next.player);
+ * try {
+ *   snapshot = applyWorldUpdate(snapshot, event);
+ * } catch (e) {
+ *   if (e instanceof VersionGapError) snapshot = await refetch();
+ *   else throw e;
+ * }
  * ```
  */
 export function applyWorldUpdate(snapshot, event) {
+  if (event.version <= snapshot.version) return snapshot;
+  if (event.version !== snapshot.version + 1) {
+    throw new VersionGapError(snapshot.version + 1, event.version);
+  }
   const next = clone(snapshot);
   applyOperations(next.world, event.changes.world ?? []);
   applyOperations(next.player, event.changes.player ?? []);

@@ -17,5 +17,6 @@ export {
   joinPath,
   RESERVED_SEGMENTS,
   splitPath,
+  VersionGapError,
 } from "./apply.js";
 export type { Delta, Operation, Snapshot } from "./apply.js";

@@ -24,13 +24,15 @@ export const metrics = {
   registry,
   worldUpdatesPublished: new client.Counter({
     name: "nats_world_updates_published_total",
-    help: "world_update messages published by the KB, by experience and subject scope",
+    help:
+      "world_update messages the KB published and JetStream acknowledged, by experience and subject scope",
     labelNames: ["experience", "scope"] as const,
     registers,
   }),
   worldUpdatesPublishFailures: new client.Counter({
     name: "nats_world_updates_publish_failures_total",
-    help: "world_update publishes that failed or were skipped by the open circuit breaker",
+    help:
+      "world_update publishes JetStream did not acknowledge (the event stays in its outbox and is resent), by reason",
     labelNames: ["experience", "reason"] as const,
     registers,
   }),
@@ -122,9 +124,20 @@ export const metrics = {
     labelNames: ["kind"] as const,
     registers,
   }),
-  breakerState: new client.Gauge({
-    name: "kb_publish_breaker_open",
-    help: "1 while the world_update publish circuit breaker is open",
+  outboxPending: new client.Gauge({
+    name: "kb_outbox_events",
+    help: "committed events this KB process holds that JetStream has not acknowledged yet",
+    registers,
+  }),
+  outboxPausedUnits: new client.Gauge({
+    name: "kb_outbox_paused_units",
+    help: "units whose publishing waits for a retry after JetStream did not acknowledge",
+    registers,
+  }),
+  outboxDropped: new client.Counter({
+    name: "kb_outbox_dropped_total",
+    help: "committed events dropped past a unit's outbox bound (never delivered: watchers resync)",
+    labelNames: ["experience"] as const,
     registers,
   }),
   rateLimited: new client.Counter({

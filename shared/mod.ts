@@ -62,6 +62,7 @@ export {
   escapePathSegment,
   joinPath,
   splitPath,
+  VersionGapError,
 } from "./apply.ts";
 export type { Delta, Operation, Snapshot } from "./apply.ts";
 export { BusError, InProcessBus, NatsBus, WORLD_STREAM, worldUpdatesStream } from "./bus/mod.ts";

@@ -87,6 +87,10 @@ const SettingsSchema = z.object({
   OPENAI_CAPABLE_MODEL: z.string().optional(),
   // JetStream reads max_age 0 as "keep forever".
   WORLD_RETENTION: duration("1h", { positive: true }),
+  // Unset: 3 when the account has at least 3 JetStream servers, else 1.
+  WORLD_REPLICAS: z.coerce.number().int().min(1).max(5).optional(),
+  OUTBOX_MAX_EVENTS: z.coerce.number().int().min(1).default(20_000),
+  OUTBOX_MAX_BYTES: z.coerce.number().int().min(4096).default(8 * 1024 * 1024),
   KEEPALIVE_INTERVAL: duration("15s", { timer: true }),
   KB_REQUEST_TIMEOUT: duration("5s", { positive: true, timer: true }),
   ACTION_RATE: z.coerce.number().min(0).default(10),

@@ -10,8 +10,8 @@
  * players), so a snapshot at version v already contains every event <= v and
  * the next event is v + 1. An event further ahead waits briefly for the
  * missing ones (the chat stream may overtake the world stream); if they do
- * not come, it is applied anyway and the snapshot is refetched, which also
- * covers events dropped while NATS was down.
+ * not come, the snapshot is refetched (`applyWorldUpdate` refuses to skip a
+ * version), and held events newer than it are applied on top.
  *
  * @module
  */
@@ -142,13 +142,9 @@ export class WorldSync {
     this.holdTimer = setTimeout(() => {
       this.holdTimer = undefined;
       if (this.closed || this.held.size === 0 || this.loading) return;
-      // The missing versions did not come: show what we have, then refetch.
+      // The missing versions did not come: the server's snapshot has them.
+      // What is held stays held and is applied on top if still newer.
       this.stats.gaps++;
-      const prev = this.snapshot;
-      const ahead = [...this.held.values()].sort((a, b) => a.version - b.version);
-      this.held.clear();
-      for (const e of ahead) this.apply(e);
-      this.opts.onChange(prev, this.snapshot, ahead, "gap");
       this.load("gap").catch((e) => this.opts.onError?.(e));
     }, this.opts.holdMs ?? 300);
   }

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { StateModel, StateOperation } from "../../shared/schema.ts";
+import type { StateModel, StateOperation, WorldUpdateEvent } from "../../shared/schema.ts";
 import type { Unit } from "./unit.ts";
 
 /**
@@ -33,10 +33,43 @@ export interface Commit<T> {
   changed: boolean;
   /** Version after this action (the current version when nothing changed). */
   version: number;
-  /** ms since the epoch, taken right after the commit became durable (0 when unchanged). */
+  /** ms since the epoch when the commit that holds this action began (0 when unchanged). */
   timestamp: number;
   world: StateOperation[];
   player: StateOperation[];
+  /** The action's event, written into the same commit (changed actions with an event builder). */
+  event?: WorldUpdateEvent;
+}
+
+/** What a changed action's event is built from (see {@linkcode TransactOptions.event}). */
+export type CommitDraft<T> = Omit<Commit<T>, "event">;
+
+/** Options of {@linkcode StateBackend.transact}. */
+export interface TransactOptions<T> {
+  /**
+   * Builds the action's event once its version and timestamp are known and
+   * before anything is written: the event is part of the commit (the unit's
+   * outbox), so it survives a crash between the commit and its publishing.
+   */
+  event?: (draft: CommitDraft<T>) => WorldUpdateEvent;
+}
+
+/**
+ * Where a backend hands a unit's outbox: every committed event of the unit
+ * not known to be acknowledged by JetStream, in version order. Called after
+ * each commit (in commit order, before the unit is released) and when a unit
+ * is opened with events left in its outbox (after a crash, by any process).
+ */
+export interface OutboxSink {
+  submit(unitKey: string, outbox: readonly WorldUpdateEvent[]): void;
+}
+
+/** Bounds of one unit's outbox; past them the oldest events are dropped (a gap streams report). */
+export interface OutboxLimits {
+  /** Most events kept (default 1,000). */
+  maxEvents: number;
+  /** Most bytes of event JSON kept (default 1 MiB). */
+  maxBytes: number;
 }
 
 /**
@@ -57,17 +90,28 @@ export interface StateBackend {
   read(unit: Unit): Promise<UnitState>;
   /**
    * Runs `decide` on the current state under the unit's lock and commits its
-   * operations atomically. `decide` must be pure and must not change the
-   * state it is given (it is frozen): it may run twice. `onCommit` runs once
-   * the commit is durable and before the unit is released, in version order
-   * (events published there leave in order).
+   * operations atomically, with the action's event (`opts.event`) in the
+   * unit's outbox. `decide` must be pure and must not change the state it is
+   * given (it is frozen): it may run twice.
    */
   transact<T>(
     unit: Unit,
     userId: string,
     decide: (state: UnitState) => Plan<T>,
-    onCommit?: (commit: Commit<T>) => void,
+    opts?: TransactOptions<T>,
   ): Promise<Commit<T>>;
+  /**
+   * Records that every event of the unit up to `version` is acknowledged:
+   * the next commit drops them from the outbox, and a process that opens the
+   * unit later does not send them again.
+   */
+  acked(unitKey: string, version: number): void;
+  /**
+   * Finds units with events left in their outboxes (a crash, an outage
+   * before a restart) and hands each to the sink. Runs in the background at
+   * start; resolves with the number of units handed over.
+   */
+  sweep(): Promise<number>;
   /** Waits for commits still finishing and releases what idle units hold. */
   close(): Promise<void>;
 }

@@ -7,7 +7,9 @@
  * @module
  */
 import { applyOperations } from "../../shared/apply.ts";
-import type { Commit, Plan, UnitState } from "./backend.ts";
+import type { WorldUpdateEvent } from "../../shared/schema.ts";
+import type { Commit, CommitDraft, Plan, UnitState } from "./backend.ts";
+import { outboxJson } from "./outbox.ts";
 import type { Unit } from "./unit.ts";
 
 type Doc = Record<string, unknown>;
@@ -17,7 +19,8 @@ export interface Pending {
   unit: Unit;
   userId: string;
   decide: (state: UnitState) => Plan<unknown>;
-  onCommit?: (commit: Commit<unknown>) => void;
+  /** Builds the action's event (written into the commit's outbox). */
+  event?: (draft: CommitDraft<unknown>) => WorldUpdateEvent;
   resolve: (c: Commit<unknown>) => void;
   reject: (e: unknown) => void;
 }
@@ -138,21 +141,45 @@ export function decideBatch(
 
 /**
  * The files a decided batch writes, relative to the unit directory: the
- * world (every commit bumps its version) and each changed player.
+ * world with the unit's outbox (every commit bumps its version; the outbox
+ * comes second so a start-up sweep can tell an empty one from the first
+ * bytes) and each changed player.
  *
  * @example
  * ```ts
- * const files = batchFiles(unit, decided); // { "world.json": "...", "players/alice.json": "..." }
+ * const files = batchFiles(unit, decided, outbox); // { "world.json": "...", "players/alice.json": "..." }
  * ```
  */
-export function batchFiles(unit: Unit, b: DecidedBatch): Record<string, string> {
-  const files: Record<string, string> = {
-    [unit.world]: JSON.stringify({ version: b.version, world: b.world }),
-  };
+export function batchFiles(
+  unit: Unit,
+  b: DecidedBatch,
+  outbox: readonly WorldUpdateEvent[],
+): Record<string, string> {
+  const files: Record<string, string> = { [unit.world]: worldDocument(b.version, outbox, b.world) };
   for (const [rel, pd] of b.players) {
     if (pd.dirty) files[rel] = JSON.stringify({ user_id: pd.userId, player: pd.player });
   }
   return files;
+}
+
+/**
+ * The text of `world.json`: `{"version":n,"outbox":[...],"world":{...}}`, in
+ * that order (the version first for the cache check, the outbox second for
+ * the start-up sweep). The outbox's events are serialised once each and
+ * reused, so a long outbox (an outage) costs a copy per commit, not a
+ * stringify.
+ *
+ * @example
+ * ```ts
+ * worldDocument(3, [], { n: 1 }); // '{"version":3,"outbox":[],"world":{"n":1}}'
+ * ```
+ */
+export function worldDocument(
+  version: number,
+  outbox: readonly WorldUpdateEvent[],
+  world: Doc | null,
+): string {
+  return `{"version":${version},"outbox":${outboxJson(outbox)},"world":${JSON.stringify(world)}}`;
 }
 
 /**

@@ -7,11 +7,13 @@
  * @module
  */
 import { LruMap } from "../../shared/lru.ts";
+import type { WorldUpdateEvent } from "../../shared/schema.ts";
 import type { UnitState } from "./backend.ts";
 import type { DecidedBatch } from "./batch.ts";
 import type { UnitHandles, UnitIo } from "./commit.ts";
 import { deepFreeze, peekVersion, readJson, sameFile } from "./files.ts";
 import { parseIntent } from "./intent.ts";
+import { readOutbox } from "./outbox.ts";
 import type { Unit } from "./unit.ts";
 
 type Doc = Record<string, unknown>;
@@ -25,6 +27,8 @@ type Doc = Record<string, unknown>;
 export interface Cached {
   version: number;
   world: Doc | null;
+  /** The unit's outbox as `world.json` holds it (see `outbox.ts`). */
+  outbox: readonly WorldUpdateEvent[];
   /** Player file (relative) -> its document; null when the file does not exist. */
   players: LruMap<string, Doc | null>;
 }
@@ -86,9 +90,10 @@ export class UnitDocs {
 
   /**
    * Reads the files, a committed intent in place of the ones it replaces
-   * (readers never replay). Caches what it read when no commit is pending.
+   * (readers never replay), with the unit's outbox as they hold it. Caches
+   * what it read when no commit is pending.
    */
-  read(unit: Unit, u: CachedUnit): UnitState {
+  read(unit: Unit, u: CachedUnit): { state: UnitState; outbox: readonly WorldUpdateEvent[] } {
     const w = readJson(`${unit.dir}/${unit.world}`);
     const p = readJson(`${unit.dir}/${unit.player}`);
     const state: UnitState = {
@@ -96,46 +101,61 @@ export class UnitDocs {
       world: deepFreeze((w?.world as Doc | undefined) ?? null),
       player: deepFreeze((p?.player as Doc | undefined) ?? null),
     };
+    const outbox = deepFreeze(readOutbox(w?.outbox));
     const text = this.#io.intentText(unit, u);
     if (text === "") {
       // No commit in flight: this is the unit as of its version, worth caching.
       if (state.version > 0) {
-        u.cache = this.#cached(state.version, state.world);
+        u.cache = this.#cached(state.version, state.world, outbox);
         u.cache.players.set(unit.player, state.player);
       }
-      return state;
+      return { state, outbox };
     }
     const intent = parseIntent(text);
-    if (!intent || intent.version < state.version) return state;
-    const iw = intent.files[unit.world];
+    if (!intent || intent.version < state.version) return { state, outbox };
+    const iw = intent.files[unit.world] ? JSON.parse(intent.files[unit.world]!) : undefined;
     const ip = intent.files[unit.player];
     return {
-      version: intent.version,
-      world: iw ? deepFreeze(JSON.parse(iw).world) : state.world,
-      player: ip ? deepFreeze(JSON.parse(ip).player) : state.player,
+      state: {
+        version: intent.version,
+        world: iw ? deepFreeze(iw.world) : state.world,
+        player: ip ? deepFreeze(JSON.parse(ip).player) : state.player,
+      },
+      outbox: iw ? deepFreeze(readOutbox(iw.outbox)) : outbox,
     };
   }
 
-  /** Reads the unit's world after recovery (no intent pending) and caches it if it exists. */
+  /** Reads the unit's world and outbox after recovery (no intent pending) and caches them if the unit exists. */
   load(unit: Unit, u: CachedUnit): Cached {
     const doc = readJson(`${unit.dir}/${unit.world}`);
     const c = this.#cached(
       typeof doc?.version === "number" ? doc.version : 0,
       deepFreeze((doc?.world as Doc | undefined) ?? null),
+      deepFreeze(readOutbox(doc?.outbox)),
     );
     if (c.version > 0) u.cache = c;
     return c;
   }
 
   /** Keeps what a completed commit wrote: the files now hold exactly this. */
-  keep(u: CachedUnit, c: Cached, b: DecidedBatch): void {
+  keep(
+    u: CachedUnit,
+    c: Cached,
+    b: DecidedBatch,
+    outbox: readonly WorldUpdateEvent[],
+  ): void {
     for (const [rel, pd] of b.players) {
       if (pd.dirty) c.players.set(rel, deepFreeze(pd.player));
     }
-    u.cache = { version: b.version, world: deepFreeze(b.world), players: c.players };
+    u.cache = {
+      version: b.version,
+      world: deepFreeze(b.world),
+      outbox: deepFreeze(outbox),
+      players: c.players,
+    };
   }
 
-  #cached(version: number, world: Doc | null): Cached {
-    return { version, world, players: new LruMap({ max: this.#maxPlayers }) };
+  #cached(version: number, world: Doc | null, outbox: readonly WorldUpdateEvent[]): Cached {
+    return { version, world, outbox, players: new LruMap({ max: this.#maxPlayers }) };
   }
 }

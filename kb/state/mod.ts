@@ -21,6 +21,16 @@
  *
  * @module
  */
-export type { Commit, Plan, StateBackend, UnitState } from "./backend.ts";
+export type {
+  Commit,
+  CommitDraft,
+  OutboxLimits,
+  OutboxSink,
+  Plan,
+  StateBackend,
+  TransactOptions,
+  UnitState,
+} from "./backend.ts";
+export { DEFAULT_OUTBOX_LIMITS } from "./outbox.ts";
 export { StateStore, type StateStoreOptions } from "./store.ts";
-export { type Unit, unitFor } from "./unit.ts";
+export { type Unit, unitAt, unitFor } from "./unit.ts";

@@ -32,17 +32,29 @@
  *
  * @module
  */
+import { log } from "../../shared/log.ts";
 import { metrics } from "../../shared/metrics.ts";
 import { LruMap } from "../../shared/lru.ts";
-import type { StateModel } from "../../shared/schema.ts";
-import type { Commit, Plan, StateBackend, UnitState } from "./backend.ts";
+import type { StateModel, WorldUpdateEvent } from "../../shared/schema.ts";
+import type {
+  Commit,
+  OutboxLimits,
+  OutboxSink,
+  Plan,
+  StateBackend,
+  TransactOptions,
+  UnitState,
+} from "./backend.ts";
 import { batchFiles, decideBatch, noOps, type Pending, settle, unchanged } from "./batch.ts";
 import { type Cached, type CachedUnit, UnitDocs } from "./cache.ts";
 import { closeHandles, UnitIo } from "./commit.ts";
 import { createDirDurably, readJson, sameFile } from "./files.ts";
 import { parseIntent } from "./intent.ts";
 import { KeyedMutex } from "./mutex.ts";
-import { type Unit, unitFor } from "./unit.ts";
+import { AckMarks } from "./ack_marks.ts";
+import { DEFAULT_OUTBOX_LIMITS, nextOutbox } from "./outbox.ts";
+import { sweepUnits } from "./sweep.ts";
+import { type Unit, unitAt, unitFor } from "./unit.ts";
 
 /** Options of {@linkcode StateStore}. */
 export interface StateStoreOptions {
@@ -57,6 +69,10 @@ export interface StateStoreOptions {
   openUnits?: number;
   /** Player documents cached per unit (default 1,000). */
   cachedPlayers?: number;
+  /** Where each unit's outbox goes after a commit or when a unit is opened with one (the event publisher). */
+  outbox?: OutboxSink;
+  /** Bounds of one unit's outbox (default 1,000 events, 1 MiB). */
+  outboxLimits?: OutboxLimits;
 }
 
 /** The open handles and cached documents of one unit. */
@@ -89,6 +105,12 @@ export class StateStore implements StateBackend {
   readonly #queues = new Map<string, Pending[]>();
   /** Lock path -> open unit; units in a critical section are never evicted. */
   readonly #open: LruMap<string, OpenUnit>;
+  readonly #sink: OutboxSink | undefined;
+  readonly #limits: OutboxLimits;
+  /** What is acknowledged, per unit (`.acked` files, written lazily). */
+  readonly #acks: AckMarks;
+  /** Units whose last commit dropped events past the outbox bound (logged once). */
+  readonly #overflowing = new Set<string>();
 
   constructor(stateDir: string, opts: StateStoreOptions = {}) {
     this.stateDir = stateDir.replace(/\/+$/, "") || "/";
@@ -101,6 +123,9 @@ export class StateStore implements StateBackend {
       mayEvict: (u) => !u.busy,
       onEvict: closeHandles,
     });
+    this.#sink = opts.outbox;
+    this.#limits = opts.outboxLimits ?? DEFAULT_OUTBOX_LIMITS;
+    this.#acks = new AckMarks();
   }
 
   /**
@@ -142,7 +167,10 @@ export class StateStore implements StateBackend {
             this.#drop(unit.lock, u);
             continue;
           }
-          return this.#docs.read(unit, u);
+          const { state, outbox } = this.#docs.read(unit, u);
+          // Opened from the files: events a dead writer left go out now.
+          this.#handOver(unit, outbox);
+          return state;
         } finally {
           if (locked) u.lock.unlockSync();
           this.#release(u);
@@ -155,9 +183,10 @@ export class StateStore implements StateBackend {
    * Runs `decide` on the current state under the unit's locks and commits its
    * operations atomically (possibly together with other queued actions of
    * the same unit). `decide` must be pure and must not change the state it
-   * is given (it is frozen): it may run twice. `onCommit` runs after the
-   * commit is durable and before the locks are released, in version order
-   * (events published there leave in order).
+   * is given (it is frozen): it may run twice. `opts.event` builds each
+   * changed action's event, which the same commit writes into the unit's
+   * outbox; the outbox goes to the sink once the commit is durable and
+   * before the locks are released, so units hand over in version order.
    *
    * @example
    * ```ts
@@ -169,10 +198,10 @@ export class StateStore implements StateBackend {
     unit: Unit,
     userId: string,
     decide: (state: UnitState) => Plan<T>,
-    onCommit?: (commit: Commit<T>) => void,
+    opts: TransactOptions<T> = {},
   ): Promise<Commit<T>> {
     return new Promise<Commit<T>>((resolve, reject) => {
-      const item = { unit, userId, decide, onCommit, resolve, reject } as Pending;
+      const item = { unit, userId, decide, event: opts.event, resolve, reject } as Pending;
       const queue = this.#queues.get(unit.lock);
       if (queue) return void queue.push(item);
       this.#queues.set(unit.lock, [item]);
@@ -219,9 +248,59 @@ export class StateStore implements StateBackend {
   async close(): Promise<void> {
     // A batch acknowledges before its directory fsyncs: let those finish.
     while (this.#draining.size > 0) await Promise.allSettled([...this.#draining]);
+    await this.#acks.flush();
     for (const [key, u] of this.#open) {
       if (!u.busy) this.#drop(key, u);
     }
+  }
+
+  /**
+   * Records what JetStream acknowledged (see {@linkcode StateBackend.acked}):
+   * kept in memory for the next commit and written lazily to the unit's
+   * `.acked` file (never fsynced: losing it only means sending those events
+   * again, and JetStream and streams drop the repeats).
+   *
+   * @example
+   * ```ts
+   * store.acked(unit.key, 42);
+   * ```
+   */
+  acked(unitKey: string, version: number): void {
+    this.#acks.record(unitKey, version);
+  }
+
+  /**
+   * Hands every unit with unacknowledged events on disk to the sink (a
+   * writer that died between its commit and its acknowledgements, or an
+   * outage before a restart), recovering intents on the way.
+   *
+   * @example
+   * ```ts
+   * const units = await store.sweep();
+   * ```
+   */
+  sweep(): Promise<number> {
+    return sweepUnits(this.stateDir, async (dir) => {
+      const unit = unitAt(dir);
+      await this.recover(unit);
+      // read() opens the unit and hands its outbox over; use the lock like any reader.
+      this.#docsDrop(unit);
+      await this.read(unit);
+    });
+  }
+
+  /** Forgets cached documents of a unit so the next read comes from the files. */
+  #docsDrop(unit: Unit): void {
+    const u = this.#open.peek(unit.lock);
+    if (u && !u.busy) u.cache = undefined;
+  }
+
+  /** Gives the sink what of a unit's outbox is not known to be acknowledged. */
+  #handOver(unit: Unit, outbox: readonly WorldUpdateEvent[]): void {
+    if (!this.#sink || outbox.length === 0) return;
+    const acked = this.#acks.version(unit.key);
+    const open = outbox.filter((e) => e.version > acked);
+    if (open.length > 0) this.#sink.submit(unit.key, open);
   }
 
   /**
@@ -334,26 +413,42 @@ export class StateStore implements StateBackend {
   async #load(unit: Unit, u: OpenUnit): Promise<Cached> {
     u.cache = undefined;
     await this.#recoverLocked(unit, u);
-    return this.#docs.load(unit, u);
+    const c = this.#docs.load(unit, u);
+    this.#acks.load(unit.key);
+    // Opened from the files: events a dead writer left go out now, ahead of this batch's.
+    this.#handOver(unit, c.outbox);
+    return c;
   }
 
   async #commitBatch(unit: Unit, u: OpenUnit, cache: Cached, batch: Pending[]): Promise<void> {
     const b = decideBatch(batch, cache.version, cache.world, (pu) => this.#docs.player(pu, cache));
     if (b.changed.length === 0) return settle(b.done);
-    const files = batchFiles(unit, b);
+    // The events are part of the commit: built now, written with the state.
+    const timestamp = performance.timeOrigin + performance.now();
+    const events: WorldUpdateEvent[] = [];
+    try {
+      for (const d of b.changed) {
+        d.commit!.timestamp = timestamp;
+        if (!d.p.event) continue;
+        d.commit!.event = d.p.event(d.commit!);
+        events.push(d.commit!.event);
+      }
+    } catch (error) {
+      // A change must not commit without its event: nothing of the batch is written.
+      for (const p of batch) p.reject(error);
+      return;
+    }
+    const next = nextOutbox(cache.outbox, this.#acks.version(unit.key), events, this.#limits);
+    if (next.dropped.length > 0) this.#dropped(unit, next.dropped);
+    else this.#overflowing.delete(unit.key);
+    const files = batchFiles(unit, b, next.outbox);
     u.cache = undefined;
     const started = performance.now();
     const { finish } = await this.#io.commit(unit, u, { version: b.version, files });
     // Durable from here: acknowledge now, in version order, while the lock
     // is held. Nobody can see the files before the lock is released, and
     // by then `finish` has made the renames durable too.
-    const timestamp = performance.timeOrigin + performance.now();
-    for (const d of b.changed) {
-      d.commit!.timestamp = timestamp;
-      try {
-        d.p.onCommit?.(d.commit!);
-      } catch { /* a listener's failure does not undo a durable commit */ }
-    }
+    this.#sink?.submit(unit.key, next.outbox);
     settle(b.done);
     const complete = await finish();
     metrics.kbCommitDuration.observe({ state_model: unit.model }, performance.now() - started);
@@ -362,7 +457,22 @@ export class StateStore implements StateBackend {
       b.changed.length,
     );
     // The files now hold exactly this: keep it for the next batch.
-    if (complete) this.#docs.keep(u, cache, b);
+    if (complete) this.#docs.keep(u, cache, b, next.outbox);
+  }
+
+  /** Events past the outbox bounds: never delivered; streams that miss them send `resync` `gap`. */
+  #dropped(unit: Unit, dropped: readonly WorldUpdateEvent[]): void {
+    metrics.outboxDropped.inc({ experience: unit.experience }, dropped.length);
+    // One line per unit until a commit fits again (the metric counts every event).
+    if (this.#overflowing.has(unit.key)) return;
+    this.#overflowing.add(unit.key);
+    log("warn", "outbox full: oldest unacknowledged events dropped (watchers will resync)", {
+      unit: unit.key,
+      events: dropped.length,
+      versions: `${dropped[0]!.version}-${dropped.at(-1)!.version}`,
+      max_events: this.#limits.maxEvents,
+      max_bytes: this.#limits.maxBytes,
+    });
   }
 
   async #recoverLocked(unit: Unit, u: OpenUnit): Promise<boolean> {

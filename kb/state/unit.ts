@@ -11,6 +11,12 @@ import { fileNameFor } from "../../shared/subjects.ts";
 
 /** The files of one lock unit. All paths are under the store's `stateDir`. */
 export interface Unit {
+  /**
+   * What names the unit to the rest of the KB (rate limits, the event
+   * publisher, acknowledgements): unique per unit and backend. For files it
+   * is the unit's directory.
+   */
+  readonly key: string;
   /** Directory of the lock and intent files. */
   readonly dir: string;
   readonly lock: string;
@@ -31,7 +37,7 @@ export interface Unit {
  * @example
  * ```ts
  * const unit = await unitFor("/state", "wylding-woods", "shared", "alice");
- * unit.dir; // "/state/experiences/wylding-woods"
+ * unit.dir; // "/state/experiences/wylding-woods" (also its key)
  * unit.player; // "players/alice.json"
  * ```
  */
@@ -46,6 +52,7 @@ export async function unitFor(
   const dir = model === "shared" ? expDir : `${expDir}/players/${user}`;
   const player = model === "shared" ? `players/${user}.json` : "player.json";
   return {
+    key: dir,
     dir,
     lock: `${dir}/.lock`,
     intent: `${dir}/.intent`,
@@ -53,5 +60,28 @@ export async function unitFor(
     player,
     experience,
     model,
+  };
+}
+
+/**
+ * The unit whose files live in `dir`, for work that needs only its lock,
+ * intent and world (the start-up sweep): no player file, no metric labels.
+ *
+ * @example
+ * ```ts
+ * const unit = unitAt("/state/experiences/wylding-woods");
+ * await store.recover(unit);
+ * ```
+ */
+export function unitAt(dir: string): Unit {
+  return {
+    key: dir,
+    dir,
+    lock: `${dir}/.lock`,
+    intent: `${dir}/.intent`,
+    world: "world.json",
+    player: "player.json",
+    experience: "",
+    model: "shared",
   };
 }

@@ -22,8 +22,11 @@ export interface HistoryStreamSpec {
   subjects: string[];
   /** How long a message is kept (ms); 0 keeps it until a size limit removes it. */
   maxAgeMs: number;
-  /** Copies kept in a cluster; default 1. */
-  replicas?: number;
+  /**
+   * Copies kept in a cluster; default 1. `"auto"`: 3 when the account has at
+   * least 3 JetStream servers (tried, and 1 when the servers refuse 3).
+   */
+  replicas?: number | "auto";
 }
 
 /** Where a stream stands now. */

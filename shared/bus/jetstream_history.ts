@@ -12,6 +12,7 @@
 import {
   type Consumer,
   DiscardPolicy,
+  JetStreamApiError,
   type JetStreamClient,
   type JetStreamManager,
   RetentionPolicy,
@@ -28,6 +29,7 @@ import type {
   StoredMessage,
 } from "./history.ts";
 import { jetStreamError } from "./jetstream_errors.ts";
+import { BusError } from "./types.ts";
 
 /** Messages pulled per fetch unless the caller says otherwise. */
 const DEFAULT_BATCH = 256;
@@ -38,12 +40,23 @@ const READER_IDLE_MS = 30_000;
  * The stream settings we own, from the spec: compared with the server's on
  * start and set when they differ. Everything else is left as an operator set it.
  */
-function ownedConfig(spec: HistoryStreamSpec) {
+function ownedConfig(spec: HistoryStreamSpec, replicas: number) {
   return {
     subjects: spec.subjects,
     max_age: Math.round(spec.maxAgeMs * 1e6), // nanoseconds
-    num_replicas: spec.replicas ?? 1,
+    num_replicas: replicas,
   };
+}
+
+/** Replicas an `"auto"` spec asks for first. */
+const AUTO_REPLICAS = 3;
+
+/**
+ * JetStream's "not enough servers" refusals: replicas on a server outside a
+ * cluster (10074), or more replicas than servers that can take them (10005).
+ */
+function tooFewServers(e: unknown): boolean {
+  return e instanceof JetStreamApiError && (e.code === 10074 || e.code === 10005);
 }
 
 /** Fixed when the stream is created (JetStream cannot change storage or retention later). */
@@ -80,11 +93,20 @@ export class JetStreamHistory implements EventHistory {
   readonly #jsm: Promise<JetStreamManager>;
   #ready: Promise<void> | undefined;
 
-  constructor(spec: HistoryStreamSpec, js: JetStreamClient, jsm: Promise<JetStreamManager>) {
+  readonly #clusterSize: () => number;
+
+  /** `clusterSize`: servers in the connected server's cluster (1 outside one). */
+  constructor(
+    spec: HistoryStreamSpec,
+    js: JetStreamClient,
+    jsm: Promise<JetStreamManager>,
+    clusterSize: () => number = () => 1,
+  ) {
     this.stream = spec.name;
     this.#spec = spec;
     this.#js = js;
     this.#jsm = jsm;
+    this.#clusterSize = clusterSize;
   }
 
   ensure(): Promise<void> {
@@ -97,21 +119,49 @@ export class JetStreamHistory implements EventHistory {
 
   async #createOrUpdate(): Promise<void> {
     const jsm = await this.#jsm;
-    const owned = ownedConfig(this.#spec);
-    const fields = { stream: this.stream, max_age_ms: this.#spec.maxAgeMs };
-    let current: StreamConfig;
+    const auto = this.#spec.replicas === "auto";
+    const servers = this.#clusterSize();
+    // A standalone 2.9 server accepts an update to more replicas and then
+    // drops the stream on its next restart: never ask one for more than 1.
+    const wanted = auto
+      ? (servers >= AUTO_REPLICAS ? AUTO_REPLICAS : 1)
+      : (this.#spec.replicas as number | undefined) ?? 1;
+    if (wanted > servers) {
+      throw new BusError(
+        "rejected",
+        `stream ${this.stream}: ${wanted} replicas need a JetStream cluster of at least ${wanted} servers (the server reports ${servers}); set WORLD_REPLICAS lower or leave it unset`,
+      );
+    }
+    let current: StreamConfig | undefined;
     try {
       current = (await jsm.streams.info(this.stream)).config;
     } catch (e) {
       if (jetStreamError(e, "stream info").code !== "stream_not_found") throw e;
-      await jsm.streams.add({ name: this.stream, ...CREATE_ONLY, ...owned });
-      log("info", "stream created", fields);
-      return;
     }
-    const changed = differences(current, owned);
-    if (changed.length === 0) return;
-    await jsm.streams.update(this.stream, { ...current, ...owned });
-    log("info", "stream settings updated", { ...fields, changed });
+    // "auto" asks for 3 and settles for 1 where the servers cannot hold 3.
+    for (const replicas of auto && wanted > 1 ? [wanted, 1] : [wanted]) {
+      const owned = ownedConfig(this.#spec, replicas);
+      const fields = {
+        stream: this.stream,
+        max_age_ms: this.#spec.maxAgeMs,
+        replicas,
+        ...(auto ? { replicas_setting: "auto" } : {}),
+      };
+      try {
+        if (!current) {
+          await jsm.streams.add({ name: this.stream, ...CREATE_ONLY, ...owned });
+          log("info", "stream created", fields);
+          return;
+        }
+        const changed = differences(current, owned);
+        if (changed.length === 0) return;
+        await jsm.streams.update(this.stream, { ...current, ...owned });
+        log("info", "stream settings updated", { ...fields, changed });
+        return;
+      } catch (e) {
+        if (!(auto && replicas !== 1 && tooFewServers(e))) throw e;
+      }
+    }
   }
 
   async state(): Promise<HistoryState> {

@@ -92,7 +92,9 @@ export class NatsBus implements Bus {
 
   private constructor(nc: NatsConnection) {
     this.#nc = nc;
-    this.#js = jetstream(nc);
+    // JetStream API calls give up after 2 s (5 s by default): during a leader
+    // election a replay retries sooner instead of holding its slot.
+    this.#js = jetstream(nc, { timeout: 2_000 });
     this.#watch();
   }
 
@@ -199,7 +201,18 @@ export class NatsBus implements Bus {
     // checkAPI: false: no account-info round trip; a missing JetStream
     // shows up as `jetstream_unavailable` on first use instead.
     this.#jsm ??= this.#js.jetstreamManager(false);
-    return new JetStreamHistory(spec, this.#js, this.#jsm);
+    return new JetStreamHistory(spec, this.#js, this.#jsm, () => this.#clusterSize());
+  }
+
+  /**
+   * How many servers the connected server's cluster has (1 outside a
+   * cluster), from what it announces to clients: its cluster name and the
+   * client URLs of its members.
+   */
+  #clusterSize(): number {
+    const info = this.#nc.info;
+    if (!info?.cluster) return 1;
+    return Math.max(1, info.connect_urls?.length ?? 1);
   }
 
   subscribe(subject: string, opts: SubscribeOptions = {}): BusSubscription {

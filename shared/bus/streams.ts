@@ -14,8 +14,8 @@ export const WORLD_STREAM = "WORLD_UPDATES";
 export interface WorldStreamSettings {
   /** How long events stay replayable (ms): `WORLD_RETENTION`. */
   retentionMs: number;
-  /** Copies kept in a cluster; default 1. */
-  replicas?: number;
+  /** Copies kept in a cluster (`WORLD_REPLICAS`); default `"auto"`: 3 with ≥ 3 JetStream servers, else 1. */
+  replicas?: number | "auto";
 }
 
 /**
@@ -32,6 +32,6 @@ export function worldUpdatesStream(settings: WorldStreamSettings): HistoryStream
     name: WORLD_STREAM,
     subjects: [`${WORLD_UPDATES_PREFIX}.>`],
     maxAgeMs: settings.retentionMs,
-    replicas: settings.replicas ?? 1,
+    replicas: settings.replicas ?? "auto",
   };
 }

@@ -6,7 +6,7 @@
  * - `publish` never throws into the caller: it returns whether the message was
  *   accepted. While reconnecting, nats.js takes it but discards its send
  *   buffer on every reconnect attempt, so callers that must not lose
- *   messages keep their own outbox (see `kb/publisher.ts`).
+ *   messages keep their own outbox (see `kb/event_publisher.ts`).
  * - `publishAcked` is the JetStream publish: it resolves with the stored
  *   sequence once a stream has the message, or fails with a
  *   {@linkcode BusError}.

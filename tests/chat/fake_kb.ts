@@ -193,8 +193,9 @@ export class FakeKb {
       events.push(event);
       this.published.push(event);
       this.#publish(userSubject(req.user_id), JSON.stringify(event), req.request_id);
-      if (model === "shared" && world) {
-        const shared = { ...event, changes: { world } };
+      if (model === "shared") {
+        // Every version of a shared world goes to the experience subject (as the KB does).
+        const shared = { ...event, changes: world ? { world } : {} };
         this.#publish(experienceSubject(req.experience), JSON.stringify(shared), req.request_id);
       }
     }

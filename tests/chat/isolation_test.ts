@@ -22,7 +22,8 @@ const USERS = [
 function allowed(user: string, experience: string, e: WorldUpdateEvent): boolean {
   if (e.experience !== experience) return false;
   if (e.user_id === user) return true;
-  return e.metadata.state_model === "shared" && e.changes.world !== undefined;
+  // Every version of a shared world reaches every player of it (world scope only).
+  return e.metadata.state_model === "shared";
 }
 
 Deno.test("isolation: crafted user ids playing at once see only what they may", async () => {

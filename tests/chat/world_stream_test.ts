@@ -28,16 +28,17 @@ Deno.test("world stream: own events and others' world changes, each exactly once
     const bob = await openWorld(h, "bob", "shared-woods");
     const aliceSolo = await openWorld(h, "alice", "solo-cave");
     await act(h, "alice", "take bottle", "shared-woods"); // world + player
-    await act(h, "bob", "whisper hello", "shared-woods"); // player only: bob alone
+    await act(h, "bob", "whisper hello", "shared-woods"); // player only: alice gets its version, bare
     await act(h, "alice", "touch", "shared-woods"); // world only
     await act(h, "alice", "take lamp", "solo-cave"); // isolated: alice's solo stream only
     await act(h, "bob", "take stick", "shared-woods");
-    const [a1, a2, a3] = await alice.take(3);
+    const [a1, aw, a2, a3] = await alice.take(4);
     const [b1, b2, b3, b4] = await bob.take(4);
     const [s1] = await aliceSolo.take(1);
     const [taken, whisper, touch, lamp, stick] = h.kb.published;
 
     assert.deepEqual(a1!.data, taken, "alice gets her full event");
+    assert.deepEqual(aw!.data, { ...whisper, changes: {} }, "bob's player scope stays bob's");
     assert.deepEqual(a2!.data, touch);
     assert.equal(a3!.data.id, stick!.id);
     assert.deepEqual(
@@ -53,12 +54,12 @@ Deno.test("world stream: own events and others' world changes, each exactly once
     assert.deepEqual(b4!.data, stick);
 
     assert.deepEqual(s1!.data, lamp);
-    for (const m of [a1, a2, a3, b1, b2, b3, b4, s1]) assert.equal(m!.id, m!.data.id);
+    for (const m of [a1, aw, a2, a3, b1, b2, b3, b4, s1]) assert.equal(m!.id, m!.data.id);
 
     // Nothing else arrives (in particular no duplicate through the experience subject).
     await act(h, "alice", "look", "shared-woods");
     await new Promise((r) => setTimeout(r, 150));
-    assert.equal(alice.messages.filter((m) => m.event === "world_update").length, 3);
+    assert.equal(alice.messages.filter((m) => m.event === "world_update").length, 4);
     assert.equal(bob.messages.filter((m) => m.event === "world_update").length, 4);
     assert.equal(aliceSolo.messages.filter((m) => m.event === "world_update").length, 1);
     assert.equal(alice.retry, 2000);

@@ -234,7 +234,8 @@ Deno.test("alerts: every expr names exported metrics, every alert links the runb
       "WorldUpdateLatencyHigh",
       "SlowConsumerDrops",
       "ResyncStorm",
-      "PublishBreakerOpen",
+      "OutboxBacklog",
+      "OutboxEventsDropped",
       "KbCommitSlow",
     ]
   ) assert(names.includes(required), `alert ${required}`);

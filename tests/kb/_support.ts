@@ -5,7 +5,7 @@
  * @module
  */
 import type { Hono } from "hono";
-import { Kb, kbRoutes } from "../../kb/mod.ts";
+import { Kb, type KbOptions, kbRoutes } from "../../kb/mod.ts";
 import { buildApp as buildServerApp } from "../../shared/app.ts";
 import { issueToken } from "../../shared/auth.ts";
 import { InProcessBus } from "../../shared/bus/mod.ts";
@@ -51,7 +51,9 @@ export interface KbFixture {
 }
 
 /** Creates a KB over the shipped content (or `dataDir`) and a fresh STATE_DIR. */
-export async function kbFixture(opts: { bus?: Bus; dataDir?: string } = {}): Promise<KbFixture> {
+export async function kbFixture(
+  opts: { bus?: Bus; dataDir?: string; kb?: Partial<KbOptions> } = {},
+): Promise<KbFixture> {
   const root = await Deno.makeTempDir({ prefix: "kb-test-" });
   const stateDir = `${root}/state`;
   const bus = opts.bus ?? new InProcessBus();
@@ -59,6 +61,7 @@ export async function kbFixture(opts: { bus?: Bus; dataDir?: string } = {}): Pro
     bus,
     dataDir: opts.dataDir ?? DATA_DIR,
     stateDir,
+    ...opts.kb,
   });
   return {
     kb,

@@ -79,6 +79,7 @@ Deno.test("intent: a forged intent naming a path outside the unit is discarded b
 Deno.test("unit: shared units hold every profile, isolated ones one per player; ids stay one file name", async () => {
   const shared = await unitFor("/s", "wylding-woods", "shared", "a.b");
   eq(shared, {
+    key: "/s/experiences/wylding-woods",
     dir: "/s/experiences/wylding-woods",
     lock: "/s/experiences/wylding-woods/.lock",
     intent: "/s/experiences/wylding-woods/.intent",

@@ -1,5 +1,6 @@
 import { deepStrictEqual as eq, ok } from "node:assert/strict";
 import { StateStore, type Unit } from "../../kb/state/mod.ts";
+import type { WorldUpdateEvent } from "../../shared/schema.ts";
 import { tree } from "./_support.ts";
 
 const ROOT = decodeURIComponent(new URL("../..", import.meta.url).pathname);
@@ -166,7 +167,13 @@ Deno.test("store: concurrent actions are group-committed in order; a failing one
           player: [{ operation: "update", path: "", data: { mine: n } }],
           result: n,
         };
-      }, (c) => seen.push(c.version));
+      }, {
+        // Built in version order, once the version is known and before the write.
+        event: (c) => {
+          seen.push(c.version);
+          return testEvent(u, c.version);
+        },
+      });
     }));
     const failed = results.flatMap((r, i) => r.status === "rejected" ? [i] : []);
     eq(failed, [7, 9]);
@@ -347,3 +354,17 @@ Deno.test("store: the state given to decide and returned by read is frozen; a de
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+/** A world_update event for a test commit. */
+function testEvent(user: string, version: number): WorldUpdateEvent {
+  return {
+    type: "world_update",
+    id: `e${version}`,
+    experience: "exp",
+    user_id: user,
+    version,
+    changes: {},
+    timestamp: Date.now(),
+    metadata: { source: "kb", state_model: "shared", request_id: `r${version}` },
+  };
+}

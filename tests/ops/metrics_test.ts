@@ -93,6 +93,10 @@ Deno.test("metrics: every named metric is exported with plausible values after r
     assert((await resync.next())?.event !== undefined, "resync stream answers");
     await resync.close();
     await new Promise((r) => setTimeout(r, 100));
+    // Publishes count once JetStream has acknowledged them.
+    for (let i = 0; i < 100 && stack.server.kb!.stats().pending > 0; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
 
     const m = await scrape();
     const delta = (name: string, labels: Record<string, string> = {}) => {
@@ -134,14 +138,21 @@ Deno.test("metrics: every named metric is exported with plausible values after r
       ["kb commits", delta("kb_commits_total", { experience: EXP, state_model: "shared" }) === 5],
       ["kb commit time", delta("kb_commit_duration_ms_count") >= 1],
       ["kb actions", delta("kb_actions_total") === 6],
-      ["breaker", value(m, "kb_publish_breaker_open") === 0],
+      ["outbox empty", value(m, "kb_outbox_events") === 0],
+      ["no unit paused", value(m, "kb_outbox_paused_units") === 0],
     ];
     const failed = checks.filter(([, ok]) => !ok).map(([n]) => n);
     assert(failed.length === 0, `implausible metrics: ${failed.join(", ")}`);
     const text = await (await fetch(`${stack.url}/metrics`)).text();
     assert(!/alice|bob/.test(text), "a label carries a user id");
     // Labelled counters that nothing tripped yet are still declared (the limits tests trip them).
-    for (const name of ["rate_limited_total", "nats_world_updates_publish_failures_total"]) {
+    for (
+      const name of [
+        "rate_limited_total",
+        "nats_world_updates_publish_failures_total",
+        "kb_outbox_dropped_total",
+      ]
+    ) {
       assert(text.includes(`# TYPE ${name} counter`), `${name} not declared`);
     }
   } finally {

@@ -5,6 +5,7 @@ import {
   joinPath,
   RESERVED_SEGMENTS,
   splitPath,
+  VersionGapError,
 } from "../../shared/apply.ts";
 
 Deno.test("path segments with dots and tildes stay whole", () => {
@@ -82,4 +83,24 @@ Deno.test("remove under a missing parent changes nothing", () => {
   const target = { a: { c: 1 } };
   applyOperations(target, [{ operation: "remove", path: "a.b.c", data: {} }]);
   assertEquals(target, { a: { c: 1 } });
+});
+
+Deno.test("applyWorldUpdate: an event already in the snapshot changes nothing; a version jump throws", () => {
+  const snapshot = { version: 5, world: { n: 5 } as Record<string, unknown>, player: {} };
+  const bump = (version: number) => ({
+    version,
+    changes: { world: [{ operation: "update" as const, path: "", data: { n: version } }] },
+  });
+  assertEquals(applyWorldUpdate(snapshot, bump(5)), snapshot);
+  ok(applyWorldUpdate(snapshot, bump(3)) === snapshot, "stale: the same snapshot back");
+  const gap = (() => {
+    try {
+      applyWorldUpdate(snapshot, bump(7));
+    } catch (e) {
+      return e;
+    }
+  })();
+  ok(gap instanceof VersionGapError, "a skipped version is a VersionGapError");
+  assertEquals([gap.expected, gap.got], [6, 7]);
+  assertEquals(applyWorldUpdate(snapshot, bump(6)).world, { n: 6 });
 });

@@ -1,0 +1,167 @@
+/**
+ * What the delivery tests share (DESIGN.md guarantee 9): players acting as
+ * fast as they can against a server that may be killed at any moment, and a
+ * late observer that replays a shared world from `Last-Event-ID` and counts
+ * what it got against what was committed.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { issueToken } from "../../shared/auth.ts";
+import { openSse, type SseEvent } from "../helpers/sse.ts";
+
+/** The secret `spawnServer` gives every server it starts. */
+export const SECRET = "test-secret-test-secret-test-secret";
+/** The shared experience the tests play. */
+export const EXP = "wylding-woods";
+
+/** A bearer token for `user`. */
+export function token(user: string): Promise<string> {
+  return issueToken(user, SECRET, 3600);
+}
+
+/** Players walking north and south in the shared world until stopped. */
+export interface Load {
+  /** Actions the server answered with a committed change. */
+  readonly acked: () => number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `players` loops acting on whatever server `url()` names now;
+ * connection errors (a killed server) are counted as failures and retried.
+ */
+export async function startLoad(players: number, url: () => string): Promise<Load> {
+  const tokens = await Promise.all(
+    Array.from({ length: players }, (_, i) => token(`walker-${i}`)),
+  );
+  let stop = false;
+  let acked = 0;
+  const loops = tokens.map(async (t, p) => {
+    for (let i = 0; !stop; i++) {
+      try {
+        const res = await fetch(`${url()}/kb/experience/interact`, {
+          method: "POST",
+          headers: { Authorization: `Bearer ${t}`, "Content-Type": "application/json" },
+          body: JSON.stringify({ message: (i + p) % 2 ? "south" : "north", experience: EXP }),
+          signal: AbortSignal.timeout(5_000),
+        });
+        if (res.status === 200 && (await res.json()).outcome.changed) acked++;
+        else await res.body?.cancel();
+      } catch {
+        await new Promise((r) => setTimeout(r, 20)); // the server is down: try again soon
+      }
+    }
+  });
+  return {
+    acked: () => acked,
+    async stop() {
+      stop = true;
+      await Promise.all(loops);
+    },
+  };
+}
+
+/** The committed version of the shared world, from its state file. */
+export async function committedVersion(stateDir: string): Promise<number> {
+  const text = await Deno.readTextFile(`${stateDir}/experiences/${EXP}/world.json`);
+  return JSON.parse(text).version as number;
+}
+
+/** What a world stream delivered. */
+export interface Delivered {
+  versions: number[];
+  ids: string[];
+  resyncs: string[];
+}
+
+/**
+ * Opens the world stream of `user` after `lastEventId` and reads until the
+ * shared world's `untilVersion` arrives (or `timeoutMs` passes).
+ */
+export async function replayUntil(
+  url: string,
+  user: string,
+  lastEventId: string,
+  untilVersion: number,
+  timeoutMs = 30_000,
+): Promise<Delivered> {
+  const stream = await openSse(`${url}/api/v0.3/world/stream?experience=${EXP}`, {
+    headers: { Authorization: `Bearer ${await token(user)}`, "Last-Event-ID": lastEventId },
+  });
+  const out: Delivered = { versions: [], ids: [], resyncs: [] };
+  const deadline = Date.now() + timeoutMs;
+  try {
+    while ((out.versions.at(-1) ?? 0) < untilVersion) {
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      let e: SseEvent | undefined;
+      try {
+        e = await stream.next(left);
+      } catch {
+        break; // timed out: report what came
+      }
+      if (!e) break;
+      if (e.event === "resync") out.resyncs.push(JSON.parse(e.data).reason);
+      if (e.event !== "world_update") continue;
+      const event = JSON.parse(e.data);
+      out.versions.push(event.version);
+      out.ids.push(event.id);
+    }
+  } finally {
+    await stream.close();
+  }
+  return out;
+}
+
+/** A world stream of `user` opened now, and the first `world_update` it will receive. */
+export async function watchFirst(
+  url: string,
+  user: string,
+): Promise<{ first: () => Promise<{ id: string; version: number }>; close: () => Promise<void> }> {
+  const stream = await openSse(`${url}/api/v0.3/world/stream?experience=${EXP}`, {
+    headers: { Authorization: `Bearer ${await token(user)}` },
+  });
+  return {
+    async first() {
+      for (;;) {
+        const e = await stream.next(10_000);
+        assert.ok(e, "the stream ended before its first event");
+        if (e.event === "world_update") return { id: e.id!, version: JSON.parse(e.data).version };
+      }
+    },
+    close: () => stream.close(),
+  };
+}
+
+/** One action over HTTP that must commit a change; returns the version it made. */
+export async function act(url: string, user: string, message: string): Promise<number> {
+  const res = await fetch(`${url}/kb/experience/interact`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${await token(user)}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ message, experience: EXP }),
+  });
+  const body = await res.json();
+  assert.equal(res.status, 200, JSON.stringify(body));
+  assert.ok(body.outcome.changed, `'${message}' changed nothing: ${body.outcome.summary}`);
+  return body.events[0].version;
+}
+
+/** The world's exits from its start location, for a walk that always moves: there and back. */
+export const WALK = ["north", "south"] as const;
+
+/**
+ * Asserts that a replay delivered exactly `from..to`, each once, in order,
+ * with no resync: what the issue calls nothing lost, nothing duplicated.
+ */
+export function assertContiguous(d: Delivered, from: number, to: number, what: string): void {
+  const want = Array.from({ length: to - from + 1 }, (_, i) => from + i);
+  const missing = want.filter((v) => !d.versions.includes(v));
+  const repeated = d.versions.filter((v, i) => d.versions.indexOf(v) !== i);
+  assert.deepEqual(
+    { missing, repeated, resyncs: d.resyncs },
+    { missing: [], repeated: [], resyncs: [] },
+    `${what}: ${d.versions.length} delivered of ${want.length} committed`,
+  );
+  assert.deepEqual(d.versions, want, `${what}: in order`);
+}
