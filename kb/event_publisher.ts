@@ -57,8 +57,14 @@ interface Line {
   acked: number;
   /** Acknowledged versions above `acked` (their predecessor is still out). */
   ackedAhead: Set<number>;
-  /** Versions handed to the bus and not answered yet. */
-  inflight: Set<number>;
+  /** Versions handed to the bus and not answered yet, with the epoch they were sent in. */
+  inflight: Map<number, number>;
+  /**
+   * Bumped when the connection comes back: what was in flight on the old one
+   * is resent in order (nats.js will only time those out), and answers from
+   * an older epoch no longer pause the unit.
+   */
+  epoch: number;
   paused: boolean;
   backoffMs: number;
   timer: TimerHandle | undefined;
@@ -115,8 +121,13 @@ export class EventPublisher {
     this.#clock = opts.clock ?? systemClock;
     this.#offStatus = bus.onStatus((status) => {
       if (status !== "connected") return;
-      // The bus is back: everything waiting goes now, not after its backoff.
-      for (const line of this.#lines.values()) this.#resume(line);
+      // The bus is back: everything waiting goes now, not after its backoff,
+      // and in version order, including what was in flight on the dead connection.
+      for (const line of this.#lines.values()) {
+        line.epoch++;
+        line.inflight.clear();
+        this.#resume(line);
+      }
     });
   }
 
@@ -140,7 +151,8 @@ export class EventPublisher {
         pending: [],
         acked: 0,
         ackedAhead: new Set(),
-        inflight: new Set(),
+        inflight: new Map(),
+        epoch: 0,
         paused: false,
         backoffMs: this.#minBackoffMs,
         timer: undefined,
@@ -216,7 +228,8 @@ export class EventPublisher {
 
   #publish(line: Line, event: WorldUpdateEvent): void {
     const version = event.version;
-    line.inflight.add(version);
+    const epoch = line.epoch;
+    line.inflight.set(version, epoch);
     const messages = eventMessages(event);
     let sent: Promise<unknown>[];
     try {
@@ -230,8 +243,12 @@ export class EventPublisher {
     } catch (e) {
       sent = [Promise.reject(e)];
     }
+    // Only the answer to the copy in flight now frees its slot.
+    const settle = () => {
+      if (line.inflight.get(version) === epoch) line.inflight.delete(version);
+    };
     Promise.all(sent).then(() => {
-      line.inflight.delete(version);
+      settle();
       this.#acknowledged += messages.length;
       for (const m of messages) {
         metrics.worldUpdatesPublished.inc({ experience: event.experience, scope: m.scope });
@@ -248,9 +265,12 @@ export class EventPublisher {
       this.#gauge();
       this.#checkSettled();
     }, (e) => {
-      line.inflight.delete(version);
-      // A late failure of a copy that a resend already got acknowledged: nothing to do.
-      if (version <= line.acked || line.ackedAhead.has(version)) return this.#checkSettled();
+      settle();
+      // A late failure of a copy that a resend already got acknowledged, or of
+      // one sent on a connection since replaced (it is resent): nothing to do.
+      if (epoch !== line.epoch || version <= line.acked || line.ackedAhead.has(version)) {
+        return this.#checkSettled();
+      }
       this.#failures++;
       metrics.worldUpdatesPublishFailures.inc({
         experience: event.experience,
