@@ -69,10 +69,16 @@ export const WorldSnapshotSchema = z.object({
   world: z.record(z.string(), z.unknown()),
   player: z.record(z.string(), z.unknown()),
   /**
-   * Static text from the experience's content, which no delta changes (so
-   * events stay small): each location's description, by location id.
+   * Text from the experience's content, which no delta carries (so events
+   * stay small): each location's description by location id, as it reads
+   * for this player now (content can vary it with state; a client refetches
+   * the snapshot after its own changes to see a new one).
    */
-  descriptions: z.object({ locations: z.record(z.string(), z.string()) }).optional(),
+  descriptions: z.object({
+    locations: z.record(z.string(), z.string()),
+    /** The most points the experience's goals give (its `score` command counts up to it). */
+    max_score: z.number().int().nonnegative().optional(),
+  }).optional(),
 });
 /** A world snapshot. */
 export type WorldSnapshot = z.infer<typeof WorldSnapshotSchema>;
