@@ -121,9 +121,9 @@ export function scoreStep(ctx: Ctx): Step {
     facts: {
       score,
       max,
-      goals: reached.map(([id, g]) => ({ id, title: g.title, score: g.score })),
+      reached: reached.map(([id, g]) => ({ id, title: g.title, score: g.score })),
       remaining: left,
-      ...(ctx.player.ending ? { ending: ctx.player.ending } : {}),
+      ...(ctx.player.ending ? { finished: ctx.player.ending } : {}),
     },
   });
 }

@@ -114,7 +114,8 @@ export function go(ctx: Ctx, target: string[]): Step {
         data: { location: to },
       }]);
     }
-    return changed("moved", `You go ${dir} to ${location.called}.`, {
+    const way = dir === "in" ? "into" : `${dir} to`;
+    return changed("moved", `You go ${way} ${location.called}.`, {
       from: ctx.loc,
       direction: dir,
       location,
@@ -202,7 +203,7 @@ export function examine(ctx: Ctx, cmd: Command & { verb: "examine" }): Step {
         ...steps.map((s, i) => `${capitalize(ctx.the(r.items[i]!))}: ${s.outcome.summary}`),
         ...r.failed.map((s) => s.outcome.summary),
       ].join(" "),
-      facts: { items: steps.map((s) => s.outcome.facts.item) },
+      facts: { objects: steps.map((s) => s.outcome.facts.item) },
       needs_capable_model: false,
     },
     world: [],

@@ -228,7 +228,7 @@ export function eachItem(
       kind: kinds.size === 1 ? [...kinds][0]! : "several",
       changed: world.length + player.length > 0,
       summary,
-      facts: { items: steps.map((s) => s.outcome.facts.item ?? s.outcome.facts) },
+      facts: { objects: steps.map((s) => s.outcome.facts.item ?? s.outcome.facts) },
       needs_capable_model: steps.some((s) => s.outcome.needs_capable_model),
     },
     world,

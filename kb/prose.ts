@@ -189,7 +189,11 @@ export function exitList(exits: readonly ExitPhrase[]): string {
     if (g) g.dirs.push(e.direction);
     else byPlace.set(e.to, { dirs: [e.direction], called: e.called });
   }
-  const parts = [...byPlace.values()].map((g) => `${listing(g.dirs, "or")} to ${g.called}`);
+  const parts = [...byPlace.values()].map((g) =>
+    g.dirs.length === 1 && g.dirs[0] === "in"
+      ? `into ${g.called}`
+      : `${listing(g.dirs, "or")} to ${g.called}`
+  );
   // "or" between destinations; a comma before it once a destination has several ways.
   if (parts.length <= 1) return parts.join("");
   const multi = [...byPlace.values()].some((g) => g.dirs.length > 1);

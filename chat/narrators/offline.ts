@@ -217,7 +217,9 @@ export function offlineProse(outcome: Outcome): string {
     const carried = counted(names(f.inventory));
     parts.push(carried.length ? `You carry ${list(carried)}.` : "Your hands are empty.");
   }
-  const exits = exitNames(place.exits ?? place.connections);
+  const exits = exitNames(place.exits ?? place.connections).map((e) =>
+    e.startsWith("in to ") ? `into ${e.slice(6)}` : e
+  );
   if (exits.length) parts.push(`From here you can go ${list(exits, "or")}.`);
   const item = record(f.item);
   if (item && (outcome.kind === "took" || outcome.kind === "examined")) add(item.description);
