@@ -194,7 +194,12 @@ export async function startServer(
       return c.json({ user, token: await issueToken(user, jwtSecret) });
     });
   }
-  if (kb) app.route("/", kbRoutes(kb, { jwtSecret }));
+  if (kb) {
+    app.route(
+      "/",
+      kbRoutes(kb, { jwtSecret, dev: settings.DEV, adminSecret: settings.ADMIN_SECRET }),
+    );
+  }
   if (chat) app.route("/", chat.routes());
   if (chat) app.route("/", clientRoutes());
   // Answered, not thrown: a throw here skips the middleware's view of the

@@ -340,7 +340,16 @@ export class Kb {
    * const reply = await kb.reset({ experience: "wylding-woods", actor: "admin", request_id: "r1" });
    * ```
    */
-  async reset(
+  reset(
+    req: { experience: string; user?: string; actor: string; request_id: string },
+  ): Promise<InteractReply> {
+    const run = this.#reset(req);
+    this.#inflight.add(run);
+    run.finally(() => this.#inflight.delete(run));
+    return run;
+  }
+
+  async #reset(
     req: { experience: string; user?: string; actor: string; request_id: string },
   ): Promise<InteractReply> {
     try {
@@ -365,6 +374,19 @@ export class Kb {
     } catch (e) {
       return toReplyError(req.request_id, e);
     }
+  }
+
+  /**
+   * The content directory of a loaded experience; throws 404 for any other id.
+   *
+   * @example
+   * ```ts
+   * await kb.contentDir("wylding-woods"); // "./kb-data/experiences/wylding-woods"
+   * ```
+   */
+  async contentDir(experience: string): Promise<string> {
+    const exp = await this.#experience(experience);
+    return `${this.#catalog.dataDir}/experiences/${exp.id}`;
   }
 
   /**

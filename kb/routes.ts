@@ -13,6 +13,7 @@ import { limitBody, type RequestIdVariables, validate } from "../shared/http.ts"
 import { newRequestId } from "../shared/ids.ts";
 import { InteractBodySchema } from "../shared/schema.ts";
 import type { Kb } from "./kb.ts";
+import { type AdminOptions, adminRoutes } from "./admin_routes.ts";
 
 // Any experience string is accepted here: whether it exists is the KB's
 // question (404), answered from the catalog before any file access.
@@ -21,7 +22,8 @@ const StateQuerySchema = z.object({ experience: z.string() });
 
 /**
  * Routes: `POST /kb/experience/interact`, `GET /api/v0.3/world/state`,
- * `GET /api/v0.3/experiences`.
+ * `GET /api/v0.3/experiences`, and the admin routes (`POST
+ * /kb/experience/reset`, `GET /kb/experience/content`).
  *
  * @example
  * ```ts
@@ -33,9 +35,11 @@ const StateQuerySchema = z.object({ experience: z.string() });
  */
 export function kbRoutes(
   kb: Kb,
-  opts: { jwtSecret: string },
+  opts: { jwtSecret: string } & Partial<AdminOptions>,
 ): Hono<{ Variables: AuthVariables & RequestIdVariables }> {
   const app = new Hono<{ Variables: AuthVariables & RequestIdVariables }>();
+  // World reset and content problems: dev, or the admin secret (kb/admin_routes.ts).
+  app.route("/", adminRoutes(kb, { dev: opts.dev ?? false, adminSecret: opts.adminSecret }));
 
   app.post(
     "/kb/experience/interact",

@@ -53,6 +53,7 @@ const SettingsSchema = z.object({
   KB_DATA_DIR: z.string().default("./kb-data"),
   STATE_DIR: z.string().default("./.state"),
   JWT_SECRET: z.string().min(16, "JWT_SECRET must be at least 16 characters").optional(),
+  ADMIN_SECRET: z.string().min(16, "ADMIN_SECRET must be at least 16 characters").optional(),
   NARRATOR: z.enum(["offline", "anthropic", "openai"]).default("offline"),
   NARRATOR_PACING: flag,
   // JetStream reads max_age 0 as "keep forever".

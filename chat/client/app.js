@@ -11,6 +11,7 @@
 import { postSse } from "/client/sse.js";
 import { LiveWorld } from "/client/live.js";
 import { describe, flash, reconcile, viewModel } from "/client/view.js";
+import { ContentWatch, showProgress } from "/client/game.js";
 
 const API = "/api/v0.3";
 const KEEP = 500; // entries kept in each __gaia log
@@ -43,6 +44,8 @@ const S = {
   experiences: [],
   /** The LiveWorld of the current experience. */
   live: null,
+  /** Content problems of the current experience (dev). */
+  watch: null,
   shown: new Set(),
   sources: new Map(),
   history: [],
@@ -82,6 +85,9 @@ function render(prev, next, events, reason) {
   lostFocus = reconcile($("inventory"), vm.inventory, textItem, hl) || lostFocus;
   reconcile($("elsewhere"), vm.elsewhere, textItem, hl);
   $("elsewhere-block").hidden = next.state_model !== "shared";
+  showProgress(vm);
+  // A reset moved the world to a new epoch: this player's profile counts as fresh now.
+  if (prev && (prev.world?.epoch ?? 0) !== (next.world?.epoch ?? 0)) S.live?.load("reset");
   if (lostFocus) $("command").focus();
   gaia.version = next.version;
   gaia.stats = S.live?.sync.stats ?? null;
@@ -92,7 +98,9 @@ function render(prev, next, events, reason) {
   for (const e of fresh) S.shown.add(e.id);
   while (S.shown.size > 4096) S.shown.delete(S.shown.values().next().value);
   const rows = fresh.map((e) => changeRow(e, prev));
-  if (reason !== "update" && reason !== "initial") rows.push(noteRow(`refetched (${reason})`));
+  // Refetches that only refresh text (after the player's own change, or a content edit) are quiet.
+  const quiet = ["update", "initial", "describe", "content"];
+  if (!quiet.includes(reason)) rows.push(noteRow(`refetched (${reason})`));
   requestAnimationFrame(() => {
     const paintedAt = now();
     if (gaia.firstContentAt === null) gaia.firstContentAt = paintedAt;
@@ -219,6 +227,31 @@ async function command(message, submittedAt = now()) {
     if (e.status === 401) signOut("Your session expired; sign in again.");
   }
   cmd.doneAt ??= now();
+  // Descriptions can follow state (a door opened, a lamp lit): refetch them after a change.
+  if (cmd.eventIds.length) S.live?.load("describe");
+}
+
+/** The intro of the experience as the first turn of the story, then a look. */
+function introduce(x) {
+  const narrative = $("narrative");
+  if (narrative.children.length) return;
+  const turn = document.createElement("article");
+  turn.className = "turn intro";
+  const story = document.createElement("p");
+  story.className = "story";
+  story.textContent = x?.intro ?? x?.description ?? "";
+  turn.append(story);
+  narrative.append(turn);
+  command("look");
+}
+
+function showProblems(problems) {
+  $("content-errors").hidden = problems.length === 0;
+  $("content-problems").replaceChildren(...problems.map((p) => {
+    const li = document.createElement("li");
+    li.textContent = p;
+    return li;
+  }));
 }
 
 function errorSpan(message) {
@@ -315,12 +348,22 @@ function enterGame() {
     onUnauthorized: () => signOut("Your session expired; sign in again."),
   });
   S.live.start();
+  S.watch = new ContentWatch({
+    experience: S.experience,
+    onProblems: showProblems,
+    onRevision: () => S.live?.load("content"),
+  });
+  S.watch.start();
+  introduce(x);
   $("command").focus();
 }
 
 function leaveGame() {
   S.live?.stop();
   S.live = null;
+  S.watch?.stop();
+  S.watch = null;
+  showProblems([]);
   S.shown.clear();
   S.sources.clear();
   showConnection("reconnecting");
