@@ -9,42 +9,10 @@ import { loadExperience } from "../../kb/content.ts";
 import { offlineProse } from "../../chat/narrators/offline.ts";
 import { DATA_DIR } from "./_support.ts";
 import { Sim } from "./_sim.ts";
+import { LIGHTHOUSE_WALKTHROUGH, WOODS_WALKTHROUGH } from "./_walkthroughs.ts";
 
 const woods = await loadExperience(DATA_DIR, "wylding-woods");
 const lighthouse = await loadExperience(DATA_DIR, "drowned-lighthouse");
-
-/** The lighthouse from the beach to its ending. */
-export const LIGHTHOUSE_WALKTHROUGH = [
-  "e",
-  "take spectacles",
-  "w. n",
-  "take sardines",
-  "n",
-  "give spectacles to tam",
-  "take oil can",
-  "s. s. w",
-  "unlock door with key",
-  "open door",
-  "u. u",
-  "give sardines to gull",
-  "pour oil into lamp",
-  "light lamp",
-];
-
-/** The woods from their edge to their ending. */
-export const WOODS_WALKTHROUGH = [
-  "n. w",
-  "take moonpetal",
-  "e. e",
-  "give moonpetal to woander",
-  "n",
-  "take silver bottle",
-  "s. w. n",
-  "take acorn",
-  "give acorn to bramble",
-  "u",
-  "open silver bottle",
-];
 
 Deno.test("game: the lighthouse is played to its ending; score and the narrator tell it", () => {
   const sim = new Sim(lighthouse);
