@@ -21,7 +21,14 @@ const Ref = z.string().max(64).regex(/^[a-z0-9][a-z0-9-]*$/, "ids use only a-z, 
  */
 export const FlagSchema = Ref;
 
-/** The states data-driven verbs keep on an item. */
+/**
+ * The states a condition can ask an item about.
+ *
+ * @example
+ * ```ts
+ * ITEM_STATES.includes("lit"); // true
+ * ```
+ */
 export const ITEM_STATES = ["open", "closed", "locked", "unlocked", "lit", "unlit"] as const;
 
 /** A condition over the world and the acting player (every key given must hold). */

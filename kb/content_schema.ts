@@ -18,7 +18,14 @@ const TITLES: Record<keyof typeof CONTENT_FILES, string> = {
   npcs: "The characters of an experience, by id",
 };
 
-/** The file a content file's schema is written to ("items.json" → "items.schema.json"). */
+/**
+ * The file a content file's schema is written to.
+ *
+ * @example
+ * ```ts
+ * schemaFileName("items.json"); // "items.schema.json"
+ * ```
+ */
 export const schemaFileName = (file: string): string => file.replace(/\.json$/, ".schema.json");
 
 /**

@@ -184,14 +184,29 @@ function step(ctx: Ctx, text: string, context: Context): { step: Step; command?:
     if (a && "outcome" in a) return { step: a };
     command = a;
   }
+  const stored = command !== undefined;
   command ??= parseCommand(text);
   if (command.verb === "again") {
     const last = context.last as Command | undefined;
     if (!last) return { step: run(ctx, command) };
     command = last;
+    return { step: runStored(ctx, command), command };
   }
-  const result = withAssumptions(run(ctx, command), command.assumed ?? []);
-  return { step: result, command };
+  const result = stored ? runStored(ctx, command) : run(ctx, command);
+  return { step: withAssumptions(result, command.assumed ?? []), command };
+}
+
+/**
+ * Runs a command kept in the profile (`again`, an answered question). It
+ * was written by an earlier version of this code, perhaps of another shape:
+ * one that no longer runs is nothing to repeat, never a failed action.
+ */
+function runStored(ctx: Ctx, command: Command): Step {
+  try {
+    return withAssumptions(run(ctx, command), command.assumed ?? []);
+  } catch {
+    return unchanged({ kind: "nothing", summary: "There is nothing to repeat.", facts: {} });
+  }
 }
 
 function joined(steps: Step[]): Outcome {

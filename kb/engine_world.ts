@@ -12,7 +12,14 @@ import { joinPath } from "../shared/apply.ts";
 import type { Ctx } from "./engine_ctx.ts";
 import { baseId, initialRecord } from "./world.ts";
 
-/** Seconds a respawning item stays away when content does not say (five minutes). */
+/**
+ * Seconds a respawning item stays away when content does not say (five minutes).
+ *
+ * @example
+ * ```ts
+ * const after = (item.respawn_after ?? DEFAULT_RESPAWN_AFTER_S) * 1000;
+ * ```
+ */
 export const DEFAULT_RESPAWN_AFTER_S = 300;
 
 /**

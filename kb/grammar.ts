@@ -72,7 +72,14 @@ type CommandBody =
 /** A parsed command; noun phrases are lists of lower-case words. */
 export type Command = CommandBody & { assumed?: Assumption[] };
 
-/** Most commands one input may chain. */
+/**
+ * Most commands one input may chain (the rest is ignored).
+ *
+ * @example
+ * ```ts
+ * splitCommands(text).length <= MAX_CHAIN; // true
+ * ```
+ */
 export const MAX_CHAIN = 20;
 
 /**

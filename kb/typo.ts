@@ -7,7 +7,14 @@
  * @module
  */
 
-/** Words shorter than this are taken as typed. */
+/**
+ * Words shorter than this are taken as typed.
+ *
+ * @example
+ * ```ts
+ * correction("lok", ["look"]); // undefined: shorter than MIN_TYPO_LENGTH
+ * ```
+ */
 export const MIN_TYPO_LENGTH = 4;
 
 /**

@@ -10,7 +10,7 @@
  */
 import { postSse } from "/client/sse.js";
 import { LiveWorld } from "/client/live.js";
-import { describe, flash, reconcile, viewModel } from "/client/view.js";
+import { describe, flash, quietEvent, reconcile, viewModel } from "/client/view.js";
 import { ContentWatch, showProgress } from "/client/game.js";
 
 const API = "/api/v0.3";
@@ -97,7 +97,8 @@ function render(prev, next, events, reason) {
   const fresh = events.filter((e) => !S.shown.has(e.id));
   for (const e of fresh) S.shown.add(e.id);
   while (S.shown.size > 4096) S.shown.delete(S.shown.values().next().value);
-  const rows = fresh.map((e) => changeRow(e, prev));
+  // Events that only keep the conversation change nothing to show.
+  const rows = fresh.map((e) => quietEvent(e) ? null : changeRow(e, prev));
   // Refetches that only refresh text (after the player's own change, or a content edit) are quiet.
   const quiet = ["update", "initial", "describe", "content"];
   if (!quiet.includes(reason)) rows.push(noteRow(`refetched (${reason})`));
@@ -118,7 +119,8 @@ function render(prev, next, events, reason) {
         latencyMs,
       });
       S.sources.delete(e.id);
-      rows[i].querySelector(".lat").textContent = `${Math.max(0, Math.round(latencyMs))} ms`;
+      const lat = rows[i]?.querySelector(".lat");
+      if (lat) lat.textContent = `${Math.max(0, Math.round(latencyMs))} ms`;
     });
   });
 }
@@ -198,6 +200,7 @@ async function command(message, submittedAt = now()) {
   while (narrative.children.length > 40) narrative.firstElementChild.remove();
   narrative.scrollTop = narrative.scrollHeight;
   const body = { message, experience: S.experience };
+  const changes = [];
   if (S.conversation) body.conversation_id = S.conversation;
   try {
     await postSse(`${API}/chat`, body, S.token, (m) => {
@@ -207,6 +210,7 @@ async function command(message, submittedAt = now()) {
         store.setItem("gaia.conversation", S.conversation);
       } else if (m.event === "world_update") {
         cmd.eventIds.push(data.id);
+        changes.push(data);
         onWorldUpdate(data, "chat");
       } else if (m.event === "content") {
         text.appendData(data.content);
@@ -228,7 +232,7 @@ async function command(message, submittedAt = now()) {
   }
   cmd.doneAt ??= now();
   // Descriptions can follow state (a door opened, a lamp lit): refetch them after a change.
-  if (cmd.eventIds.length) S.live?.load("describe");
+  if (changes.some((e) => !quietEvent(e))) S.live?.load("describe");
 }
 
 /** The intro of the experience as the first turn of the story, then a look. */

@@ -135,6 +135,22 @@ export function reconcile(list, entries, make, highlight) {
 }
 
 /**
+ * Whether an event only keeps a player's conversation (the last command,
+ * the last things named) or carries nothing for this page: no change row,
+ * no refetch.
+ *
+ * @example
+ * ```js
+ * quietEvent({ changes: { player: [{ operation: "update", path: "context", data: {} }] } }); // true
+ * ```
+ */
+export function quietEvent(event) {
+  const world = event.changes?.world ?? [];
+  const player = event.changes?.player ?? [];
+  return world.length === 0 && player.every((op) => splitPath(op.path)[0] === "context");
+}
+
+/**
  * One line saying what a world update changed, from the actor's view.
  *
  * @example

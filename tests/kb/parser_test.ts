@@ -194,3 +194,15 @@ Deno.test("parser: identical items are taken without asking and counted in the i
   sim.run("take blue bottle");
   eq(sim.say("i"), "You are carrying two dream bottles.");
 });
+
+Deno.test("parser: a stored command of another shape is nothing to repeat, not a failure", () => {
+  const sim = new Sim(lighthouse);
+  sim.run("n");
+  sim.player().context = { last: { verb: "take", objects: "not a list" } };
+  eq(sim.say("again"), "There is nothing to repeat.");
+  sim.player().context = {
+    pending: { command: { verb: "drop" }, slot: "objects", index: 0, candidates: ["shell"] },
+  };
+  sim.teleport("beach");
+  ok(sim.run("shell").outcome.kind !== "took");
+});
