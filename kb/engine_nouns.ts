@@ -99,10 +99,14 @@ export function resolveItems(
       }
       items.push(...found);
     } else {
-      const fixed = correctWords(ctx.exp, n.words, vocabularyOf(ctx, pool));
+      const vocab = vocabularyOf(ctx, pool);
+      const { words, plural } = singular(ctx, n.words, vocab);
+      const fixed = correctWords(ctx.exp, words, vocab);
       assumed.push(...fixed.assumed);
       const m = matchPhrase(ctx.exp, "item", fixed.words, pool);
-      if (m.kind === "one") items.push(m.value);
+      // "take the bottles": every one the words fit, no question.
+      if (plural && m.kind !== "none") items.push(...matchAll(ctx, fixed.words, pool));
+      else if (m.kind === "one") items.push(m.value);
       else if (m.kind === "ambiguous") {
         const step = ambiguous(ctx, m.options, n.words);
         step.pending = {
@@ -131,10 +135,31 @@ export function resolveItems(
   return { items: unique, assumed, failed };
 }
 
+/**
+ * A plural head noun ("bottles") read as its singular, and whether one was:
+ * only for a word nothing here is called and whose singular something is.
+ */
+function singular(
+  ctx: Ctx,
+  words: string[],
+  vocab: Set<string>,
+): { words: string[]; plural: boolean } {
+  const known = (w: string) => vocab.has(w) || ctx.exp.config.synonyms[w] !== undefined;
+  const last = words[words.length - 1];
+  if (!last || known(last)) return { words, plural: false };
+  for (const stem of [last.replace(/ies$/, "y"), last.replace(/es$/, ""), last.replace(/s$/, "")]) {
+    if (stem !== last && known(stem)) return { words: [...words.slice(0, -1), stem], plural: true };
+  }
+  return { words, plural: false };
+}
+
 /** Every candidate the words fit (for `except`: no question, all of them). */
 function matchAll(ctx: Ctx, words: string[], pool: Placed[]): Placed[] {
   const m = matchPhrase(ctx.exp, "item", words, pool);
-  if (m.kind === "one") return pool.filter((p) => p.name === m.value.name);
+  // One match stands for the things identical to it (same name and detail), not its namesakes.
+  if (m.kind === "one") {
+    return pool.filter((p) => p.name === m.value.name && p.detail === m.value.detail);
+  }
   return m.kind === "ambiguous" ? m.options : [];
 }
 

@@ -206,3 +206,13 @@ Deno.test("parser: a stored command of another shape is nothing to repeat, not a
   sim.teleport("beach");
   ok(sim.run("shell").outcome.kind !== "took");
 });
+
+Deno.test("parser: a plural means every thing the words fit", () => {
+  const sim = new Sim(woods);
+  sim.run("n. e");
+  eq(sim.say("take the bottles"), "You take four dream bottles.");
+  eq(sim.say("drop bottles"), "You drop four dream bottles.");
+  eq(sim.say("take the blue bottles"), "You take the dream bottle.");
+  eq(Object.keys(sim.player().inventory), ["dream-bottle-1"]);
+  eq(sim.say("take all except the amber bottle"), "You take two dream bottles.");
+});
