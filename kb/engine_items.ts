@@ -255,7 +255,7 @@ function cannotHold(ctx: Ctx, box: Placed): Step {
  */
 export function closed(ctx: Ctx, box: Placed): Step {
   return unchanged({
-    kind: "closed",
+    kind: "container_closed",
     summary: `${capital(ctx.the(box))} is closed.`,
     facts: { item: ctx.describeItem(box) },
   });

@@ -105,6 +105,24 @@ export function openClose(ctx: Ctx, cmd: Verb<"open" | "close">): Step {
       ctx,
     );
   }
+  if (opening && p.rec.state?.locked && cmd.verb === "open" && cmd.key) {
+    // "open the door with the key": unlock it, then open it.
+    const unlocked = lockUnlock(ctx, { verb: "unlock", object: { ids: [p.id] }, key: cmd.key });
+    if (!unlocked.outcome.changed) return unlocked;
+    ctx.apply(unlocked);
+    const opened = openClose(ctx, { verb: "open", object: { ids: [p.id] } });
+    if (!opened.applied) ctx.apply(opened);
+    return {
+      ...opened,
+      outcome: {
+        ...opened.outcome,
+        summary: `${unlocked.outcome.summary} ${opened.outcome.summary}`,
+      },
+      world: [...unlocked.world, ...opened.world],
+      player: [...unlocked.player, ...opened.player],
+      applied: true,
+    };
+  }
   if (opening && p.rec.state?.locked) {
     return refuse("locked", `${capital(ctx.the(p))} is locked.`, p, ctx);
   }
@@ -266,6 +284,11 @@ export function use(ctx: Ctx, cmd: Verb<"use">): Step {
     target = usable[0]!;
   }
   const rule = uses[baseId(target.id)];
+  if (!rule && ctx.content(target.id)?.openable?.key === baseId(p.id)) {
+    // "use the key on the door": the key's own use.
+    const verb = target.rec.state?.locked ? "unlock" : "lock";
+    return lockUnlock(ctx, { verb, object: { ids: [target.id] }, key: { ids: [p.id] } });
+  }
   if (!rule) {
     return unchanged({
       kind: "no_effect",

@@ -48,7 +48,8 @@ type CommandBody =
   | { verb: "give"; objects: Noun[]; npc: string[] }
   | { verb: "talk"; npc: string[] }
   | { verb: "ask"; npc: string[]; topic: string[] }
-  | { verb: "open"; object: Noun }
+  /** `key`: "open the door with the key" unlocks it first. */
+  | { verb: "open"; object: Noun; key?: Noun }
   | { verb: "close"; object: Noun }
   | { verb: "light"; object: Noun }
   | { verb: "extinguish"; object: Noun }
@@ -272,10 +273,16 @@ function parseWords(words: string[], text: string): Command {
     case "again":
     case "g":
       return noExtra({ verb: "again" }, rest);
-    case "open":
+    case "open": {
+      const split = splitAt(np, ["with", "using"]);
+      const key = split ? noun(split[1]) : undefined;
+      const object = split ? noun(split[0]) : undefined;
+      if (object && key) return { verb: "open", object, key };
+      return oneNoun("open", np);
+    }
     case "close":
     case "shut":
-      return oneNoun(verb === "shut" ? "close" : verb, np);
+      return oneNoun("close", np);
     case "light":
     case "ignite":
     case "kindle":

@@ -64,6 +64,8 @@ Deno.test("game: the lighthouse puzzles refuse in the right order", () => {
     "e. e. take spectacles. w. n. take tin. n. give spectacles to tam. take oil can. s. s. w",
   );
   eq(sim.say("unlock door with oil can"), "The oil can doesn't fit the iron door.");
+  eq(sim.say("use key on door"), "You unlock the iron door with the iron key.", "a key's own use");
+  eq(sim.say("lock door with key"), "You lock the iron door with the iron key.");
   eq(sim.say("unlock door with key"), "You unlock the iron door with the iron key.");
   eq(sim.say("u"), "The iron door is closed.");
   sim.run("open door");
@@ -73,6 +75,11 @@ Deno.test("game: the lighthouse puzzles refuse in the right order", () => {
     "the door opens the way",
   );
   eq(sim.say("lock door"), "You have to close the iron door first.");
+  sim.run("close door. lock door");
+  eq(
+    sim.say("open door with key"),
+    "You unlock the iron door with the iron key. You open the iron door.",
+  );
   sim.run("u. u");
   eq(sim.say("light lamp"), "The wick will not take: the lamp's reservoir is dry. It needs oil.");
   match(sim.say("use oil can on lamp"), /^Captain Gull spreads his wings/);

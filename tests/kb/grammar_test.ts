@@ -85,6 +85,7 @@ const cases: Array<[string, Command]> = [
   ["talk to bramble about the riddle", { verb: "ask", npc: ["bramble"], topic: ["riddle"] }],
   ["open the chest", { verb: "open", object: w("chest") }],
   ["shut door", { verb: "close", object: w("door") }],
+  ["open the door with the key", { verb: "open", object: w("door"), key: w("key") }],
   ["unlock the door with the iron key", {
     verb: "unlock",
     object: w("door"),
