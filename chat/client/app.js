@@ -11,7 +11,7 @@
 import { postSse } from "/client/sse.js";
 import { LiveWorld } from "/client/live.js";
 import { describe, flash, quietEvent, reconcile, viewModel } from "/client/view.js";
-import { ContentWatch, showProgress } from "/client/game.js";
+import { ContentWatch, introduce, showProblems, showProgress } from "/client/game.js";
 
 const API = "/api/v0.3";
 const KEEP = 500; // entries kept in each __gaia log
@@ -235,36 +235,6 @@ async function command(message, submittedAt = now()) {
   if (changes.some((e) => !quietEvent(e))) S.live?.load("describe");
 }
 
-/** The intro of the experience as the first turn of the story, then a look. */
-function introduce(x) {
-  const narrative = $("narrative");
-  if (narrative.children.length) return;
-  const turn = document.createElement("article");
-  turn.className = "turn intro";
-  const story = document.createElement("p");
-  story.className = "story";
-  story.textContent = x?.intro ?? x?.description ?? "";
-  turn.append(story);
-  narrative.append(turn);
-  command("look");
-}
-
-function showProblems(problems) {
-  $("content-errors").hidden = problems.length === 0;
-  $("content-problems").replaceChildren(...problems.map((p) => {
-    const li = document.createElement("li");
-    li.textContent = p;
-    return li;
-  }));
-}
-
-function errorSpan(message) {
-  const span = document.createElement("span");
-  span.className = "error";
-  span.textContent = ` ${message}`;
-  return span;
-}
-
 // ---------- sign-in and lifecycle ----------
 
 async function loadExperiences() {
@@ -358,7 +328,7 @@ function enterGame() {
     onRevision: () => S.live?.load("content"),
   });
   S.watch.start();
-  introduce(x);
+  introduce(x, command);
   $("command").focus();
 }
 

@@ -83,3 +83,42 @@ export class ContentWatch {
     if (!this.stopped) this.timer = setTimeout(() => this.poll(), POLL_MS);
   }
 }
+
+/**
+ * The experience's intro as the first turn of the story, then a look
+ * (`command` runs it like a typed one); nothing when the story has turns.
+ *
+ * @example
+ * ```js
+ * introduce(experienceInfo, command);
+ * ```
+ */
+export function introduce(x, command, doc = document) {
+  const narrative = doc.getElementById("narrative");
+  if (narrative.children.length) return;
+  const turn = doc.createElement("article");
+  turn.className = "turn intro";
+  const story = doc.createElement("p");
+  story.className = "story";
+  story.textContent = x?.intro ?? x?.description ?? "";
+  turn.append(story);
+  narrative.append(turn);
+  command("look");
+}
+
+/**
+ * Shows the content problems of the experience being played (none: hidden).
+ *
+ * @example
+ * ```js
+ * showProblems(["items.json: at 'lamp': unknown key 'nmae' (did you mean 'name'?)"]);
+ * ```
+ */
+export function showProblems(problems, doc = document) {
+  doc.getElementById("content-errors").hidden = problems.length === 0;
+  doc.getElementById("content-problems").replaceChildren(...problems.map((p) => {
+    const li = doc.createElement("li");
+    li.textContent = p;
+    return li;
+  }));
+}
