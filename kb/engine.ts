@@ -98,7 +98,7 @@ function run(ctx: Ctx, cmd: Command): Step {
     case "help":
       return unchanged({
         kind: "help",
-        summary: "You can look, move, take, drop, put, give, open, light, use, talk and ask.",
+        summary: `Commands: ${HELP_LINES.join("; ")}.`,
         facts: { commands: HELP_LINES },
       });
     case "partial": {
