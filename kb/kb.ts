@@ -30,7 +30,7 @@ import {
 } from "../shared/subjects.ts";
 import { Catalog, type ExperienceInfo } from "./catalog.ts";
 import { type Experience, RESERVED_SEGMENTS } from "./content.ts";
-import { type ActionPlan, planAction, planReset, snapshotView } from "./play.ts";
+import { type ActionPlan, describeFor, planAction, planReset, snapshotView } from "./play.ts";
 import { type OutMessage, Publisher, type PublisherStats, type Sent } from "./publisher.ts";
 import { StateStore, type Unit } from "./state_store.ts";
 
@@ -409,6 +409,31 @@ export class Kb {
       state_model: model,
       version: state.version,
       ...snapshotView(exp, state, userId),
+    };
+  }
+
+  /**
+   * Each location's description as it reads for the user now
+   * (`GET /world/describe`): content can vary descriptions with state.
+   *
+   * @example
+   * ```ts
+   * const { locations } = await kb.describe("alice", "wylding-woods");
+   * ```
+   */
+  async describe(
+    userId: string,
+    experience: string,
+  ): Promise<{ experience: string; version: number; locations: Record<string, string> }> {
+    const exp = await this.#experience(experience);
+    checkUserId(userId);
+    const state = await this.#store.read(
+      await this.#store.unit(exp.id, exp.config.state.model, userId),
+    );
+    return {
+      experience: exp.id,
+      version: state.version,
+      locations: describeFor(exp, state, userId),
     };
   }
 

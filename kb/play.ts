@@ -104,7 +104,9 @@ export function planAction(
 
 /**
  * What `GET /world/state` shows a player: the world, their profile as it
- * counts now, and each location's description as it reads for them.
+ * counts now, and the content's text no delta carries (each location's
+ * description as content writes it, the most points the goals give), so
+ * applying events to a snapshot gives the next snapshot exactly.
  *
  * @example
  * ```ts
@@ -114,24 +116,45 @@ export function planAction(
 export function snapshotView(exp: Experience, state: Stored, userId: string) {
   const world = state.world ?? initialWorld(exp) as unknown as Doc;
   const { player } = currentPlayer(exp, world, state.player, userId);
-  const view = {
-    exp,
-    world: WorldStateSchema.parse(world),
-    player: PlayerStateSchema.parse(player),
-  };
   return {
     world,
     player: player as Doc,
     descriptions: {
       locations: Object.fromEntries(
-        Object.entries(exp.locations).map(([id, loc]) => [
-          id,
-          varied(view, loc.description, loc.variants),
-        ]),
+        Object.entries(exp.locations).map(([id, loc]) => [id, loc.description]),
       ),
       max_score: maxScore(exp),
     },
   };
+}
+
+/**
+ * Each location's description as it reads for this player now (content
+ * varies descriptions with state: a door opened, a lamp lit), for
+ * `GET /world/describe`; a client fetches it after a change.
+ *
+ * @example
+ * ```ts
+ * describeFor(exp, state, "alice")["woanders-store"]; // "... the back doorway stands open ..."
+ * ```
+ */
+export function describeFor(
+  exp: Experience,
+  state: Stored,
+  userId: string,
+): Record<string, string> {
+  const world = state.world ?? initialWorld(exp) as unknown as Doc;
+  const { player } = currentPlayer(exp, world, state.player, userId);
+  const view = {
+    exp,
+    world: WorldStateSchema.parse(world),
+    player: PlayerStateSchema.parse(player),
+  };
+  return Object.fromEntries(
+    Object.entries(exp.locations).map((
+      [id, loc],
+    ) => [id, varied(view, loc.description, loc.variants)]),
+  );
 }
 
 /**

@@ -22,7 +22,8 @@ const StateQuerySchema = z.object({ experience: z.string() });
 
 /**
  * Routes: `POST /kb/experience/interact`, `GET /api/v0.3/world/state`,
- * `GET /api/v0.3/experiences`, and the admin routes (`POST
+ * `GET /api/v0.3/world/describe` (descriptions as they read for the user
+ * now), `GET /api/v0.3/experiences`, and the admin routes (`POST
  * /kb/experience/reset`, `GET /kb/experience/content`).
  *
  * @example
@@ -67,6 +68,13 @@ export function kbRoutes(
     requireUser(opts.jwtSecret),
     validate("query", StateQuerySchema),
     async (c) => c.json(await kb.snapshot(c.get("userId"), c.req.valid("query").experience)),
+  );
+
+  app.get(
+    "/api/v0.3/world/describe",
+    requireUser(opts.jwtSecret),
+    validate("query", StateQuerySchema),
+    async (c) => c.json(await kb.describe(c.get("userId"), c.req.valid("query").experience)),
   );
 
   app.get("/api/v0.3/experiences", async (c) => {

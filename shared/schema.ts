@@ -69,10 +69,10 @@ export const WorldSnapshotSchema = z.object({
   world: z.record(z.string(), z.unknown()),
   player: z.record(z.string(), z.unknown()),
   /**
-   * Text from the experience's content, which no delta carries (so events
-   * stay small): each location's description by location id, as it reads
-   * for this player now (content can vary it with state; a client refetches
-   * the snapshot after its own changes to see a new one).
+   * Static text from the experience's content, which no delta changes (so
+   * events stay small): each location's description by location id (as
+   * content writes it; `GET /world/describe` gives them as they read for the
+   * player now, where content varies them with state).
    */
   descriptions: z.object({
     locations: z.record(z.string(), z.string()),

@@ -46,6 +46,8 @@ const S = {
   live: null,
   /** Content problems of the current experience (dev). */
   watch: null,
+  /** Descriptions as they read for this player now (location id → text). */
+  described: null,
   shown: new Set(),
   sources: new Map(),
   history: [],
@@ -69,8 +71,8 @@ function onWorldUpdate(event, source) {
 // ---------- rendering ----------
 
 function render(prev, next, events, reason) {
-  const vm = viewModel(next, S.user);
-  const before = prev ? viewModel(prev, S.user) : null;
+  const vm = viewModel(next, S.user, S.described);
+  const before = prev ? viewModel(prev, S.user, S.described) : null;
   // Moving somewhere else flashes the heading only: every list is new there.
   const moved = before !== null && before.location !== vm.location;
   const hl = before !== null && !moved;
@@ -87,7 +89,11 @@ function render(prev, next, events, reason) {
   $("elsewhere-block").hidden = next.state_model !== "shared";
   showProgress(vm);
   // A reset moved the world to a new epoch: this player's profile counts as fresh now.
-  if (prev && (prev.world?.epoch ?? 0) !== (next.world?.epoch ?? 0)) S.live?.load("reset");
+  if (prev && (prev.world?.epoch ?? 0) !== (next.world?.epoch ?? 0)) {
+    S.live?.load("reset");
+    refreshDescriptions();
+  }
+  if (reason === "initial") refreshDescriptions();
   if (lostFocus) $("command").focus();
   gaia.version = next.version;
   gaia.stats = S.live?.sync.stats ?? null;
@@ -232,7 +238,17 @@ async function command(message, submittedAt = now()) {
   }
   cmd.doneAt ??= now();
   // Descriptions can follow state (a door opened, a lamp lit): refetch them after a change.
-  if (changes.some((e) => !quietEvent(e))) S.live?.load("describe");
+  if (changes.some((e) => !quietEvent(e))) refreshDescriptions();
+}
+
+/** Fetches the descriptions as they read now and shows them (content varies them with state). */
+async function refreshDescriptions() {
+  const live = S.live;
+  const d = await live?.fetchDescriptions().catch(() => null);
+  if (!d || live !== S.live || !live.sync.snapshot) return;
+  S.described = d.locations ?? null;
+  const snap = live.sync.snapshot;
+  render(snap, snap, [], "describe");
 }
 
 // ---------- sign-in and lifecycle ----------
@@ -325,7 +341,10 @@ function enterGame() {
   S.watch = new ContentWatch({
     experience: S.experience,
     onProblems: showProblems,
-    onRevision: () => S.live?.load("content"),
+    onRevision: () => {
+      S.live?.load("content");
+      refreshDescriptions();
+    },
   });
   S.watch.start();
   introduce(x, command);
@@ -337,6 +356,7 @@ function leaveGame() {
   S.live = null;
   S.watch?.stop();
   S.watch = null;
+  S.described = null;
   showProblems([]);
   S.shown.clear();
   S.sources.clear();

@@ -43,14 +43,15 @@ function itemEntries(items, hidden = {}) {
 }
 
 /**
- * The view model of a snapshot for user `me`.
+ * The view model of a snapshot for user `me`; `described` (location id →
+ * description) overrides the snapshot's static descriptions.
  *
  * @example
  * ```js
- * const vm = viewModel(snapshot, "alice"); // vm.items[0].label
+ * const vm = viewModel(snapshot, "alice", described); // vm.items[0].label
  * ```
  */
-export function viewModel(snapshot, me) {
+export function viewModel(snapshot, me, described = null) {
   const world = snapshot?.world ?? {};
   const player = snapshot?.player ?? {};
   const here = player.location;
@@ -81,7 +82,8 @@ export function viewModel(snapshot, me) {
   return {
     location: here ?? "",
     name: loc.name ?? here ?? "",
-    description: snapshot?.descriptions?.locations?.[here] ?? "",
+    // As it reads for this player now (`/world/describe`), else as content writes it.
+    description: described?.[here] ?? snapshot?.descriptions?.locations?.[here] ?? "",
     exits,
     items: itemEntries(loc.items, hidden),
     people,

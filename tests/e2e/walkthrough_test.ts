@@ -81,7 +81,24 @@ Deno.test("walkthrough: the Drowned Lighthouse to its ending, for two players in
     for (const user of ["keeper-one", "keeper-two"]) {
       const r = await play(stack, user, "drowned-lighthouse", LIGHTHOUSE_WALKTHROUGH);
       endedWith(r, "the-light-returns", "The Light Returns");
+      // The snapshot keeps the content's text (deltas stay exact); /world/describe reads it now.
+      ok(
+        r.state.descriptions.locations["lamp-room"].startsWith("Glass on every side and the storm"),
+      );
+      const res = await fetch(
+        `${stack.url}/api/v0.3/world/describe?experience=drowned-lighthouse`,
+        { headers: stack.headers(await stack.login(user)) },
+      );
+      const described = await res.json();
+      eq(res.status, 200);
+      ok(
+        described.locations["lamp-room"].includes("the great lamp blazing"),
+        JSON.stringify(described),
+      );
     }
+    const anon = await fetch(`${stack.url}/api/v0.3/world/describe?experience=drowned-lighthouse`);
+    eq(anon.status, 401);
+    await anon.body?.cancel();
   } finally {
     await stack.dispose();
   }
