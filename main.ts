@@ -161,7 +161,9 @@ export async function buildProcess(
         },
       });
       kb.startResponder();
-      routes.push(kbRoutes(kb, { auth, actions }));
+      routes.push(
+        kbRoutes(kb, { auth, actions, dev: settings.DEV, adminSecret: settings.ADMIN_SECRET }),
+      );
     }
     if (settings.ROLE !== "kb") {
       const fallback: KbService = kb ??

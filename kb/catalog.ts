@@ -22,6 +22,8 @@ export interface ExperienceInfo {
   name: string;
   description: string;
   state_model: "shared" | "isolated";
+  /** What a player reads on entering (when the experience declares one). */
+  intro?: string;
 }
 
 /** How long a directory listing is trusted before it is checked again (ms). */
@@ -79,6 +81,7 @@ export class Catalog {
       name: exp.config.name,
       description: exp.config.description,
       state_model: exp.config.state.model,
+      ...(exp.config.intro ? { intro: exp.config.intro } : {}),
     })).sort((a, b) => a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
   }
 

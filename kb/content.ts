@@ -12,6 +12,19 @@ import { z } from "zod";
 import { RESERVED_SEGMENTS } from "../shared/apply.ts";
 import { describeIssue, StateModelSchema } from "../shared/schema.ts";
 import { AppError } from "../shared/errors.ts";
+import {
+  ArticleSchema,
+  AvailabilitySchema,
+  EffectSchema,
+  EndingSchema,
+  FlagSchema,
+  GoalSchema,
+  LightableSchema,
+  NpcVariantSchema,
+  OpenableSchema,
+  VariantSchema,
+} from "./content_game.ts";
+import { crossCheck } from "./content_check.ts";
 
 /**
  * Ids of locations, items and NPCs: no dots, so they are always one path segment.
@@ -76,6 +89,12 @@ export const ExperienceConfigSchema = z.strictObject({
     .default({})
     // Looked up with player words: no prototype, so "constructor" finds nothing.
     .transform((r): Record<string, string> => Object.assign(Object.create(null), r)),
+  /** What a player reads on entering, before the first look (default: `description`). */
+  intro: Text.optional(),
+  /** Scored goals, reached once per player. */
+  goals: z.record(ContentIdSchema, GoalSchema).default({}),
+  /** Endings; a player reaches the first whose condition holds, once. */
+  endings: z.record(ContentIdSchema, EndingSchema).default({}),
 });
 
 const ExitSchema = z.union([
@@ -84,6 +103,8 @@ const ExitSchema = z.union([
     to: ContentIdSchema,
     /** When set the exit starts closed; this is what a player hears when trying it. */
     locked: Text.optional(),
+    /** An openable item here (a door): the exit is open exactly while the item is. */
+    door: ContentIdSchema.optional(),
   }),
 ]);
 
@@ -100,6 +121,12 @@ export const LocationSchema = z.strictObject({
   description: Text,
   aliases: Words,
   exits: z.partialRecord(DirectionSchema, ExitSchema).default({}),
+  /** The name inside a sentence ("the storm beach"); default: "the" and the name in lower case. */
+  called: Text.optional(),
+  /** "You are <preposition> <called>" (default "in"). */
+  preposition: z.string().regex(/^[a-z]+( [a-z]+)?$/, "one or two lower-case words").default("in"),
+  /** Descriptions that replace `description` while their condition holds. */
+  variants: z.array(VariantSchema).default([]),
 });
 
 /**
@@ -117,9 +144,25 @@ export const ItemSchema = z.strictObject({
   adjectives: Words,
   portable: z.boolean().default(true),
   container: z.boolean().default(false),
+  /** Things go on it rather than in it (a counter); implies `container`. */
+  surface: z.boolean().default(false),
   location: ContentIdSchema.optional(),
   inside: ContentIdSchema.optional(),
   held_by: ContentIdSchema.optional(),
+  /** Indefinite article; default "a"/"an" by the first letter. */
+  article: ArticleSchema.optional(),
+  /** Plural of the name when several are listed (default: regular English). */
+  plural: Text.optional(),
+  availability: AvailabilitySchema.default("unique"),
+  /** `respawning` only: seconds until it is back at its place after it left. */
+  respawn_after: z.number().positive().optional(),
+  /** What `read` shows (default: the description). */
+  text: Text.optional(),
+  variants: z.array(VariantSchema).default([]),
+  openable: OpenableSchema.optional(),
+  lightable: LightableSchema.optional(),
+  /** `use <this> on <target>`: what happens, by target item id. */
+  uses: z.record(ContentIdSchema, EffectSchema).default({}),
 }).refine(
   (i) => [i.location, i.inside, i.held_by].filter((x) => x !== undefined).length === 1,
   "give exactly one of 'location', 'inside' or 'held_by'",
@@ -128,10 +171,18 @@ export const ItemSchema = z.strictObject({
 const WantSchema = z.strictObject({
   /** What the NPC says on receiving the item. */
   reply: Text,
-  /** A locked exit this gift opens. */
-  unlock: z.strictObject({ location: ContentIdSchema, direction: DirectionSchema }).optional(),
+  /** A locked exit this gift opens: for everyone (`world`) or for the giver only (`player`). */
+  unlock: z.strictObject({
+    location: ContentIdSchema,
+    direction: DirectionSchema,
+    for: z.enum(["world", "player"]).default("world"),
+  }).optional(),
   /** An item the NPC holds and hands over in return. */
   reward: ContentIdSchema.optional(),
+  /** Flags set on the giver. */
+  set_flags: z.array(FlagSchema).default([]),
+  /** What the NPC says when this player already gave one (a trade happens once per player). */
+  again: Text.default("They already have one from you."),
 });
 
 /**
@@ -151,6 +202,10 @@ export const NpcSchema = z.strictObject({
   topics: z.record(z.string().min(1), Text).default({}),
   wants: z.record(ContentIdSchema, WantSchema).default({}),
   refusal: Text.default("They do not want that."),
+  /** Indefinite article (default: none for a capitalised name, else "a"/"an"). */
+  article: ArticleSchema.optional(),
+  /** Greeting, description and topics that follow state (the first that holds wins). */
+  variants: z.array(NpcVariantSchema).default([]),
 });
 
 /** Parsed `experience.json`. */
@@ -161,6 +216,8 @@ export type Location = z.infer<typeof LocationSchema>;
 export type Item = z.infer<typeof ItemSchema>;
 /** Parsed NPC. */
 export type Npc = z.infer<typeof NpcSchema>;
+/** Parsed `use` effect (also the verbs' `on_*` effects). */
+export type ItemEffect = z.infer<typeof EffectSchema>;
 
 /** A loaded, cross-checked experience. */
 export interface Experience {
@@ -203,7 +260,7 @@ function contentError(file: string, path: string, problem: string): AppError {
 function parseFile<T extends z.ZodType>(file: string, text: string, schema: T): z.infer<T> {
   let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    raw = withoutSchemaKey(JSON.parse(text));
   } catch (e) {
     throw contentError(file, "", `invalid JSON: ${(e as Error).message}`);
   }
@@ -215,6 +272,37 @@ function parseFile<T extends z.ZodType>(file: string, text: string, schema: T): 
   }
   return parsed.data;
 }
+
+/**
+ * The top-level `$schema` key editors use to find a file's JSON Schema; it
+ * is not content (and not an id in the files that map ids to entries).
+ *
+ * @example
+ * ```ts
+ * withoutSchemaKey({ $schema: "../../schema/items.schema.json", lantern: {} }); // { lantern: {} }
+ * ```
+ */
+export function withoutSchemaKey(raw: unknown): unknown {
+  if (!raw || typeof raw !== "object" || Array.isArray(raw) || !("$schema" in raw)) return raw;
+  const { $schema: _, ...rest } = raw as Record<string, unknown>;
+  return rest;
+}
+
+/**
+ * The zod schema of each content file, by {@linkcode CONTENT_FILES} key (the
+ * JSON Schemas in `kb-data/schema/` are generated from these).
+ *
+ * @example
+ * ```ts
+ * FILE_SCHEMAS.items.safeParse(JSON.parse(text));
+ * ```
+ */
+export const FILE_SCHEMAS = {
+  config: ExperienceConfigSchema,
+  locations: z.record(ContentIdSchema, LocationSchema),
+  items: z.record(ContentIdSchema, ItemSchema),
+  npcs: z.record(ContentIdSchema, NpcSchema),
+} as const;
 
 /**
  * Parses and cross-checks the four files of one experience (already read as
@@ -232,86 +320,15 @@ export function parseExperience(
   texts: Record<keyof typeof CONTENT_FILES, string>,
 ): Experience {
   const f = (k: keyof typeof CONTENT_FILES) => `${dir}/${CONTENT_FILES[k]}`;
-  const config = parseFile(f("config"), texts.config, ExperienceConfigSchema);
-  const locations = parseFile(
-    f("locations"),
-    texts.locations,
-    z.record(ContentIdSchema, LocationSchema),
-  );
-  const items = parseFile(f("items"), texts.items, z.record(ContentIdSchema, ItemSchema));
-  const npcs = parseFile(f("npcs"), texts.npcs, z.record(ContentIdSchema, NpcSchema));
+  const config = parseFile(f("config"), texts.config, FILE_SCHEMAS.config);
+  const locations = parseFile(f("locations"), texts.locations, FILE_SCHEMAS.locations);
+  const items = parseFile(f("items"), texts.items, FILE_SCHEMAS.items);
+  const npcs = parseFile(f("npcs"), texts.npcs, FILE_SCHEMAS.npcs);
   const exp: Experience = { id, config, locations, items, npcs };
-  crossCheck(exp, f);
+  crossCheck(exp, (file, path, problem) => {
+    throw contentError(f(file), path, problem);
+  });
   return exp;
-}
-
-function crossCheck(exp: Experience, f: (k: keyof typeof CONTENT_FILES) => string): void {
-  const { config, locations, items, npcs } = exp;
-  const need = (ok: boolean, file: string, path: string, problem: string) => {
-    if (!ok) throw contentError(file, path, problem);
-  };
-  need(config.start in locations, f("config"), "start", `unknown location '${config.start}'`);
-  for (const [id, loc] of Object.entries(locations)) {
-    for (const [dir, exit] of Object.entries(loc.exits)) {
-      const to = typeof exit === "string" ? exit : exit!.to;
-      need(to in locations, f("locations"), `${id}.exits.${dir}`, `unknown location '${to}'`);
-    }
-  }
-  for (const [id, item] of Object.entries(items)) {
-    need(!(id in npcs), f("items"), id, `'${id}' is also an NPC id`);
-    if (item.location !== undefined) {
-      need(
-        item.location in locations,
-        f("items"),
-        `${id}.location`,
-        `unknown location '${item.location}'`,
-      );
-    }
-    if (item.held_by !== undefined) {
-      need(item.held_by in npcs, f("items"), `${id}.held_by`, `unknown NPC '${item.held_by}'`);
-    }
-    if (item.inside !== undefined) {
-      const parent = items[item.inside];
-      need(parent !== undefined, f("items"), `${id}.inside`, `unknown item '${item.inside}'`);
-      need(parent!.container, f("items"), `${id}.inside`, `'${item.inside}' is not a container`);
-      need(
-        parent!.inside === undefined,
-        f("items"),
-        `${id}.inside`,
-        "containers nest one level only",
-      );
-      need(!item.container, f("items"), `${id}.inside`, "a container cannot start inside another");
-    }
-  }
-  for (const [id, npc] of Object.entries(npcs)) {
-    need(
-      npc.location in locations,
-      f("npcs"),
-      `${id}.location`,
-      `unknown location '${npc.location}'`,
-    );
-    for (const [itemId, want] of Object.entries(npc.wants)) {
-      need(itemId in items, f("npcs"), `${id}.wants.${itemId}`, `unknown item '${itemId}'`);
-      if (want.reward !== undefined) {
-        need(
-          items[want.reward]?.held_by === id,
-          f("npcs"),
-          `${id}.wants.${itemId}.reward`,
-          `reward '${want.reward}' must be an item held_by '${id}'`,
-        );
-      }
-      if (want.unlock) {
-        const { location, direction } = want.unlock;
-        const exit = locations[location]?.exits[direction];
-        need(
-          typeof exit === "object" && exit.locked !== undefined,
-          f("npcs"),
-          `${id}.wants.${itemId}.unlock`,
-          `'${location}' has no locked exit '${direction}'`,
-        );
-      }
-    }
-  }
 }
 
 /**

@@ -1,226 +1,114 @@
 /**
- * The game engine: a pure function from (content, world, player, sentence)
- * to a typed outcome plus the state operations that carry it out. The store
- * applies exactly these operations (with `applyOperations`), and the same
- * operations go out in the event, so deltas reproduce state by construction.
+ * The game engine: a pure function from (content, world, player, sentence,
+ * time) to a typed outcome plus the state operations that carry it out.
+ * The store applies exactly these operations (with `applyOperations`), and
+ * the same operations go out in the event, so deltas reproduce state by
+ * construction.
+ *
+ * One input may chain commands (`n. e`, `then`); each runs on the state the
+ * one before it left. The player's conversation (the last command for
+ * `again`, the last things named for `it`, a question waiting for its
+ * answer) is kept in the profile, as player-scope operations of its own
+ * (`context`), so it never reaches another player.
  *
  * @module
  */
-import type { StateOperation } from "../shared/schema.ts";
-import { joinPath } from "../shared/apply.ts";
-import { DIRECTION_WORDS, HELP_LINES, parseCommand, tokenize } from "./grammar.ts";
+import type { Outcome, StateOperation } from "../shared/schema.ts";
+import {
+  type Command,
+  HELP_LINES,
+  isCommandWord,
+  nounPhrase,
+  parseCommand,
+  splitCommands,
+  tokenize,
+} from "./grammar.ts";
 import { matchPhrase } from "./match.ts";
 import {
   ambiguous,
-  article,
-  changed,
   Ctx,
   type EngineInput,
   type EngineResult,
-  findNpc,
-  listing,
-  notHere,
-  type Placed,
+  type PendingQuestion,
+  type Step,
   unchanged,
 } from "./engine_ctx.ts";
 import { drop, give, put, take } from "./engine_items.ts";
+import { examine, exits, go, inventory, look, me, talk, wait } from "./engine_look.ts";
+import { lightOut, lockUnlock, openClose, read, search, use } from "./engine_verbs.ts";
+import { progress, scoreStep } from "./engine_goals.ts";
+import { awayMarks, dueRespawns } from "./engine_world.ts";
+import { withAssumptions } from "./engine_nouns.ts";
+import type { PlayerState } from "./world.ts";
 
 export type { EngineInput, EngineResult } from "./engine_ctx.ts";
 
-function look(ctx: Ctx): EngineResult {
-  const location = ctx.describeLocation(ctx.loc);
-  return unchanged({
-    kind: "looked",
-    summary: `You are in ${location.name}.`,
-    facts: { location },
-  });
-}
+/** Outcomes after which a chain stops: the rest of the input may rely on what failed. */
+const STOPS = new Set(["not_understood", "incomplete", "ambiguous", "partial", "no_referent"]);
 
-function go(ctx: Ctx, target: string[]): EngineResult {
-  const { world, userId } = ctx.input;
-  const here = world.locations[ctx.loc];
-  const locked = Object.entries(ctx.exp.locations[ctx.loc]?.exits ?? {})
-    .filter(([dir, e]) => typeof e === "object" && e.locked !== undefined && !here?.exits[dir]);
-  const direction = target.length === 1 ? DIRECTION_WORDS[target[0]!] : undefined;
-  let dir: string | undefined = direction;
-  if (!dir) {
-    const options = [
-      ...Object.entries(here?.exits ?? {}).map(([d, e]) => ({
-        id: e.to,
-        name: world.locations[e.to]?.name ?? e.to,
-        d,
-      })),
-      ...locked.map(([d, e]) => {
-        const to = (e as { to: string }).to;
-        return { id: to, name: ctx.exp.locations[to]?.name ?? to, d };
-      }),
-    ];
-    const m = matchPhrase(ctx.exp, "location", target, options);
-    if (m.kind === "one") dir = m.value.d;
-    else if (m.kind === "ambiguous") return ambiguous(m.options, target);
-  }
-  const exit = dir ? here?.exits[dir] : undefined;
-  if (dir && exit) {
-    const to = exit.to;
-    const location = ctx.describeLocation(to);
-    const list: Array<[Placed["scope"], StateOperation]> = [["player", {
-      operation: "update",
-      path: "",
-      data: { location: to },
-    }]];
-    if (world.players) {
-      list.push(["world", {
-        operation: "update",
-        path: joinPath("players", userId),
-        data: { location: to },
-      }]);
-    }
-    return changed("moved", `You go ${dir} to ${location.name}.`, {
-      from: ctx.loc,
-      direction: dir,
-      location,
-    }, list);
-  }
-  const lockedExit = locked.find(([d]) => d === dir);
-  if (lockedExit) {
-    const message = (lockedExit[1] as { locked: string }).locked;
-    return unchanged({
-      kind: "blocked",
-      summary: message,
-      facts: { direction: dir, location: ctx.loc },
-    });
-  }
-  const where = direction ?? target.join(" ");
-  return unchanged({
-    kind: "no_exit",
-    summary: `You can't go ${where} from here.`,
-    facts: { query: target.join(" "), location: ctx.describeLocation(ctx.loc) },
-  });
-}
+type Context = NonNullable<PlayerState["context"]>;
 
-function examine(ctx: Ctx, object: string[]): EngineResult {
-  const m = matchPhrase(ctx.exp, "item", object, [...ctx.itemsHere(), ...ctx.inventory()]);
-  if (m.kind === "ambiguous") return ambiguous(m.options, object);
-  if (m.kind === "one") {
-    const item = ctx.describeItem(m.value);
-    return unchanged({
-      kind: "examined",
-      summary: item.description,
-      facts: { item, held: m.value.scope === "player" },
-    });
-  }
-  const npc = matchPhrase(ctx.exp, "npc", object, ctx.npcsHere());
-  if (npc.kind === "one") {
-    const description = ctx.exp.npcs[npc.value.id]?.description ?? npc.value.name;
-    return unchanged({
-      kind: "examined",
-      summary: description,
-      facts: { npc: { id: npc.value.id, name: npc.value.name, description } },
-    });
-  }
-  const place = matchPhrase(ctx.exp, "location", object, [{
-    id: ctx.loc,
-    name: ctx.describeLocation(ctx.loc).name,
-  }]);
-  if (place.kind === "one" || ["room", "around", "here"].includes(object.join(" "))) {
-    return look(ctx);
-  }
-  return notHere(ctx, object);
-}
-
-function talk(ctx: Ctx, words: string[], topic?: string[]): EngineResult {
-  const npc = findNpc(ctx, words);
-  if ("outcome" in npc) return npc;
-  const content = ctx.exp.npcs[npc.id];
-  const npcFacts = { id: npc.id, name: npc.name, description: content?.description ?? npc.name };
-  if (!topic) {
-    return unchanged({
-      kind: "talked",
-      summary: `You talk to ${npc.name}. ${content?.greeting ?? ""}`.trim(),
-      facts: {
-        npc: npcFacts,
-        greeting: content?.greeting ?? "",
-        topics: Object.keys(content?.topics ?? {}),
-      },
-      needs_capable_model: true,
-    });
-  }
-  // Plurals match singulars ("acorn" asks about "acorns").
-  const stem = (w: string) => w.length > 3 ? w.replace(/s$/, "") : w;
-  const said = new Set(topic.map((w) => stem(ctx.exp.config.synonyms[w] ?? w)));
-  let best: { key: string; score: number } | undefined;
-  for (const key of Object.keys(content?.topics ?? {}).sort()) {
-    const score = tokenize(key).filter((w) => said.has(stem(w))).length;
-    if (score > 0 && (!best || score > best.score)) best = { key, score };
-  }
-  const query = topic.join(" ");
-  return unchanged({
-    kind: "answered",
-    summary: best
-      ? `You ask ${npc.name} about ${best.key}. ${content!.topics[best.key]}`
-      : `You ask ${npc.name} about ${query}, but get no answer.`,
-    facts: {
-      npc: npcFacts,
-      topic: best?.key ?? query,
-      known: best !== undefined,
-      answer: best ? content!.topics[best.key] : null,
-    },
-    needs_capable_model: true,
-  });
-}
-
-function inventory(ctx: Ctx): EngineResult {
-  const items = Object.entries(ctx.input.player.inventory).map(([id, r]) => ({
-    id,
-    name: r.name,
-    ...(r.contents
-      ? { contents: Object.entries(r.contents).map(([cid, c]) => ({ id: cid, name: c.name })) }
-      : {}),
-  }));
-  const summary = items.length
-    ? `You are carrying ${listing(items.map((i) => article(i.name)))}.`
-    : "You are carrying nothing.";
-  return unchanged({ kind: "inventory", summary, facts: { items } });
-}
-
-/**
- * Decides one action. Pure: reads nothing but its input, writes nothing.
- *
- * @example
- * ```ts
- * const { outcome, world, player } = decide({ exp, world, player, userId: "alice", message: "take lantern" });
- * ```
- */
-export function decide(input: EngineInput): EngineResult {
-  const ctx = new Ctx(input);
-  const cmd = parseCommand(input.message);
+function run(ctx: Ctx, cmd: Command): Step {
   switch (cmd.verb) {
     case "look":
       return look(ctx);
     case "examine":
-      return examine(ctx, cmd.object);
+      return examine(ctx, cmd);
+    case "search":
+      return search(ctx, cmd);
     case "go":
       return go(ctx, cmd.target);
     case "take":
-      return take(ctx, cmd.object);
+      return take(ctx, cmd);
     case "drop":
-      return drop(ctx, cmd.object);
+      return drop(ctx, cmd);
     case "put":
-      return put(ctx, cmd.object, cmd.container);
+      return put(ctx, cmd);
     case "give":
-      return give(ctx, cmd.object, cmd.npc);
+      return give(ctx, cmd);
     case "talk":
       return talk(ctx, cmd.npc);
     case "ask":
       return talk(ctx, cmd.npc, cmd.topic);
+    case "open":
+    case "close":
+      return openClose(ctx, cmd);
+    case "lock":
+    case "unlock":
+      return lockUnlock(ctx, cmd);
+    case "light":
+    case "extinguish":
+      return lightOut(ctx, cmd);
+    case "read":
+      return read(ctx, cmd);
+    case "use":
+      return use(ctx, cmd);
     case "inventory":
       return inventory(ctx);
+    case "me":
+      return me(ctx);
+    case "exits":
+      return exits(ctx);
+    case "wait":
+      return wait();
+    case "score":
+      return scoreStep(ctx);
+    case "again":
+      return unchanged({ kind: "nothing", summary: "There is nothing to repeat.", facts: {} });
     case "help":
       return unchanged({
         kind: "help",
-        summary: "You can look, move, take, drop, put, give, talk and ask.",
+        summary: `Commands: ${HELP_LINES.join("; ")}.`,
         facts: { commands: HELP_LINES },
       });
+    case "partial": {
+      const what = describeCommand(cmd.understood);
+      return unchanged({
+        kind: "partial",
+        summary: `I only understood you as far as wanting to ${what}.`,
+        facts: { understood: what, extra: cmd.extra.join(" ") },
+      });
+    }
     case "incomplete":
       return unchanged({
         kind: "incomplete",
@@ -231,8 +119,174 @@ export function decide(input: EngineInput): EngineResult {
       return unchanged({
         kind: "not_understood",
         summary: "That is not something this world understands.",
-        facts: { text: input.message.slice(0, 500) },
+        facts: { text: cmd.text.slice(0, 500) },
         needs_capable_model: true,
       });
   }
+}
+
+/** "go north", "wait": what a command without nouns wanted, for "I only understood ...". */
+function describeCommand(cmd: Command): string {
+  switch (cmd.verb) {
+    case "go":
+      return `go ${cmd.target.join(" ")}`;
+    case "inventory":
+      return "take inventory";
+    case "again":
+      return "do that again";
+    case "exits":
+      return "know the ways out";
+    case "score":
+      return "know the score";
+    default:
+      return cmd.verb;
+  }
+}
+
+/**
+ * Reads an input as the answer to the question asked last ("blue" for
+ * "Which do you mean: the blue dream bottle or ...?"), or undefined when it
+ * is not one (it starts with a command word, or names none of the choices).
+ */
+function answer(ctx: Ctx, pending: PendingQuestion, text: string): Command | Step | undefined {
+  const words = nounPhrase(tokenize(text)).filter((w) => w !== "one" && w !== "ones");
+  if (!words.length || isCommandWord(words[0]!)) return undefined;
+  const reach = [...ctx.itemsHere(), ...ctx.inventory()];
+  const choices = reach.filter((p) => pending.candidates.includes(p.id));
+  let ids: string[];
+  if (["all", "both", "each", "every", "everything"].includes(words[0]!)) {
+    ids = choices.map((p) => p.id);
+  } else {
+    const m = matchPhrase(ctx.exp, "item", words, choices);
+    if (m.kind === "none") return undefined;
+    if (m.kind === "ambiguous") {
+      const step = ambiguous(ctx, m.options, words);
+      step.pending = { ...pending, candidates: m.options.map((o) => o.id) };
+      return step;
+    }
+    ids = [m.value.id];
+  }
+  if (!ids.length) return undefined;
+  const command = structuredClone(pending.command) as Record<string, unknown>;
+  const slot = command[pending.slot];
+  if (Array.isArray(slot)) slot[pending.index ?? 0] = { ids };
+  else command[pending.slot] = { ids };
+  return command as Command;
+}
+
+/** One command of the input, with what it teaches the conversation. */
+function step(ctx: Ctx, text: string, context: Context): { step: Step; command?: Command } {
+  const pending = context.pending as PendingQuestion | undefined;
+  delete context.pending;
+  let command: Command | undefined;
+  if (pending) {
+    const a = answer(ctx, pending, text);
+    if (a && "outcome" in a) return { step: a };
+    command = a;
+  }
+  const stored = command !== undefined;
+  command ??= parseCommand(text);
+  if (command.verb === "again") {
+    const last = context.last as Command | undefined;
+    if (!last) return { step: run(ctx, command) };
+    command = last;
+    return { step: runStored(ctx, command), command };
+  }
+  const result = stored ? runStored(ctx, command) : run(ctx, command);
+  return { step: withAssumptions(result, command.assumed ?? []), command };
+}
+
+/**
+ * Runs a command kept in the profile (`again`, an answered question). It
+ * was written by an earlier version of this code, perhaps of another shape:
+ * one that no longer runs is nothing to repeat, never a failed action.
+ */
+function runStored(ctx: Ctx, command: Command): Step {
+  try {
+    return withAssumptions(run(ctx, command), command.assumed ?? []);
+  } catch {
+    return unchanged({ kind: "nothing", summary: "There is nothing to repeat.", facts: {} });
+  }
+}
+
+function joined(steps: Step[]): Outcome {
+  if (steps.length === 1) return steps[0]!.outcome;
+  return {
+    kind: "several",
+    changed: steps.some((s) => s.outcome.changed),
+    summary: steps.map((s) => s.outcome.summary).join(" "),
+    facts: {
+      steps: steps.map((s) => ({
+        kind: s.outcome.kind,
+        summary: s.outcome.summary,
+        facts: s.outcome.facts,
+      })),
+    },
+    needs_capable_model: steps.some((s) => s.outcome.needs_capable_model),
+  };
+}
+
+/** Player operations that turn the stored conversation into the new one (none if equal). */
+function contextOps(before: Context, after: Context): StateOperation[] {
+  const ops: StateOperation[] = [];
+  const data: Record<string, unknown> = {};
+  for (const key of ["last", "it", "pending"] as const) {
+    const a = JSON.stringify(before[key]);
+    const b = JSON.stringify(after[key]);
+    if (a === b) continue;
+    if (after[key] === undefined) {
+      ops.push({ operation: "remove", path: `context.${key}`, data: {} });
+    } else data[key] = after[key];
+  }
+  if (Object.keys(data).length) ops.unshift({ operation: "update", path: "context", data });
+  return ops;
+}
+
+/**
+ * Decides one input. Pure: reads nothing but its input, writes nothing.
+ *
+ * @example
+ * ```ts
+ * const { outcome, world, player, context } = decide({
+ *   exp, world, player, userId: "alice", message: "take lantern", now: Date.now(),
+ * });
+ * ```
+ */
+export function decide(input: EngineInput): EngineResult {
+  const ctx = new Ctx(input);
+  const pre = dueRespawns(ctx);
+  const before: Context = input.player.context ?? {};
+  const context = ctx.conversation;
+  const texts = splitCommands(input.message);
+  const steps: Step[] = [];
+  for (const text of texts.length ? texts : [input.message]) {
+    const { step: s, command } = step(ctx, text, context);
+    if (!s.applied) ctx.apply(s);
+    steps.push(s);
+    if (command && command.verb !== "again") {
+      context.last = command as unknown as Record<string, unknown>;
+    }
+    if (s.it) context.it = s.it;
+    if (s.pending) context.pending = s.pending as unknown as Context["pending"];
+    if (STOPS.has(s.outcome.kind)) break;
+  }
+  const gained = progress(ctx);
+  const post = awayMarks(ctx);
+  const outcome = joined(steps);
+  if (gained.goals.length || gained.ending) {
+    outcome.facts = {
+      ...outcome.facts,
+      ...(gained.goals.length ? { goals: gained.goals } : {}),
+      ...(gained.ending ? { ending: gained.ending } : {}),
+      score: { points: gained.score, max: gained.max },
+    };
+  }
+  const world = [...pre, ...steps.flatMap((s) => s.world), ...post];
+  const player = [...steps.flatMap((s) => s.player), ...gained.ops];
+  return {
+    outcome: { ...outcome, changed: world.length + player.length > 0 },
+    world,
+    player,
+    context: contextOps(before, context),
+  };
 }

@@ -1,14 +1,31 @@
 /**
  * What every verb of the engine shares: the decision context (what is here,
- * what the player carries, how to describe it) and the result builders.
+ * what the player carries, how to describe it), the working copy of state
+ * that chained commands and several objects advance step by step, and the
+ * result builders.
  *
  * @module
  */
 import type { Outcome, StateOperation } from "../shared/schema.ts";
-import { joinPath } from "../shared/apply.ts";
-import type { Experience } from "./content.ts";
+import { applyOperations } from "../shared/apply.ts";
+import type { Experience, Item } from "./content.ts";
+import { hiddenFrom, holds, varied, type View } from "./conditions.ts";
 import { type Candidate, compareIds, matchPhrase } from "./match.ts";
-import type { ItemRecord, PlayerState, WorldState } from "./world.ts";
+import { calledName, definite, indefinite, listing } from "./prose.ts";
+import { baseId, type ItemRecord, type PlayerState, type WorldState } from "./world.ts";
+import { type Placed, type Step, unchanged } from "./engine_steps.ts";
+
+export {
+  addOp,
+  changed,
+  notCarrying,
+  type PendingQuestion,
+  type Placed,
+  removeOp,
+  type Step,
+  type Tagged,
+  unchanged,
+} from "./engine_steps.ts";
 
 /** What the engine needs to decide one action. */
 export interface EngineInput {
@@ -17,29 +34,20 @@ export interface EngineInput {
   player: PlayerState;
   userId: string;
   message: string;
+  /** The time of the action (ms since the epoch): respawns are decided from it. */
+  now: number;
 }
 
-/** The decision: an outcome and the operations per scope (both empty when nothing changed). */
+/**
+ * The decision: an outcome and the operations per scope (both empty when
+ * nothing in the game changed), plus the player-scope operations that only
+ * keep the conversation (last command, last things named, a question asked).
+ */
 export interface EngineResult {
   outcome: Outcome;
   world: StateOperation[];
   player: StateOperation[];
-}
-
-/**
- * An item somewhere the player can reach, with the path it lives at.
- *
- * @example
- * ```ts
- * const p: Placed = ctx.itemsHere()[0]; // p.segments: ["locations", "woods-edge", "items", "lantern"]
- * ```
- */
-export interface Placed extends Candidate {
-  rec: ItemRecord;
-  scope: "world" | "player";
-  segments: string[];
-  /** Container id when the item is inside one. */
-  inside?: string;
+  context: StateOperation[];
 }
 
 /** An NPC in the player's location, with what it holds. */
@@ -48,8 +56,9 @@ export interface NpcHere extends Candidate {
 }
 
 /**
- * Shared context of one decision: what is here, what the player carries,
- * and how to describe both for a narrator.
+ * Shared context of one decision. `world` and `player` start as the input
+ * and are copied on the first {@linkcode Ctx.apply}, so the input is never
+ * written and each step sees the state the one before it left.
  *
  * @example
  * ```ts
@@ -57,212 +66,224 @@ export interface NpcHere extends Candidate {
  * ctx.itemsHere().map((p) => p.id);
  * ```
  */
-export class Ctx {
-  constructor(readonly input: EngineInput) {}
-  get exp() {
+export class Ctx implements View {
+  world: WorldState;
+  player: PlayerState;
+  /** The conversation as it stands after the steps so far (the profile's is the one before). */
+  readonly conversation: NonNullable<PlayerState["context"]>;
+  #own = false;
+
+  constructor(readonly input: EngineInput) {
+    this.world = input.world;
+    this.player = input.player;
+    this.conversation = structuredClone(input.player.context ?? {});
+  }
+  get exp(): Experience {
     return this.input.exp;
   }
-  get loc() {
-    return this.input.player.location;
+  get userId(): string {
+    return this.input.userId;
+  }
+  get now(): number {
+    return this.input.now;
+  }
+  get loc(): string {
+    return this.player.location;
+  }
+  /** Whether this is a shared world (copies, claims and per-player exits apply). */
+  get shared(): boolean {
+    return this.exp.config.state.model === "shared";
+  }
+
+  /** Applies a step's operations to the working state. */
+  apply(ops: { world: StateOperation[]; player: StateOperation[] }): void {
+    if (ops.world.length === 0 && ops.player.length === 0) return;
+    if (!this.#own) {
+      this.world = structuredClone(this.world);
+      this.player = structuredClone(this.player);
+      this.#own = true;
+    }
+    applyOperations(this.world as unknown as Record<string, unknown>, ops.world);
+    applyOperations(this.player as unknown as Record<string, unknown>, ops.player);
+  }
+
+  /** The content of an item in state (copies share their original's). */
+  content(id: string): Item | undefined {
+    return this.exp.items[baseId(id)];
   }
 
   itemsHere(): Placed[] {
-    const items = this.input.world.locations[this.loc]?.items ?? {};
-    return placed(items, "world", ["locations", this.loc, "items"]);
+    const items = this.world.locations[this.loc]?.items ?? {};
+    return this.#placed(items, "world", ["locations", this.loc, "items"]);
   }
 
   inventory(): Placed[] {
-    return placed(this.input.player.inventory, "player", ["inventory"]);
+    return this.#placed(this.player.inventory, "player", ["inventory"]);
   }
 
   npcsHere(): NpcHere[] {
-    return Object.entries(this.input.world.npcs)
+    return Object.entries(this.world.npcs)
       .filter(([, n]) => n.location === this.loc)
       .map(([id, n]) => ({ id, name: n.name, has: n.has }))
       .sort((a, b) => compareIds(a.id, b.id));
   }
 
+  /** Open exits of a location for this player: the world's and their own. */
+  exitsOf(locId: string): Record<string, { to: string }> {
+    return { ...this.world.locations[locId]?.exits, ...this.player.exits?.[locId] };
+  }
+
+  /** "a brass lantern", "some driftwood". */
+  a(p: Candidate): string {
+    const c = this.content(p.id);
+    return indefinite({ name: p.name, article: c?.article });
+  }
+
+  /** "the brass lantern". */
+  the(p: Candidate): string {
+    const c = this.content(p.id);
+    return definite({ name: p.name, article: c?.article });
+  }
+
+  /** How a sentence names a location ("the storm beach"). */
+  called(locId: string): string {
+    const content = this.exp.locations[locId];
+    const name = this.world.locations[locId]?.name ?? content?.name ?? locId;
+    return calledName({ name, called: content?.called });
+  }
+
+  /** An NPC's description, greeting and topics as they are for this player now. */
+  npcText(npcId: string) {
+    const npc = this.exp.npcs[npcId];
+    const variant = npc?.variants.find((v) => holds(this, v.when));
+    return {
+      description: variant?.description ?? npc?.description ?? npcId,
+      greeting: variant?.greeting ?? npc?.greeting ?? "",
+      topics: { ...npc?.topics, ...variant?.topics } as Record<string, string>,
+    };
+  }
+
   describeItem(p: Placed) {
-    const contents = p.rec.contents
-      ? Object.entries(p.rec.contents).map(([id, r]) => ({ id, name: r.name }))
+    const content = this.content(p.id);
+    const contents = p.rec.contents && p.rec.state?.open !== false
+      ? this.#visible(p.rec.contents).map(([id, r]) => ({ id, name: r.name }))
       : undefined;
     return {
       id: p.id,
       name: p.name,
-      description: this.exp.items[p.id]?.description ?? `It is ${article(p.name)}.`,
+      phrase: this.a(p),
+      description: content
+        ? varied(this, content.description, content.variants)
+        : `It is ${this.a(p)}.`,
+      ...(content?.plural ? { plural: content.plural } : {}),
       ...(p.inside ? { inside: p.inside } : {}),
       ...(contents ? { contents } : {}),
+      ...(p.rec.state ? { state: p.rec.state } : {}),
     };
   }
 
   describeLocation(locId: string) {
-    const { world, userId } = this.input;
-    const state = world.locations[locId];
+    const state = this.world.locations[locId];
     const content = this.exp.locations[locId];
-    const exits = Object.entries(state?.exits ?? {}).map(([direction, e]) => ({
+    const exits = Object.entries(this.exitsOf(locId)).map(([direction, e]) => ({
       direction,
       to: e.to,
-      name: world.locations[e.to]?.name ?? e.to,
+      name: this.world.locations[e.to]?.name ?? e.to,
+      called: this.called(e.to),
     }));
-    const items = Object.entries(state?.items ?? {}).map(([id, r]) => ({
+    const items = this.#visible(state?.items ?? {}).map(([id, r]) => ({
       id,
       name: r.name,
-      ...(r.contents
-        ? { contents: Object.entries(r.contents).map(([cid, c]) => ({ id: cid, name: c.name })) }
+      phrase: this.a({ id, name: r.name }),
+      ...(this.content(id)?.plural ? { plural: this.content(id)!.plural } : {}),
+      ...(r.contents && r.state?.open !== false
+        ? { contents: this.#visible(r.contents).map(([cid, c]) => ({ id: cid, name: c.name })) }
         : {}),
+      ...(r.state ? { state: r.state } : {}),
     }));
-    const npcs = Object.entries(world.npcs).filter(([, n]) => n.location === locId)
-      .map(([id, n]) => ({ id, name: n.name }));
-    const players = Object.entries(world.players ?? {})
-      .filter(([id, p]) => id !== userId && p.location === locId)
+    const npcs = Object.entries(this.world.npcs).filter(([, n]) => n.location === locId)
+      .map(([id, n]) => ({
+        id,
+        name: n.name,
+        phrase: indefinite({ name: n.name, article: this.exp.npcs[id]?.article }),
+      }));
+    const players = Object.entries(this.world.players ?? {})
+      .filter(([id, p]) => id !== this.userId && p.location === locId)
       .map(([, p]) => p.name).sort();
     return {
       id: locId,
       name: state?.name ?? content?.name ?? locId,
-      description: content?.description ?? "",
+      called: this.called(locId),
+      preposition: content?.preposition ?? "in",
+      description: content ? varied(this, content.description, content.variants) : "",
       exits,
       items,
       npcs,
       players,
     };
   }
-}
 
-function placed(
-  items: Record<string, ItemRecord>,
-  scope: Placed["scope"],
-  base: string[],
-): Placed[] {
-  const out: Placed[] = [];
-  for (const [id, rec] of Object.entries(items)) {
-    const segments = [...base, id];
-    out.push({ id, name: rec.name, rec, scope, segments });
-    for (const [cid, child] of Object.entries(rec.contents ?? {})) {
-      out.push({
-        id: cid,
-        name: child.name,
-        rec: child,
-        scope,
-        segments: [...segments, "contents", cid],
-        inside: id,
-      });
-    }
+  #visible(items: Record<string, ItemRecord>): Array<[string, ItemRecord]> {
+    return Object.entries(items).filter(([id]) => !hiddenFrom(this, id));
   }
-  return out;
+
+  #placed(items: Record<string, ItemRecord>, scope: Placed["scope"], base: string[]): Placed[] {
+    const out: Placed[] = [];
+    const detail = (id: string, rec: ItemRecord) =>
+      `${this.content(id)?.description ?? ""}|${JSON.stringify(rec.state ?? {})}`;
+    for (const [id, rec] of this.#visible(items)) {
+      const segments = [...base, id];
+      out.push({ id, name: rec.name, detail: detail(id, rec), rec, scope, segments });
+      // A closed container keeps its contents out of reach.
+      if (rec.state?.open === false) continue;
+      for (const [cid, child] of this.#visible(rec.contents ?? {})) {
+        out.push({
+          id: cid,
+          name: child.name,
+          detail: detail(cid, child),
+          rec: child,
+          scope,
+          segments: [...segments, "contents", cid],
+          inside: id,
+        });
+      }
+    }
+    return out;
+  }
 }
 
 /**
- * The name with its indefinite article.
+ * The question asked when words fit several different things, naming each
+ * by what tells it apart ("the blue dream bottle or the amber dream bottle").
  *
  * @example
  * ```ts
- * article("acorn"); // "an acorn"
+ * ambiguous(ctx, [brassKey, ironKey], ["key"]); // "Which do you mean: the brass key or the iron key?"
  * ```
  */
-export function article(name: string): string {
-  return /^[aeiou]/i.test(name) ? `an ${name}` : `a ${name}`;
-}
-
-/**
- * Joins names for prose.
- *
- * @example
- * ```ts
- * listing(["a lantern", "a pebble", "an acorn"]); // "a lantern, a pebble and an acorn"
- * ```
- */
-export function listing(names: string[]): string {
-  if (names.length <= 1) return names.join("");
-  return `${names.slice(0, -1).join(", ")} and ${names[names.length - 1]}`;
-}
-
-/**
- * A result that changes nothing.
- *
- * @example
- * ```ts
- * return unchanged({ kind: "looked", summary: "You look around.", facts: {} });
- * ```
- */
-export const unchanged = (
-  o: Omit<Outcome, "changed" | "needs_capable_model"> & { needs_capable_model?: boolean },
-): EngineResult => ({
-  outcome: { needs_capable_model: false, ...o, changed: false },
-  world: [],
-  player: [],
-});
-
-/**
- * Asks which of several different things the player meant.
- *
- * @example
- * ```ts
- * ambiguous([brassKey, ironKey], ["key"]); // "Which do you mean: the brass key or the iron key?"
- * ```
- */
-export function ambiguous(options: Candidate[], query: string[]): EngineResult {
-  const names = options.map((o) => `the ${o.name}`);
+export function ambiguous(ctx: Ctx, options: Candidate[], query: string[]): Step {
+  const labels = distinguish(ctx, options);
   return unchanged({
     kind: "ambiguous",
-    summary: `Which do you mean: ${names.slice(0, -1).join(", ")} or ${names[names.length - 1]}?`,
-    facts: { query: query.join(" "), candidates: options.map(({ id, name }) => ({ id, name })) },
+    summary: `Which do you mean: ${listing(labels.map((l) => `the ${l}`), "or")}?`,
+    facts: {
+      query: query.join(" "),
+      candidates: options.map(({ id, name }, i) => ({ id, name, label: labels[i] })),
+    },
   });
 }
 
-/**
- * The operation that removes an item from where it is.
- *
- * @example
- * ```ts
- * removeOp(lanternHere); // { operation: "remove", path: "locations.woods-edge.items.lantern", data: {} }
- * ```
- */
-export const removeOp = (p: Placed): StateOperation => ({
-  operation: "remove",
-  path: joinPath(...p.segments),
-  data: {},
-});
-/**
- * The operation that puts an item record at a path.
- *
- * @example
- * ```ts
- * addOp(["inventory", "lantern"], { name: "brass lantern" });
- * ```
- */
-export const addOp = (segments: string[], rec: ItemRecord): StateOperation => ({
-  operation: "add",
-  path: joinPath(...segments),
-  data: { ...rec },
-});
-
-function ops(
-  list: Array<[Placed["scope"], StateOperation]>,
-): { world: StateOperation[]; player: StateOperation[] } {
-  return {
-    world: list.filter(([s]) => s === "world").map(([, o]) => o),
-    player: list.filter(([s]) => s === "player").map(([, o]) => o),
-  };
-}
-
-/**
- * A result that changes state with operations tagged by scope.
- *
- * @example
- * ```ts
- * return changed("took", "You take the lantern.", facts, [["world", remove], ["player", add]]);
- * ```
- */
-export function changed(
-  kind: string,
-  summary: string,
-  facts: Record<string, unknown>,
-  list: Array<[Placed["scope"], StateOperation]>,
-): EngineResult {
-  return {
-    outcome: { kind, changed: true, summary, facts, needs_capable_model: false },
-    ...ops(list),
-  };
+/** Names that tell candidates apart: an adjective the others lack, before the name. */
+function distinguish(ctx: Ctx, options: Candidate[]): string[] {
+  const adjectives = options.map((o) => ctx.content(o.id)?.adjectives ?? []);
+  return options.map((o, i) => {
+    if (options.filter((x) => x.name === o.name).length === 1) return o.name;
+    const own = adjectives[i]!.find((a) =>
+      !o.name.split(" ").includes(a) &&
+      adjectives.every((other, j) => j === i || !other.includes(a))
+    );
+    return own ? `${own} ${o.name}` : o.name;
+  });
 }
 
 /**
@@ -273,29 +294,12 @@ export function changed(
  * if (m.kind === "none") return notHere(ctx, words);
  * ```
  */
-export function notHere(ctx: Ctx, object: string[]): EngineResult {
+export function notHere(ctx: Ctx, object: string[]): Step {
   const query = object.join(" ");
   return unchanged({
     kind: "not_found",
     summary: `You don't see any ${query} here.`,
     facts: { query, location: ctx.loc },
-  });
-}
-
-/**
- * "You are not carrying any X."
- *
- * @example
- * ```ts
- * if (m.kind === "none") return notCarrying(words);
- * ```
- */
-export function notCarrying(object: string[]): EngineResult {
-  const query = object.join(" ");
-  return unchanged({
-    kind: "not_carrying",
-    summary: `You are not carrying any ${query}.`,
-    facts: { query },
   });
 }
 
@@ -308,10 +312,10 @@ export function notCarrying(object: string[]): EngineResult {
  * if ("outcome" in npc) return npc;
  * ```
  */
-export function findNpc(ctx: Ctx, words: string[]): NpcHere | EngineResult {
+export function findNpc(ctx: Ctx, words: string[]): NpcHere | Step {
   const m = matchPhrase(ctx.exp, "npc", words, ctx.npcsHere());
   if (m.kind === "one") return m.value;
-  if (m.kind === "ambiguous") return ambiguous(m.options, words);
+  if (m.kind === "ambiguous") return ambiguous(ctx, m.options, words);
   const query = words.join(" ");
   return unchanged({
     kind: "no_one",

@@ -33,17 +33,10 @@ import {
 import { KB_EXPERIENCES, KB_INTERACT, KB_QUEUE } from "../shared/subjects.ts";
 import { Catalog, type ExperienceInfo } from "./catalog.ts";
 import type { Experience } from "./content.ts";
-import { decide } from "./engine.ts";
 import { EventPublisher, type EventPublisherStats } from "./event_publisher.ts";
 import { worldUpdate } from "./events.ts";
-import { type OutboxLimits, type StateBackend, StateStore } from "./state/mod.ts";
-import {
-  creationOps,
-  initialWorld,
-  newPlayer,
-  PlayerStateSchema,
-  WorldStateSchema,
-} from "./world.ts";
+import { type ActionPlan, describeFor, planAction, planReset, snapshotView } from "./play.ts";
+import { type OutboxLimits, type StateBackend, StateStore, type Unit } from "./state/mod.ts";
 
 /** Options of {@linkcode Kb.create}. */
 export interface KbOptions {
@@ -314,32 +307,30 @@ export class Kb implements KbService {
   async #run(r: InteractRequest): Promise<InteractReply> {
     const exp = await this.#experience(r.experience);
     checkUserId(r.user_id);
-    const model = exp.config.state.model;
-    const unit = await this.#store.unit(exp.id, model, r.user_id);
+    const unit = await this.#store.unit(exp.id, exp.config.state.model, r.user_id);
     if (!this.#worldRate.take(unit.key).ok) {
       metrics.rateLimited.inc({ limit: "world_updates" });
       throw new AppError("world_busy", "this world is changing too fast; retry shortly", 429);
     }
-    const commit = await this.#store.transact<Outcome>(unit, r.user_id, (state) => {
-      const world = state.world ?? initialWorld(exp);
-      const player = state.player ?? newPlayer(exp, r.user_id);
-      const result = decide({
-        exp,
-        world: WorldStateSchema.parse(world),
-        player: PlayerStateSchema.parse(player),
-        userId: r.user_id,
-        message: r.message,
-      });
-      let ops = { world: result.world, player: result.player };
-      if (result.outcome.changed && state.player === null) {
-        const created = creationOps(exp, r.user_id, model);
-        ops = {
-          world: [...created.world, ...ops.world],
-          player: [...created.player, ...ops.player],
-        };
-      }
-      return { base: { world, player }, ...ops, result: result.outcome };
-    }, {
+    return this.#commit(
+      exp,
+      unit,
+      r,
+      (state) => planAction(exp, state, r.user_id, r.message, Date.now()),
+    );
+  }
+
+  /** Commits a plan through the store with its event in the same commit, and replies. */
+  async #commit(
+    exp: Experience,
+    unit: Unit,
+    r: Pick<InteractRequest, "request_id" | "user_id">,
+    plan: (
+      state: { world: Record<string, unknown> | null; player: Record<string, unknown> | null },
+    ) => ActionPlan,
+  ): Promise<InteractReply> {
+    const model = exp.config.state.model;
+    const commit = await this.#store.transact<Outcome>(unit, r.user_id, plan, {
       // Part of the commit: the store writes it into the unit's outbox, and the
       // publisher sends it (in version order) once the commit is durable.
       event: (c) =>
@@ -377,6 +368,67 @@ export class Kb implements KbService {
   }
 
   /**
+   * Puts one world back to its content's start, through the normal commit
+   * path: a new version and a `world_update` every client applies. A shared
+   * world needs no user (`actor` is who asked); an isolated world is one
+   * player's, named by `user`. Players' profiles in a shared world start
+   * afresh lazily (the world's epoch moves on).
+   *
+   * @example
+   * ```ts
+   * const reply = await kb.reset({ experience: "wylding-woods", actor: "admin", request_id: "r1" });
+   * ```
+   */
+  reset(
+    req: { experience: string; user?: string; actor: string; request_id: string },
+  ): Promise<InteractReply> {
+    const run = this.#reset(req);
+    this.#inflight.add(run);
+    run.finally(() => this.#inflight.delete(run));
+    return run;
+  }
+
+  async #reset(
+    req: { experience: string; user?: string; actor: string; request_id: string },
+  ): Promise<InteractReply> {
+    try {
+      const exp = await this.#experience(req.experience);
+      const model = exp.config.state.model;
+      if (model === "isolated" && req.user === undefined) {
+        throw new AppError(
+          "bad_request",
+          "an isolated experience is reset per player: give 'user'",
+          400,
+        );
+      }
+      const userId = model === "isolated" ? req.user! : req.actor;
+      checkUserId(userId);
+      const unit = await this.#store.unit(exp.id, model, userId);
+      return await this.#commit(
+        exp,
+        unit,
+        { request_id: req.request_id, user_id: userId },
+        (state) => planReset(exp, state, userId),
+      );
+    } catch (e) {
+      return toReplyError(req.request_id, e);
+    }
+  }
+
+  /**
+   * The content directory of a loaded experience; throws 404 for any other id.
+   *
+   * @example
+   * ```ts
+   * await kb.contentDir("wylding-woods"); // "./kb-data/experiences/wylding-woods"
+   * ```
+   */
+  async contentDir(experience: string): Promise<string> {
+    const exp = await this.#experience(experience);
+    return `${this.#catalog.dataDir}/experiences/${exp.id}`;
+  }
+
+  /**
    * The user's view of an experience (`GET /world/state`). Never writes: a
    * player who has not acted yet sees the start location and an empty
    * inventory. Throws {@linkcode AppError} 404 for unknown experiences.
@@ -395,13 +447,32 @@ export class Kb implements KbService {
       experience: exp.id,
       state_model: model,
       version: state.version,
-      world: state.world ?? initialWorld(exp),
-      player: state.player ?? newPlayer(exp, userId),
-      descriptions: {
-        locations: Object.fromEntries(
-          Object.entries(exp.locations).map(([id, loc]) => [id, loc.description]),
-        ),
-      },
+      ...snapshotView(exp, state, userId),
+    };
+  }
+
+  /**
+   * Each location's description as it reads for the user now
+   * (`GET /world/describe`): content can vary descriptions with state.
+   *
+   * @example
+   * ```ts
+   * const { locations } = await kb.describe("alice", "wylding-woods");
+   * ```
+   */
+  async describe(
+    userId: string,
+    experience: string,
+  ): Promise<{ experience: string; version: number; locations: Record<string, string> }> {
+    const exp = await this.#experience(experience);
+    checkUserId(userId);
+    const state = await this.#store.read(
+      await this.#store.unit(exp.id, exp.config.state.model, userId),
+    );
+    return {
+      experience: exp.id,
+      version: state.version,
+      locations: describeFor(exp, state, userId),
     };
   }
 

@@ -9,19 +9,25 @@
  * - every remaining word must belong to the candidate (name, alias,
  *   adjective or id part);
  * - candidates whose name's last word (its head noun) was said win;
- * - a tie between things of the same name picks the lowest id in natural
- *   order ("dream-bottle-2" before "dream-bottle-10"); any other tie is
- *   ambiguous and the engine asks which one.
+ * - a tie between identical things (same name and same `detail`: copies of
+ *   one item, or items content describes alike) picks the lowest id in
+ *   natural order ("dream-bottle-2" before "dream-bottle-10"); any other tie
+ *   is ambiguous and the engine asks which one;
+ * - copies (`lantern_2`) use the words of the item they copy.
  *
  * @module
  */
 import type { Experience } from "./content.ts";
-import { tokenize } from "./grammar.ts";
+import { type Assumption, tokenize } from "./grammar.ts";
+import { correction } from "./typo.ts";
+import { baseId } from "./world.ts";
 
 /** A thing the player may mean. */
 export interface Candidate {
   id: string;
   name: string;
+  /** Things of one name are told apart by this (their description and state). */
+  detail?: string;
 }
 
 /** Result of matching words against candidates. */
@@ -68,7 +74,7 @@ function vocabulary(exp: Experience): Vocab {
 
 /** Words of one candidate: from content when it has it, else from its live name. */
 function wordsOf(exp: Experience, kind: string, c: Candidate): Set<string> {
-  const fromContent = vocabulary(exp).words.get(`${kind}:${c.id}`);
+  const fromContent = vocabulary(exp).words.get(`${kind}:${kind === "item" ? baseId(c.id) : c.id}`);
   if (fromContent) return fromContent;
   const set = new Set<string>();
   addAll(set, [c.id, c.name]);
@@ -93,6 +99,32 @@ export function significantWords(
   // means the sardines, except where "tin" names something (the tin bucket).
   return phrase.map((w) => known.has(w) ? w : exp.config.synonyms[w] ?? w)
     .filter((w) => known.has(w) || extra.has(w));
+}
+
+/**
+ * Reads words one edit from exactly one word of the experience (or of
+ * `extra`) as that word; words it already knows, and synonyms, stay.
+ *
+ * @example
+ * ```ts
+ * correctWords(exp, ["shel"]); // { words: ["shell"], assumed: [{ typed: "shel", meant: "shell" }] }
+ * ```
+ */
+export function correctWords(
+  exp: Experience,
+  phrase: readonly string[],
+  extra: ReadonlySet<string> = new Set(),
+): { words: string[]; assumed: Assumption[] } {
+  const { known } = vocabulary(exp);
+  const assumed: Assumption[] = [];
+  const words = phrase.map((w) => {
+    if (known.has(w) || extra.has(w) || exp.config.synonyms[w] !== undefined) return w;
+    const meant = correction(w, [...known, ...extra]);
+    if (!meant) return w;
+    assumed.push({ typed: w, meant });
+    return meant;
+  });
+  return { words, assumed };
 }
 
 // One collator for every comparison: `localeCompare` with options builds a new one per call.
@@ -144,7 +176,8 @@ export function matchPhrase<C extends Candidate>(
   const top = scored.filter((s) => s.score === best).map((s) => s.c).sort((a, b) =>
     compareIds(a.id, b.id)
   );
-  if (top.length === 1 || top.every((c) => c.name === top[0]!.name)) {
+  const same = (c: C) => c.name === top[0]!.name && (c.detail ?? "") === (top[0]!.detail ?? "");
+  if (top.length === 1 || top.every(same)) {
     return { kind: "one", value: top[0]! };
   }
   return { kind: "ambiguous", options: top };

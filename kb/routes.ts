@@ -20,6 +20,7 @@ import { newRequestId } from "../shared/ids.ts";
 import { TokenBucket } from "../shared/rate_limit.ts";
 import { InteractBodySchema } from "../shared/schema.ts";
 import type { Kb } from "./kb.ts";
+import { type AdminOptions, adminRoutes } from "./admin_routes.ts";
 
 // Any experience string is accepted here: whether it exists is the KB's
 // question (404), answered from the catalog before any file access.
@@ -27,14 +28,17 @@ const BodySchema = InteractBodySchema.extend({ experience: z.string() });
 const StateQuerySchema = z.object({ experience: z.string() });
 
 /** What {@linkcode kbRoutes} needs besides the KB. */
-export interface KbRouteOptions {
+export interface KbRouteOptions extends Partial<AdminOptions> {
   auth: AuthOptions;
   /** The per-user action bucket, one for the whole process; default: no limit. */
   actions?: TokenBucket;
 }
 
 /**
- * The routes as a Hono sub-app.
+ * The routes as a Hono sub-app: `POST /kb/experience/interact`,
+ * `GET /api/v0.3/world/state`, `GET /api/v0.3/world/describe` (descriptions
+ * as they read for the user now), `GET /api/v0.3/experiences`, and the admin
+ * routes (`POST /kb/experience/reset`, `GET /kb/experience/content`).
  *
  * @example
  * ```ts
@@ -47,6 +51,8 @@ export function kbRoutes(
 ): Hono<{ Variables: AuthVariables & RequestIdVariables }> {
   const app = new Hono<{ Variables: AuthVariables & RequestIdVariables }>();
   const actions = opts.actions ?? new TokenBucket({ rate: 0, burst: 1 });
+  // World reset and content problems: dev, or the admin secret (kb/admin_routes.ts).
+  app.route("/", adminRoutes(kb, { dev: opts.dev ?? false, adminSecret: opts.adminSecret }));
 
   app.post(
     "/kb/experience/interact",
@@ -75,6 +81,13 @@ export function kbRoutes(
     requireUser(opts.auth),
     validate("query", StateQuerySchema),
     async (c) => c.json(await kb.snapshot(c.get("userId"), c.req.valid("query").experience)),
+  );
+
+  app.get(
+    "/api/v0.3/world/describe",
+    requireUser(opts.auth),
+    validate("query", StateQuerySchema),
+    async (c) => c.json(await kb.describe(c.get("userId"), c.req.valid("query").experience)),
   );
 
   app.get("/api/v0.3/experiences", async (c) => {

@@ -71,9 +71,15 @@ export const WorldSnapshotSchema = z.object({
   player: z.record(z.string(), z.unknown()),
   /**
    * Static text from the experience's content, which no delta changes (so
-   * events stay small): each location's description, by location id.
+   * events stay small): each location's description by location id (as
+   * content writes it; `GET /world/describe` gives them as they read for the
+   * player now, where content varies them with state).
    */
-  descriptions: z.object({ locations: z.record(z.string(), z.string()) }).optional(),
+  descriptions: z.object({
+    locations: z.record(z.string(), z.string()),
+    /** The most points the experience's goals give (its `score` command counts up to it). */
+    max_score: z.number().int().nonnegative().optional(),
+  }).optional(),
 });
 /** A world snapshot. */
 export type WorldSnapshot = z.infer<typeof WorldSnapshotSchema>;

@@ -70,6 +70,7 @@ const SettingsSchema = z.object({
   JWT_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
   /** Longest a token may still be valid: an `exp` further ahead is refused. */
   JWT_MAX_TTL: duration("30d", { positive: true }),
+  ADMIN_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
   NARRATOR: z.enum(["offline", "anthropic", "openai"]).default("offline"),
   NARRATOR_PACING: flag,
   NARRATOR_FIRST_TOKEN_MS: int(0, 350),

@@ -10,7 +10,8 @@
  */
 import { postSse } from "/client/sse.js";
 import { LiveWorld } from "/client/live.js";
-import { describe, flash, reconcile, viewModel } from "/client/view.js";
+import { describe, flash, quietEvent, reconcile, viewModel } from "/client/view.js";
+import { ContentWatch, introduce, showProblems, showProgress } from "/client/game.js";
 
 const API = "/api/v0.3";
 const KEEP = 500; // entries kept in each __gaia log
@@ -43,6 +44,10 @@ const S = {
   experiences: [],
   /** The LiveWorld of the current experience. */
   live: null,
+  /** Content problems of the current experience (dev). */
+  watch: null,
+  /** Descriptions as they read for this player now (location id → text). */
+  described: null,
   shown: new Set(),
   sources: new Map(),
   history: [],
@@ -66,8 +71,8 @@ function onWorldUpdate(event, source) {
 // ---------- rendering ----------
 
 function render(prev, next, events, reason) {
-  const vm = viewModel(next, S.user);
-  const before = prev ? viewModel(prev, S.user) : null;
+  const vm = viewModel(next, S.user, S.described);
+  const before = prev ? viewModel(prev, S.user, S.described) : null;
   // Moving somewhere else flashes the heading only: every list is new there.
   const moved = before !== null && before.location !== vm.location;
   const hl = before !== null && !moved;
@@ -82,6 +87,13 @@ function render(prev, next, events, reason) {
   lostFocus = reconcile($("inventory"), vm.inventory, textItem, hl) || lostFocus;
   reconcile($("elsewhere"), vm.elsewhere, textItem, hl);
   $("elsewhere-block").hidden = next.state_model !== "shared";
+  showProgress(vm);
+  // A reset moved the world to a new epoch: this player's profile counts as fresh now.
+  if (prev && (prev.world?.epoch ?? 0) !== (next.world?.epoch ?? 0)) {
+    S.live?.load("reset");
+    refreshDescriptions();
+  }
+  if (reason === "initial") refreshDescriptions();
   if (lostFocus) $("command").focus();
   gaia.version = next.version;
   gaia.stats = S.live?.sync.stats ?? null;
@@ -91,8 +103,11 @@ function render(prev, next, events, reason) {
   const fresh = events.filter((e) => !S.shown.has(e.id));
   for (const e of fresh) S.shown.add(e.id);
   while (S.shown.size > 4096) S.shown.delete(S.shown.values().next().value);
-  const rows = fresh.map((e) => changeRow(e, prev));
-  if (reason !== "update" && reason !== "initial") rows.push(noteRow(`refetched (${reason})`));
+  // Events that only keep the conversation change nothing to show.
+  const rows = fresh.map((e) => quietEvent(e) ? null : changeRow(e, prev));
+  // Refetches that only refresh text (after the player's own change, or a content edit) are quiet.
+  const quiet = ["update", "initial", "describe", "content"];
+  if (!quiet.includes(reason)) rows.push(noteRow(`refetched (${reason})`));
   requestAnimationFrame(() => {
     const paintedAt = now();
     if (gaia.firstContentAt === null) gaia.firstContentAt = paintedAt;
@@ -110,7 +125,8 @@ function render(prev, next, events, reason) {
         latencyMs,
       });
       S.sources.delete(e.id);
-      rows[i].querySelector(".lat").textContent = `${Math.max(0, Math.round(latencyMs))} ms`;
+      const lat = rows[i]?.querySelector(".lat");
+      if (lat) lat.textContent = `${Math.max(0, Math.round(latencyMs))} ms`;
     });
   });
 }
@@ -190,6 +206,7 @@ async function command(message, submittedAt = now()) {
   while (narrative.children.length > 40) narrative.firstElementChild.remove();
   narrative.scrollTop = narrative.scrollHeight;
   const body = { message, experience: S.experience };
+  const changes = [];
   if (S.conversation) body.conversation_id = S.conversation;
   try {
     await postSse(`${API}/chat`, body, S.token, (m) => {
@@ -199,6 +216,7 @@ async function command(message, submittedAt = now()) {
         store.setItem("gaia.conversation", S.conversation);
       } else if (m.event === "world_update") {
         cmd.eventIds.push(data.id);
+        changes.push(data);
         onWorldUpdate(data, "chat");
       } else if (m.event === "content") {
         text.appendData(data.content);
@@ -219,13 +237,18 @@ async function command(message, submittedAt = now()) {
     if (e.status === 401) signOut("Your session expired; sign in again.");
   }
   cmd.doneAt ??= now();
+  // Descriptions can follow state (a door opened, a lamp lit): refetch them after a change.
+  if (changes.some((e) => !quietEvent(e))) refreshDescriptions();
 }
 
-function errorSpan(message) {
-  const span = document.createElement("span");
-  span.className = "error";
-  span.textContent = ` ${message}`;
-  return span;
+/** Fetches the descriptions as they read now and shows them (content varies them with state). */
+async function refreshDescriptions() {
+  const live = S.live;
+  const d = await live?.fetchDescriptions().catch(() => null);
+  if (!d || live !== S.live || !live.sync.snapshot) return;
+  S.described = d.locations ?? null;
+  const snap = live.sync.snapshot;
+  render(snap, snap, [], "describe");
 }
 
 // ---------- sign-in and lifecycle ----------
@@ -315,12 +338,26 @@ function enterGame() {
     onUnauthorized: () => signOut("Your session expired; sign in again."),
   });
   S.live.start();
+  S.watch = new ContentWatch({
+    experience: S.experience,
+    onProblems: showProblems,
+    onRevision: () => {
+      S.live?.load("content");
+      refreshDescriptions();
+    },
+  });
+  S.watch.start();
+  introduce(x, command);
   $("command").focus();
 }
 
 function leaveGame() {
   S.live?.stop();
   S.live = null;
+  S.watch?.stop();
+  S.watch = null;
+  S.described = null;
+  showProblems([]);
   S.shown.clear();
   S.sources.clear();
   showConnection("reconnecting");

@@ -133,6 +133,17 @@ export class LiveWorld {
     return await res.json();
   }
 
+  /** The descriptions of the places as they read for this player now (`/world/describe`). */
+  async fetchDescriptions() {
+    const q = new URLSearchParams({ experience: this.opts.experience });
+    const res = await fetch(`${API}/world/describe?${q}`, {
+      headers: { Authorization: `Bearer ${this.opts.token}` },
+      cache: "no-store",
+    });
+    if (!res.ok) throw new Error(`describe: ${res.status}`);
+    return await res.json();
+  }
+
   open() {
     if (this.stopped) return;
     this.es?.close();

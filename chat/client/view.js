@@ -5,41 +5,63 @@
  *
  * World layout (kb/world.ts): `locations.<id> = {name, exits: {<dir>: {to}},
  * items}`, `npcs.<id> = {name, location, has}`, `players.<user> = {name,
- * location}` (shared worlds); player: `{name, location, inventory}`.
+ * location}` (shared worlds); player: `{name, location, inventory, exits?,
+ * claimed?, score?, ending?}` (exits open for this player only; per-player
+ * items whose copy this player took, hidden here; progress).
  *
  * @module
  */
 import { splitPath } from "/shared/apply.js";
 
-/** @param {any} record */
-function itemLabel(record) {
-  const name = record?.name ?? "something";
-  if (!record?.contents) return name;
-  const inside = Object.values(record.contents).map(itemLabel);
-  return `${name} (${inside.length ? inside.join(", ") : "empty"})`;
+/** "open", "lit", "locked": what an item's state shows. */
+function stateWords(state) {
+  if (!state) return [];
+  const words = [];
+  if (state.lit === true) words.push("lit");
+  if (state.open === true) words.push("open");
+  else if (state.locked === true) words.push("locked");
+  return words;
 }
 
-/** @param {any} items */
-function itemEntries(items) {
-  return Object.entries(items ?? {}).map(([id, r]) => ({ key: id, label: itemLabel(r) }));
+/** @param {any} record @param {Record<string, true>} hidden */
+function itemLabel(record, hidden = {}) {
+  const name = record?.name ?? "something";
+  const words = stateWords(record?.state);
+  const shut = record?.state?.open === false;
+  if (record?.contents && !shut) {
+    const inside = Object.entries(record.contents).filter(([id]) => !hidden[id])
+      .map(([, r]) => itemLabel(r, hidden));
+    words.push(inside.length ? inside.join(", ") : "empty");
+  }
+  return words.length ? `${name} (${words.join("; ")})` : name;
+}
+
+/** @param {any} items @param {Record<string, true>} hidden */
+function itemEntries(items, hidden = {}) {
+  return Object.entries(items ?? {}).filter(([id]) => !hidden[id])
+    .map(([id, r]) => ({ key: id, label: itemLabel(r, hidden) }));
 }
 
 /**
- * The view model of a snapshot for user `me`.
+ * The view model of a snapshot for user `me`; `described` (location id →
+ * description) overrides the snapshot's static descriptions.
  *
  * @example
  * ```js
- * const vm = viewModel(snapshot, "alice"); // vm.items[0].label
+ * const vm = viewModel(snapshot, "alice", described); // vm.items[0].label
  * ```
  */
-export function viewModel(snapshot, me) {
+export function viewModel(snapshot, me, described = null) {
   const world = snapshot?.world ?? {};
   const player = snapshot?.player ?? {};
   const here = player.location;
   const locations = world.locations ?? {};
   const loc = locations[here] ?? {};
   const nameOf = (id) => locations[id]?.name ?? id;
-  const exits = Object.entries(loc.exits ?? {}).map(([dir, e]) => ({
+  // Per-player items this player already took a copy of are not here for them.
+  const hidden = player.claimed ?? {};
+  const open = { ...loc.exits, ...player.exits?.[here] };
+  const exits = Object.entries(open).map(([dir, e]) => ({
     key: `${dir}>${e?.to}`,
     dir,
     label: `${dir}: ${nameOf(e?.to)}`,
@@ -60,12 +82,18 @@ export function viewModel(snapshot, me) {
   return {
     location: here ?? "",
     name: loc.name ?? here ?? "",
-    description: snapshot?.descriptions?.locations?.[here] ?? "",
+    // As it reads for this player now (`/world/describe`), else as content writes it.
+    description: described?.[here] ?? snapshot?.descriptions?.locations?.[here] ?? "",
     exits,
-    items: itemEntries(loc.items),
+    items: itemEntries(loc.items, hidden),
     people,
     elsewhere,
     inventory: itemEntries(player.inventory),
+    score: typeof snapshot?.descriptions?.max_score === "number" &&
+        snapshot.descriptions.max_score > 0
+      ? { points: player.score ?? 0, max: snapshot.descriptions.max_score }
+      : null,
+    ending: player.ending ?? null,
   };
 }
 
@@ -109,6 +137,22 @@ export function reconcile(list, entries, make, highlight) {
 }
 
 /**
+ * Whether an event only keeps a player's conversation (the last command,
+ * the last things named) or carries nothing for this page: no change row,
+ * no refetch.
+ *
+ * @example
+ * ```js
+ * quietEvent({ changes: { player: [{ operation: "update", path: "context", data: {} }] } }); // true
+ * ```
+ */
+export function quietEvent(event) {
+  const world = event.changes?.world ?? [];
+  const player = event.changes?.player ?? [];
+  return world.length === 0 && player.every((op) => splitPath(op.path)[0] === "context");
+}
+
+/**
  * One line saying what a world update changed, from the actor's view.
  *
  * @example
@@ -130,6 +174,14 @@ export function describe(event, prev, me) {
       else if (op.operation === "add") parts.push(`${item} now in ${loc(s[1])}`);
     } else if (s[0] === "locations" && s[2] === "exits" && op.operation !== "remove") {
       parts.push(`a way ${s[3]} opened in ${loc(s[1])}`);
+    } else if (s[0] === "locations" && s[2] === "exits") {
+      parts.push(`the way ${s[3]} closed in ${loc(s[1])}`);
+    } else if (s.length === 0 && op.data?.epoch !== undefined) {
+      parts.push("the world was reset");
+    } else if (["instances", "respawn"].includes(s[0])) {
+      continue; // bookkeeping of copies and respawns: the item changes say it
+    } else if (s.includes("state")) {
+      parts.push(`${world.locations?.[s[1]]?.items?.[s[3]]?.name ?? s[3] ?? "something"} changed`);
     } else if (s[0] === "players" && s.length === 2) {
       // The actor's own presence reads "alice: went to ..."; anyone else's names them.
       const who = s[1] === event.user_id ? "" : `${s[1]} `;
@@ -153,6 +205,10 @@ export function describe(event, prev, me) {
       // an op that carries the inventory is the profile's creation, not a move.
       if (s.length === 0 && op.data?.location && !("inventory" in op.data) && !presence) {
         parts.push(`went to ${loc(op.data.location)}`);
+      }
+      if (s[0] === "ending") parts.push(`reached the ending: ${op.data?.title}`);
+      if (s.length === 0 && typeof op.data?.score === "number") {
+        parts.push(`score ${op.data.score}`);
       }
       if (s[0] !== "inventory" || s.length !== 2) continue;
       const item = op.data?.name ?? prev?.player?.inventory?.[s[1]]?.name ?? s[1];

@@ -28,9 +28,25 @@ function names(v: unknown): string[] {
     .filter((s): s is string => typeof s === "string" && s !== "");
 }
 
-/** Exits as "north to Mossy Path" (the engine's `{direction, name}`). */
+/**
+ * Exits as "north to Mossy Path" when the KB gives a direction, else their
+ * names. Exits that carry `to` and `called` (how a sentence names the
+ * place) name each destination once: "east or out to the storm beach".
+ */
 function exitNames(v: unknown): string[] {
-  if (!Array.isArray(v)) return [];
+  if (!Array.isArray(v)) return names(v).map((n) => `to ${n}`);
+  const grouped = new Map<string, { dirs: string[]; called: string }>();
+  for (const x of v) {
+    const { direction, to, called } = (x ?? {}) as Record<string, unknown>;
+    if (typeof direction !== "string" || typeof to !== "string" || typeof called !== "string") {
+      grouped.clear();
+      break;
+    }
+    const g = grouped.get(to) ?? { dirs: [], called };
+    g.dirs.push(direction);
+    grouped.set(to, g);
+  }
+  if (grouped.size) return [...grouped.values()].map((g) => `${list(g.dirs, "or")} to ${g.called}`);
   return v.map((x) => {
     const { direction, name } = record(x) ?? {};
     return typeof direction === "string" && typeof name === "string"
@@ -57,15 +73,63 @@ function plural(name: string): string {
  * Names with articles, identical plain names counted: ["dream bottle",
  * "dream bottle", "lantern"] → ["two dream bottles", "the lantern"].
  * Names that carry their own article or a capital are listed as they are.
+ * Items the KB gives with a `phrase` ("some driftwood") and a `plural` use them.
  */
-function counted(items: string[]): string[] {
+function counted(
+  items: string[],
+  forms: Map<string, { phrase?: string; plural?: string }> = new Map(),
+): string[] {
   const counts = new Map<string, number>();
   for (const n of items) counts.set(n, (counts.get(n) ?? 0) + 1);
   const out: string[] = [];
   for (const [name, n] of counts) {
-    const own = withArticle(name) === name;
-    if (n === 1 || own) out.push(...Array(n).fill(withArticle(name)));
+    const form = forms.get(name);
+    if (form?.phrase && n === 1) out.push(form.phrase);
+    else if (form?.phrase) out.push(`${NUMBER_WORDS[n] ?? n} ${form.plural ?? plural(name)}`);
+    else if (n === 1 || withArticle(name) === name) out.push(...Array(n).fill(withArticle(name)));
     else out.push(`${NUMBER_WORDS[n] ?? n} ${plural(name)}`);
+  }
+  return out;
+}
+
+/** The `phrase` and `plural` the KB gives items, by name. */
+function formsOf(v: unknown): Map<string, { phrase?: string; plural?: string }> {
+  const forms = new Map<string, { phrase?: string; plural?: string }>();
+  for (const x of Array.isArray(v) ? v : []) {
+    const o = record(x);
+    if (typeof o?.name === "string" && typeof o.phrase === "string") {
+      forms.set(o.name, {
+        phrase: o.phrase,
+        ...(typeof o.plural === "string" ? { plural: o.plural } : {}),
+      });
+    }
+  }
+  return forms;
+}
+
+/** Sentences start with a capital, whatever a name starts with. */
+function capitalized(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/** Goals reached and an ending, as the KB's facts tell them. */
+function progressLines(f: Record<string, unknown>): string[] {
+  const out: string[] = [];
+  const score = record(f.score);
+  for (const g of Array.isArray(f.goals) ? f.goals : []) {
+    const goal = record(g);
+    if (typeof goal?.title !== "string") continue;
+    const points = typeof goal.score === "number" ? ` (+${goal.score})` : "";
+    out.push(`Goal reached: ${goal.title}${points}.`);
+    if (typeof goal.message === "string") out.push(sentence(goal.message));
+  }
+  if (out.length && typeof score?.points === "number" && typeof score.max === "number") {
+    out.push(`Your score is ${score.points} of ${score.max}.`);
+  }
+  const ending = record(f.ending);
+  if (typeof ending?.title === "string") {
+    out.push(`The end: ${ending.title}.`);
+    if (typeof ending.text === "string") out.push(sentence(ending.text));
   }
   return out;
 }
@@ -98,6 +162,20 @@ function record(v: unknown): Record<string, unknown> | undefined {
  */
 export function offlineProse(outcome: Outcome): string {
   const f = outcome.facts ?? {};
+  if (Array.isArray(f.steps)) {
+    // Chained commands: each one told in turn, then what they achieved.
+    const told = f.steps.map((x) =>
+      offlineProse({
+        needs_capable_model: false,
+        changed: false,
+        summary: "",
+        facts: {},
+        kind: "",
+        ...record(x),
+      })
+    );
+    return [...told, ...progressLines(f)].filter(Boolean).join(" ");
+  }
   // Some outcomes name the location by id only (a string): nothing to describe.
   const place = record(f.location) ?? {};
   const parts: string[] = [sentence(outcome.summary)];
@@ -105,16 +183,22 @@ export function offlineProse(outcome: Outcome): string {
     if (typeof text !== "string" || !text.trim()) return;
     if (!parts.some((p) => p.includes(text.trim()))) parts.push(sentence(text));
   };
-  if (outcome.kind !== "no_exit") { // a refused move only needs the ways out
-    add(place.description);
-    const items = counted(names(place.items));
+  const described = outcome.kind !== "no_exit"; // a refused move only needs the ways out
+  if (described) add(place.description);
+  if (described && outcome.kind !== "inventory") {
+    const items = counted(names(place.items), formsOf(place.items));
     if (items.length) parts.push(`You notice ${list(items)} here.`);
-    const npcs = names(place.npcs);
-    if (npcs.length) parts.push(`${list(npcs)} ${npcs.length === 1 ? "is" : "are"} here.`);
+    const npcForms = formsOf(place.npcs);
+    const npcs = names(place.npcs).map((n) => npcForms.get(n)?.phrase ?? n);
+    if (npcs.length) {
+      parts.push(capitalized(`${list(npcs)} ${npcs.length === 1 ? "is" : "are"} here.`));
+    }
     const players = names(place.players);
     if (players.length) parts.push(`Also here: ${list(players)}.`);
   }
-  const exits = exitNames(place.exits);
+  const exits = exitNames(place.exits).map((e) =>
+    e.startsWith("in to ") ? `into ${e.slice(6)}` : e
+  );
   if (exits.length) parts.push(`From here you can go ${list(exits, "or")}.`);
   const item = record(f.item);
   if (item && (outcome.kind === "took" || outcome.kind === "examined")) add(item.description);
@@ -123,6 +207,7 @@ export function offlineProse(outcome: Outcome): string {
   if (outcome.kind === "not_understood") {
     parts.push("Try look, go <place>, take <item>, drop <item> or inventory.");
   }
+  parts.push(...progressLines(f));
   return parts.filter(Boolean).join(" ");
 }
 

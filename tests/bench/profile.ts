@@ -204,7 +204,10 @@ export async function runProfile(o: {
     meter.start();
     const end = performance.now() + o.durationMs;
     for (let k = 0; performance.now() < end; k++) {
-      const t = await actor.act(k % 2 ? "drop the dream bottle" : "take the dream bottle", SHARED);
+      const t = await actor.act(
+        k % 2 ? "drop the blue dream bottle" : "take the blue dream bottle",
+        SHARED,
+      );
       latencies.push(t.update - t.sent);
     }
     cpu = meter.stop();

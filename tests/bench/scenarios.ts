@@ -108,7 +108,7 @@ export async function runActor(
           cpu.start();
         }
         const t = await actor.act(
-          k++ % 2 ? "drop the dream bottle" : "take the dream bottle",
+          k++ % 2 ? "drop the blue dream bottle" : "take the blue dream bottle",
           SHARED,
         );
         if (!t.eventId) {
@@ -210,7 +210,7 @@ export async function runConnections(ctx: Ctx, steps: number[]): Promise<Figure[
   ctx.say(`connections: one change to ${held} streams`);
   const actor = await actorInStore(ctx, "bench-idle-actor");
   watchers.tracker.clear();
-  const t = await actor.act("take the dream bottle", SHARED);
+  const t = await actor.act("take the blue dream bottle", SHARED);
   const arrivals = await watchers.tracker.take(t.eventId ?? "", held, 30_000);
   actor.close();
   watchers.close();

@@ -129,7 +129,8 @@ Deno.test("browser: two players share the Wylding Woods live", async (t) => {
         const itemsBefore = await listKeys(a, "items");
         const bCommands = (await gaia(b)).commands.length;
         await a.evaluate(ORDER_PROBE);
-        const cmd = await act(a, "take bottle");
+        // Named: the bottles differ, so a bare "take bottle" is answered with a question.
+        const cmd = await act(a, "take blue bottle");
         const probe = await a.evaluate(
           "(() => { window.__probe.stop(); return window.__probe; })()",
         ) as {
@@ -184,7 +185,7 @@ Deno.test("browser: two players share the Wylding Woods live", async (t) => {
         await shot(b, "04-b-reconnecting");
         // A acts while NATS is down: the KB still commits, A still sees it.
         const before = await listKeys(a, "items");
-        const cmd = await act(a, "take bottle");
+        const cmd = await act(a, "take green bottle");
         assertEquals(cmd.eventIds.length, 1, "the action applied without NATS");
         const after = await listKeys(a, "items");
         const gone = before.filter((k) => !after.includes(k));

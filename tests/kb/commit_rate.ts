@@ -84,6 +84,7 @@ async function commits(writers: number) {
           player: player as never,
           userId: user,
           message: i % 2 ? "south" : "north",
+          now: Date.now(),
         });
         return { base: { world, player }, world: r.world, player: r.player, result: null };
       });

@@ -175,6 +175,8 @@ Deno.test("content: edits are picked up without a restart, bad edits are refused
       message,
     });
     ok((await kb.interact(req("take lantern", 1))).ok);
+    // Examining keeps the conversation (last command, "it") in the profile: once.
+    ok((await kb.interact(req("examine lantern", 0))).ok);
     const stateBefore = await settledTree(stateDir);
 
     const itemsFile = `${dataDir}/experiences/wylding-woods/items.json`;

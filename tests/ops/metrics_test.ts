@@ -39,7 +39,9 @@ function value(m: Map<string, number>, name: string, labels: Record<string, stri
 }
 
 const EXP = "wylding-woods";
-const ACTIONS = ["north", "south", "take the lantern", "drop the lantern", "look"];
+// The first "look" keeps the conversation (the last command, for "again") in alice's
+// profile, a player-scope change; the second is the same command again and changes nothing.
+const ACTIONS = ["north", "south", "take the lantern", "drop the lantern", "look", "look"];
 
 Deno.test("metrics: every named metric is exported with plausible values after real actions", async () => {
   const stack = await startStack();
@@ -109,14 +111,14 @@ Deno.test("metrics: every named metric is exported with plausible values after r
     const checks: Array<[string, boolean]> = [
       [
         "published user",
-        delta("nats_world_updates_published_total", { experience: EXP, scope: "user" }) === 5,
+        delta("nats_world_updates_published_total", { experience: EXP, scope: "user" }) === 6,
       ],
       [
         "published experience",
-        delta("nats_world_updates_published_total", { experience: EXP, scope: "experience" }) === 5,
+        delta("nats_world_updates_published_total", { experience: EXP, scope: "experience" }) === 6,
       ],
       ["received", delta("nats_world_updates_received_total") >= 8],
-      ["latency chat", delta("nats_world_updates_latency_ms_count", { stream: "chat" }) === 5],
+      ["latency chat", delta("nats_world_updates_latency_ms_count", { stream: "chat" }) === 6],
       ["latency world", delta("nats_world_updates_latency_ms_count", { stream: "world" }) >= 4],
       [
         "latency plausible",
@@ -133,11 +135,11 @@ Deno.test("metrics: every named metric is exported with plausible values after r
       [
         "http chat 200",
         delta("http_requests_total", { route: "/api/v0.3/chat", method: "POST", status: "200" }) ===
-          6,
+          7,
       ],
-      ["kb commits", delta("kb_commits_total", { experience: EXP, state_model: "shared" }) === 5],
+      ["kb commits", delta("kb_commits_total", { experience: EXP, state_model: "shared" }) === 6],
       ["kb commit time", delta("kb_commit_duration_ms_count") >= 1],
-      ["kb actions", delta("kb_actions_total") === 6],
+      ["kb actions", delta("kb_actions_total") === 7],
       ["outbox empty", value(m, "kb_outbox_events") === 0],
       ["no unit paused", value(m, "kb_outbox_paused_units") === 0],
     ];
