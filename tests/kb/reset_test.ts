@@ -123,7 +123,7 @@ Deno.test("reset: outside dev only with ADMIN_SECRET in X-Admin-Secret; 403 othe
   } catch (e) {
     refused = (e as Error).message;
   }
-  ok(refused.includes("ADMIN_SECRET must be at least 16 characters"), refused);
+  ok(refused.includes("ADMIN_SECRET: must be at least 16 characters"), refused);
 });
 
 Deno.test("content route: in dev, the problems of the files on disk and a revision", async () => {
