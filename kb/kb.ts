@@ -16,6 +16,7 @@ import { log } from "../shared/log.ts";
 import type { KbService } from "../shared/kb_service.ts";
 import {
   describeIssues,
+  type IntentContext,
   type InteractReply,
   type InteractRequest,
   InteractRequestSchema,
@@ -36,6 +37,7 @@ import {
 import { Catalog, type ExperienceInfo } from "./catalog.ts";
 import type { Experience } from "./content.ts";
 import { decide } from "./engine.ts";
+import { intentContext } from "./intent_context.ts";
 import { type OutMessage, Publisher, type PublisherStats, type Sent } from "./publisher.ts";
 import { type StateBackend, StateStore } from "./state/mod.ts";
 import {
@@ -264,16 +266,20 @@ export class Kb implements KbService {
     }
     let event: WorldUpdateEvent | undefined;
     let sent: Sent | undefined;
+    let context: IntentContext | undefined;
     const commit = await this.#store.transact<Outcome>(unit, r.user_id, (state) => {
       const world = state.world ?? initialWorld(exp);
       const player = state.player ?? newPlayer(exp, r.user_id);
-      const result = decide({
+      const input = {
         exp,
         world: WorldStateSchema.parse(world),
         player: PlayerStateSchema.parse(player),
         userId: r.user_id,
         message: r.message,
-      });
+      };
+      const result = decide(input);
+      // What the player can see, for chat's intent step (this callback may run twice: last wins).
+      context = result.outcome.kind === "not_understood" ? intentContext(input) : undefined;
       let ops = { world: result.world, player: result.player };
       if (result.outcome.changed && state.player === null) {
         const created = creationOps(exp, r.user_id, model);
@@ -336,6 +342,7 @@ export class Kb implements KbService {
       outcome: { ...commit.result, changed: commit.changed },
       event_ids: events.map((e) => e.id),
       events,
+      ...(context ? { context } : {}),
     };
   }
 
