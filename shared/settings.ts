@@ -85,6 +85,11 @@ const SettingsSchema = z.object({
   OPENAI_API_KEY: z.string().optional(),
   OPENAI_MODEL: z.string().default("gpt-4o-mini"),
   OPENAI_CAPABLE_MODEL: z.string().optional(),
+  /** Remote narrators: the longest wait for the model's intent answer before not-understood. */
+  INTENT_TIMEOUT: duration("3s", { positive: true, timer: true }),
+  /** Intent calls per second per user (0: no intent step), and the burst. */
+  INTENT_RATE: z.coerce.number().min(0).default(0.5),
+  INTENT_BURST: z.coerce.number().min(1).default(5),
   // JetStream reads max_age 0 as "keep forever".
   WORLD_RETENTION: duration("1h", { positive: true }),
   KEEPALIVE_INTERVAL: duration("15s", { timer: true }),
@@ -129,6 +134,9 @@ export type NarratorSettings = Pick<
   | "OPENAI_API_KEY"
   | "OPENAI_MODEL"
   | "OPENAI_CAPABLE_MODEL"
+  | "INTENT_TIMEOUT"
+  | "INTENT_RATE"
+  | "INTENT_BURST"
 >;
 
 /**
