@@ -52,7 +52,8 @@ export class AnthropicIntent implements IntentModel {
       apiKey: s.ANTHROPIC_API_KEY,
       baseURL: s.ANTHROPIC_BASE_URL,
       maxRetries: 0,
-      timeout: s.INTENT_TIMEOUT,
+      // A backstop only: chat/intent.ts aborts at INTENT_TIMEOUT and counts it as a timeout.
+      timeout: Math.min(s.INTENT_TIMEOUT + 1_000, 2 ** 31 - 1),
     });
     return new AnthropicIntent(client, s.ANTHROPIC_FAST_MODEL);
   }

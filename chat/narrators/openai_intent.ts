@@ -51,7 +51,8 @@ export class OpenAIIntent implements IntentModel {
       organization: null,
       project: null,
       maxRetries: 0,
-      timeout: s.INTENT_TIMEOUT,
+      // A backstop only: chat/intent.ts aborts at INTENT_TIMEOUT and counts it as a timeout.
+      timeout: Math.min(s.INTENT_TIMEOUT + 1_000, 2 ** 31 - 1),
     });
     return new OpenAIIntent(client, s.OPENAI_MODEL);
   }
