@@ -13,6 +13,7 @@ import { TokenBucket } from "../shared/rate_limit.ts";
 import type { NarratorSettings } from "../shared/settings.ts";
 import { withTimeout } from "../shared/timeout.ts";
 import { SubjectHub } from "./hub.ts";
+import { IntentStep } from "./intent.ts";
 import { KbClient } from "./kb_client.ts";
 import { createNarrator } from "./narrators/mod.ts";
 import type { Narrator } from "./narrators/types.ts";
@@ -43,7 +44,10 @@ export interface ChatOptions {
   worldReplicas?: number | "auto";
   /** Keep-alive comment interval on idle world streams (ms). */
   keepAliveMs: number;
-  /** Which narrator and how (`NARRATOR*`, `ANTHROPIC_*`, `OPENAI_*`); `NARRATOR_TIMEOUT` is the stall timeout. */
+  /**
+   * Which narrator and how (`NARRATOR*`, `ANTHROPIC_*`, `OPENAI_*`); `NARRATOR_TIMEOUT` is the
+   * stall timeout. A remote narrator's provider also runs the intent step (`INTENT_*`).
+   */
   narrator: NarratorSettings;
   /** A narrator to use instead of the one `narrator` describes (tests, embedding). */
   narratorImpl?: Narrator;
@@ -134,6 +138,7 @@ export class Chat {
       kb: new KbClient({ bus: opts.bus, fallback: opts.kb, kbTimeoutMs: opts.kbTimeoutMs }),
       narrator,
       narratorTimeoutMs: opts.narrator.NARRATOR_TIMEOUT,
+      intent: IntentStep.fromSettings(opts.narrator),
       inflight: new Set(),
       registry,
       world,

@@ -1,7 +1,8 @@
 /**
  * One chat action, end to end: subscribe to the actor's user subject, ask
- * the KB, then merge the action's world updates with the narrative, and
- * render that as an SSE body or as the `stream: false` JSON answer.
+ * the KB (and, for a command it did not understand, the intent step), then
+ * merge the action's world updates with the narrative; chat/chat_answer.ts
+ * renders that as an SSE body or as the `stream: false` JSON answer.
  *
  * The HTTP answer starts once the KB has replied or, for a streamed answer,
  * once the action's first event arrives on the bus, whichever is first. A KB
@@ -12,16 +13,24 @@
  * @module
  */
 import { AppError, fromErrorBody } from "../shared/errors.ts";
-import { metrics } from "../shared/metrics.ts";
-import type { Outcome, WorldUpdateEvent } from "../shared/schema.ts";
+import type { Outcome } from "../shared/schema.ts";
 import { ActionUpdates } from "./action_updates.ts";
+import type { ChatAction } from "./chat_answer.ts";
 import type { SubjectHub } from "./hub.ts";
+import { countIntent, type IntentStep } from "./intent.ts";
 import type { KbClient } from "./kb_client.ts";
 import { worldFirst } from "./merge.ts";
 import { narrativeStream } from "./narrative.ts";
 import type { Narrator } from "./narrators/types.ts";
-import { type ChatPart, partFrame } from "./parts.ts";
-import { DONE_FRAME, encodeEvent } from "./sse.ts";
+import type { ChatPart } from "./parts.ts";
+
+export {
+  type ChatAction,
+  type ChatBody,
+  type ChatJsonAnswer,
+  chatJsonAnswer,
+  chatSseBody,
+} from "./chat_answer.ts";
 
 /** What an action needs from the process. */
 export interface ChatActionDeps {
@@ -29,6 +38,8 @@ export interface ChatActionDeps {
   kb: KbClient;
   narrator: Narrator;
   narratorTimeoutMs: number;
+  /** The intent step (a remote narrator is configured); absent: not-understood stays so. */
+  intent?: IntentStep;
   /**
    * `user\0request id` of actions waiting for their KB reply. Bus events are
    * matched to an action by request id, so two at once with one id (a client
@@ -47,18 +58,11 @@ export interface ChatActionParams {
   authorization?: string;
 }
 
-/** A started action: the KB has committed it; `parts` streams the answer. */
-export interface ChatAction {
-  model: string;
-  /** The KB's outcome once it replied (the JSON answer waits for it). */
-  outcome: Promise<Outcome>;
-  parts: ReadableStream<ChatPart>;
-}
-
 type Reply = Awaited<ReturnType<KbClient["interact"]>>;
+type Ok = Extract<Reply, { ok: true }>;
 
 /** The KB's answer as a success or an {@linkcode AppError}. */
-async function settle(reply: Promise<Reply>): Promise<Extract<Reply, { ok: true }>> {
+async function settle(reply: Promise<Reply>): Promise<Ok> {
   const r = await reply;
   if (!r.ok) throw fromErrorBody(r.error);
   return r;
@@ -77,6 +81,66 @@ const CHANGED: Outcome = {
   needs_capable_model: false,
 };
 
+/** One `kb.interact` of an action, under way: its updates and how it began. */
+interface KbRun {
+  updates: ActionUpdates;
+  reply: Promise<Ok>;
+  /** The reply, when it came before any event of the request (the updates are then complete). */
+  replied?: Ok;
+}
+
+/**
+ * Sends one command to the KB and waits for its first signal: the reply, or
+ * (with `early`) the request's first event on the bus. Throws an
+ * {@linkcode AppError} when the KB refuses or cannot be reached.
+ */
+async function runKb(
+  deps: ChatActionDeps,
+  p: ChatActionParams,
+  requestId: string,
+  message: string,
+  early: boolean,
+): Promise<KbRun> {
+  const key = `${p.userId}\u0000${requestId}`;
+  if (deps.inflight.has(key)) {
+    throw new AppError(
+      "request_in_progress",
+      "an action with this request id is still running; send each action with its own X-Request-Id",
+      409,
+    );
+  }
+  deps.inflight.add(key);
+  // Subscribed before the request: the event cannot be published before we listen.
+  const updates = new ActionUpdates(deps.hub, p.userId, requestId);
+  const reply = settle(deps.kb.interact({
+    request_id: requestId,
+    user_id: p.userId,
+    experience: p.experience,
+    message,
+  }, { authorization: p.authorization }));
+  reply.finally(() => deps.inflight.delete(key)).catch(() => {});
+  // Once this function has returned, the narrative stream reports failures.
+  reply.catch(() => {});
+  const first = await Promise.race([
+    reply.then(() => "reply" as const, () => "reply" as const),
+    ...(early ? [updates.first.then(() => "event" as const)] : []),
+  ]);
+  if (first === "reply") {
+    let r;
+    try {
+      r = await reply;
+    } catch (e) {
+      updates.cancel();
+      throw e;
+    }
+    updates.complete(r.events);
+    return { updates, reply, replied: r };
+  }
+  // The updates stream ends with the reply (which may carry events the bus lost).
+  reply.then((r) => updates.complete(r.events), () => updates.complete([]));
+  return { updates, reply };
+}
+
 /**
  * Runs the KB side of an action and returns its answer stream. Throws an
  * {@linkcode AppError} when the KB refuses or cannot be reached (nothing
@@ -90,6 +154,13 @@ const CHANGED: Outcome = {
  * in. Without `early`, or when the reply comes first (no change, an error),
  * the answer starts from the reply.
  *
+ * A `not_understood` reply goes through the intent step (chat/intent.ts)
+ * when there is one: a command the model maps the text to is sent to the KB
+ * like a typed one, with its own request id (`<id>:intent`), and the answer
+ * is that command's (its `world_update` still before any `content`),
+ * preceded by an `intent` part naming the command. Otherwise, or when that
+ * command is not understood either, the answer is the first reply's.
+ *
  * @example
  * ```ts
  * const action = await startChatAction(deps, { userId, requestId, message: "look", experience });
@@ -100,67 +171,62 @@ export async function startChatAction(
   p: ChatActionParams,
   opts: { early?: boolean } = {},
 ): Promise<ChatAction> {
-  const key = `${p.userId}\u0000${p.requestId}`;
-  if (deps.inflight.has(key)) {
-    throw new AppError(
-      "request_in_progress",
-      "an action with this request id is still running; send each action with its own X-Request-Id",
-      409,
-    );
-  }
-  deps.inflight.add(key);
-  // Subscribed before the request: the event cannot be published before we listen.
-  const updates = new ActionUpdates(deps.hub, p.userId, p.requestId);
-  const reply = settle(deps.kb.interact({
-    request_id: p.requestId,
-    user_id: p.userId,
-    experience: p.experience,
-    message: p.message,
-  }, { authorization: p.authorization }));
-  reply.finally(() => deps.inflight.delete(key)).catch(() => {});
-  // Once this function has returned, the narrative stream reports failures.
-  reply.catch(() => {});
-  const first = await Promise.race([
-    reply.then(() => "reply" as const, () => "reply" as const),
-    ...(opts.early ? [updates.first.then(() => "event" as const)] : []),
-  ]);
-  if (first === "reply") {
-    let r;
-    try {
-      r = await reply;
-    } catch (e) {
-      updates.cancel();
-      throw e;
+  const early = opts.early ?? false;
+  const run = await runKb(deps, p, p.requestId, p.message, early);
+  if (!run.replied) return answer(deps, p, run);
+  const r = run.replied;
+  if (deps.intent && r.outcome.kind === "not_understood" && r.context) {
+    const mapped = await deps.intent.map(p.userId, p.message, r.context);
+    if (mapped.kind === "mapped") {
+      // At most one intent call per action: this command is final, understood or not.
+      let second;
+      try {
+        second = await runKb(deps, p, `${p.requestId}:intent`, mapped.command, early);
+      } catch (e) {
+        // Refused like a typed command would be (world busy, KB unreachable).
+        countIntent("failed");
+        throw e;
+      }
+      const understood = second.replied?.outcome.kind !== "not_understood";
+      countIntent(understood ? "mapped" : "not_understood");
+      if (understood) return answer(deps, p, second, mapped.command);
     }
-    updates.complete(r.events);
-    return {
-      model: deps.narrator.modelFor(r.outcome),
-      outcome: Promise.resolve(r.outcome),
-      parts: worldFirst(updates.stream, narrate(deps, p, r)),
-    };
   }
-  // The updates stream ends with the reply (which may carry events the bus
-  // lost); the narrative, read only after it, starts from the same reply.
-  reply.then((r) => updates.complete(r.events), () => updates.complete([]));
-  const narrative = afterReply(reply, (r) => narrate(deps, p, r));
-  return {
-    model: deps.narrator.modelFor(CHANGED),
-    outcome: reply.then((r) => r.outcome),
-    parts: worldFirst(updates.stream, narrative),
-  };
+  return answer(deps, p, run);
 }
 
-function narrate(
+/** The answer of a run: from its reply, or from its first event with the reply to follow. */
+function answer(
   deps: ChatActionDeps,
   p: ChatActionParams,
-  r: Extract<Reply, { ok: true }>,
-): ReadableStream<ChatPart> {
-  return narrativeStream(deps.narrator, {
-    message: p.message,
-    experience: p.experience,
-    outcome: r.outcome,
-    events: r.events,
-  }, deps.narratorTimeoutMs);
+  run: KbRun,
+  understoodAs?: string,
+): ChatAction {
+  const lead = understoodAs === undefined ? run.updates.stream : worldFirst(
+    ReadableStream.from<ChatPart>([{ type: "intent", command: understoodAs }]),
+    run.updates.stream,
+  );
+  const narrate = (r: Ok) =>
+    narrativeStream(deps.narrator, {
+      message: p.message,
+      ...(understoodAs === undefined ? {} : { understoodAs }),
+      experience: p.experience,
+      outcome: r.outcome,
+      events: r.events,
+    }, deps.narratorTimeoutMs);
+  if (run.replied) {
+    return {
+      model: deps.narrator.modelFor(run.replied.outcome),
+      outcome: Promise.resolve(run.replied.outcome),
+      parts: worldFirst(lead, narrate(run.replied)),
+    };
+  }
+  // The narrative, read only after the updates, starts from the same reply.
+  return {
+    model: deps.narrator.modelFor(CHANGED),
+    outcome: run.reply.then((r) => r.outcome),
+    parts: worldFirst(lead, afterReply(run.reply, narrate)),
+  };
 }
 
 /**
@@ -168,8 +234,8 @@ function narrate(
  * reply becomes one `error` part (the change itself is already committed).
  */
 function afterReply(
-  reply: Promise<Extract<Reply, { ok: true }>>,
-  next: (r: Extract<Reply, { ok: true }>) => ReadableStream<ChatPart>,
+  reply: Promise<Ok>,
+  next: (r: Ok) => ReadableStream<ChatPart>,
 ): ReadableStream<ChatPart> {
   let inner: ReadableStreamDefaultReader<ChatPart> | undefined;
   let cancelled = false;
@@ -197,139 +263,4 @@ function afterReply(
       await inner?.cancel(reason);
     },
   }, { highWaterMark: 0 });
-}
-
-/** A chat SSE body plus a way to end it early (server shutdown). */
-export interface ChatBody {
-  body: ReadableStream<Uint8Array>;
-  /** Ends the stream with `error` {code: "shutting_down"} and `done`. */
-  shutdown(): void;
-}
-
-/**
- * Renders an action as SSE: `metadata`, the parts, `done`. `onEnd` runs once
- * however the stream ends (finished, cancelled by the client, shut down).
- *
- * @example
- * ```ts
- * const { body } = chatSseBody(action, conversationId, () => registry.removeChat(handle));
- * ```
- */
-export function chatSseBody(
-  action: ChatAction,
-  conversationId: string,
-  onEnd: () => void,
-): ChatBody {
-  const reader = action.parts.getReader();
-  let controller!: ReadableStreamDefaultController<Uint8Array>;
-  let ended = false;
-  const end = () => {
-    if (ended) return false;
-    ended = true;
-    reader.cancel().catch(() => {});
-    onEnd();
-    return true;
-  };
-  const body = new ReadableStream<Uint8Array>({
-    start(c) {
-      controller = c;
-      c.enqueue(encodeEvent("metadata", {
-        conversation_id: conversationId,
-        model: action.model,
-        timestamp: Date.now(),
-      }));
-    },
-    async pull(c) {
-      let r: ReadableStreamReadResult<ChatPart>;
-      try {
-        r = await reader.read();
-      } catch {
-        // An errored source stays errored: end the stream here, or every pull repeats this.
-        if (ended) return;
-        c.enqueue(partFrame({ type: "error", code: "internal", message: "internal error" }));
-        c.enqueue(DONE_FRAME);
-        c.close();
-        end();
-        return;
-      }
-      if (ended) return;
-      if (r.done) {
-        c.enqueue(DONE_FRAME);
-        c.close();
-        end();
-        return;
-      }
-      c.enqueue(partFrame(r.value));
-      if (r.value.type === "world_update") {
-        metrics.worldUpdateLatency.observe(
-          { stream: "chat" },
-          performance.timeOrigin + performance.now() - r.value.event.timestamp,
-        );
-      }
-    },
-    cancel() {
-      end();
-    },
-  }, { highWaterMark: 0 });
-  return {
-    body,
-    shutdown() {
-      if (!end()) return;
-      try {
-        controller.enqueue(
-          partFrame({ type: "error", code: "shutting_down", message: "server is shutting down" }),
-        );
-        controller.enqueue(DONE_FRAME);
-        controller.close();
-      } catch { /* the client is already gone */ }
-    },
-  };
-}
-
-/** The `stream: false` answer. */
-export interface ChatJsonAnswer {
-  conversation_id: string;
-  narrative: string;
-  world_updates: WorldUpdateEvent[];
-  outcome: Outcome;
-  /** Present when narration failed after the action was committed. */
-  error?: { code: string; message: string };
-}
-
-/**
- * Collects an action into one JSON answer. `signal` (the client leaving)
- * cancels the narrator.
- *
- * @example
- * ```ts
- * return c.json(await chatJsonAnswer(action, conversationId));
- * ```
- */
-export async function chatJsonAnswer(
-  action: ChatAction,
-  conversationId: string,
-  signal?: AbortSignal,
-): Promise<ChatJsonAnswer> {
-  const answer: ChatJsonAnswer = {
-    conversation_id: conversationId,
-    narrative: "",
-    world_updates: [],
-    outcome: await action.outcome,
-  };
-  const reader = action.parts.getReader();
-  const onAbort = () => reader.cancel().catch(() => {});
-  signal?.addEventListener("abort", onAbort, { once: true });
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      if (value.type === "world_update") answer.world_updates.push(value.event);
-      else if (value.type === "content") answer.narrative += value.content;
-      else answer.error = { code: value.code, message: value.message };
-    }
-  } finally {
-    signal?.removeEventListener("abort", onAbort);
-    reader.releaseLock();
-  }
-  return answer;
 }

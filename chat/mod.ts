@@ -21,14 +21,19 @@
 export type { KbService } from "../shared/kb_service.ts";
 export { Chat, type ChatOptions } from "./chat.ts";
 export {
+  AnthropicIntent,
   AnthropicNarrator,
+  createIntentModel,
   createNarrator,
+  type IntentModel,
   type NarrationInput,
   type Narrator,
   OfflineNarrator,
   offlineProse,
+  OpenAIIntent,
   OpenAINarrator,
 } from "./narrators/mod.ts";
+export { IntentStep, parseActArguments } from "./intent.ts";
 export { WORLD_STREAM } from "../shared/bus/mod.ts";
 export { clientRoutes } from "./client_routes.ts";
 export { RemoteKb, type RemoteKbOptions } from "./remote_kb.ts";

@@ -11,6 +11,8 @@ import { encodeEvent, encodeWorldUpdate } from "./sse.ts";
 export type ChatPart =
   | { type: "world_update"; event: WorldUpdateEvent; frame?: Uint8Array }
   | { type: "content"; content: string }
+  /** The command the intent step ran for a message the grammar did not understand. */
+  | { type: "intent"; command: string }
   | { type: "error"; code: string; message: string };
 
 /**
@@ -27,6 +29,8 @@ export function partFrame(part: ChatPart): Uint8Array {
       return part.frame ?? encodeWorldUpdate(part.event);
     case "content":
       return encodeEvent("content", { content: part.content });
+    case "intent":
+      return encodeEvent("intent", { command: part.command });
     case "error":
       return encodeEvent("error", { code: part.code, message: part.message });
   }

@@ -22,6 +22,7 @@ import { log } from "../shared/log.ts";
 import type { KbService } from "../shared/kb_service.ts";
 import {
   describeIssues,
+  type IntentContext,
   type InteractReply,
   type InteractRequest,
   InteractRequestSchema,
@@ -330,7 +331,14 @@ export class Kb implements KbService {
     ) => ActionPlan,
   ): Promise<InteractReply> {
     const model = exp.config.state.model;
-    const commit = await this.#store.transact<Outcome>(unit, r.user_id, plan, {
+    // What the player can see, for chat's intent step (the plan may run twice: the last counts).
+    let context: IntentContext | undefined;
+    const planned = (state: Parameters<typeof plan>[0]) => {
+      const p = plan(state);
+      context = p.intent;
+      return p;
+    };
+    const commit = await this.#store.transact<Outcome>(unit, r.user_id, planned, {
       // Part of the commit: the store writes it into the unit's outbox, and the
       // publisher sends it (in version order) once the commit is durable.
       event: (c) =>
@@ -364,6 +372,7 @@ export class Kb implements KbService {
       outcome: { ...commit.result, changed: commit.changed },
       event_ids: events.map((e) => e.id),
       events,
+      ...(context ? { context } : {}),
     };
   }
 

@@ -12,6 +12,8 @@
  *
  * @module
  */
+import type { IntentContext } from "../shared/schema.ts";
+import { intentContext } from "./intent_context.ts";
 import type { Outcome, StateModel, StateOperation } from "../shared/schema.ts";
 import { joinPath } from "../shared/apply.ts";
 import { varied } from "./conditions.ts";
@@ -42,6 +44,8 @@ export interface ActionPlan {
   world: StateOperation[];
   player: StateOperation[];
   result: Outcome;
+  /** For a command the grammar did not understand: what the player can see (chat's intent step). */
+  intent?: IntentContext;
 }
 
 function epochOf(world: Doc): number {
@@ -72,14 +76,15 @@ export function planAction(
   const model = exp.config.state.model;
   const world = state.world ?? initialWorld(exp) as unknown as Doc;
   const { fresh, player } = currentPlayer(exp, world, state.player, userId);
-  const result = decide({
+  const input = {
     exp,
     world: WorldStateSchema.parse(world),
     player: PlayerStateSchema.parse(player),
     userId,
     message,
     now,
-  });
+  };
+  const result = decide(input);
   let worldOps = result.world;
   let playerOps = result.player;
   // The conversation is kept for players who exist: a newcomer's look writes nothing.
@@ -99,6 +104,7 @@ export function planAction(
     world: worldOps,
     player: playerOps,
     result: result.outcome,
+    ...(result.outcome.kind === "not_understood" ? { intent: intentContext(input) } : {}),
   };
 }
 

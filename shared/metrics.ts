@@ -142,8 +142,22 @@ export const metrics = {
   }),
   rateLimited: new client.Counter({
     name: "rate_limited_total",
-    help: "requests refused by a limit (actions, streams_user, streams_process, world_updates)",
+    help:
+      "requests refused by a limit (actions, streams_user, streams_process, world_updates, intent)",
     labelNames: ["limit"] as const,
+    registers,
+  }),
+  intentCalls: new client.Counter({
+    name: "intent_calls_total",
+    help:
+      "LLM intent calls for commands the grammar did not understand, by result (mapped, not_understood, declined, invalid, timeout, failed)",
+    labelNames: ["result"] as const,
+    registers,
+  }),
+  intentDuration: new client.Histogram({
+    name: "intent_call_duration_ms",
+    help: "one LLM intent call, request to the model's answer (or the timeout), in ms",
+    buckets: LATENCY_BUCKETS,
     registers,
   }),
 };

@@ -158,6 +158,34 @@ export const OutcomeSchema = z.object({
 /** A KB outcome. */
 export type Outcome = z.infer<typeof OutcomeSchema>;
 
+/** Longest name the intent context carries (names of other players are user-chosen). */
+const contextName = z.string().max(200);
+const contextList = z.array(contextName).max(64);
+
+/**
+ * What the player can see, sent with a `not_understood` reply only: the
+ * command forms of the grammar and the player's surroundings by name, so
+ * that chat's intent step can ask a model what the player meant. Only what
+ * the snapshot shows this player (their location, its open exits, items
+ * and who is there, their inventory): never hidden state such as locked
+ * exits' targets, what NPCs hold, or other locations.
+ */
+export const IntentContextSchema = z.object({
+  /** The command forms the grammar accepts, one line each (`HELP_LINES`). */
+  verbs: contextList,
+  location: contextName,
+  /** Open exits: the direction word and where it leads. */
+  exits: z.array(z.object({ direction: contextName, to: contextName })).max(64),
+  /** Items here; a container's visible contents by name. */
+  items: z.array(z.object({ name: contextName, contents: contextList.optional() })).max(64),
+  npcs: contextList,
+  /** Other players here. */
+  players: contextList,
+  inventory: z.array(z.object({ name: contextName, contents: contextList.optional() })).max(64),
+});
+/** The visible context of a `not_understood` reply. */
+export type IntentContext = z.infer<typeof IntentContextSchema>;
+
 /** Error shape used in HTTP bodies, SSE `error` events and KB replies. */
 export const ErrorBodySchema = z.object({ code: z.string(), message: z.string() });
 /** An error body. */
@@ -172,6 +200,8 @@ export const InteractReplySchema = z.discriminatedUnion("ok", [
     outcome: OutcomeSchema,
     event_ids: z.array(z.string()),
     events: z.array(WorldUpdateEventSchema),
+    /** With a `not_understood` outcome only: what the player can see (chat's intent step). */
+    context: IntentContextSchema.optional(),
   }),
   z.object({
     ok: z.literal(false),

@@ -86,6 +86,11 @@ const SettingsSchema = z.object({
   OPENAI_API_KEY: z.string().optional(),
   OPENAI_MODEL: z.string().default("gpt-4o-mini"),
   OPENAI_CAPABLE_MODEL: z.string().optional(),
+  /** Remote narrators: the longest wait for the model's intent answer before not-understood. */
+  INTENT_TIMEOUT: duration("3s", { positive: true, timer: true }),
+  /** Intent calls per second per user (0: no intent step), and the burst. */
+  INTENT_RATE: z.coerce.number().min(0).default(0.5),
+  INTENT_BURST: z.coerce.number().min(1).default(5),
   // JetStream reads max_age 0 as "keep forever".
   WORLD_RETENTION: duration("1h", { positive: true }),
   // Unset: 3 when the account has at least 3 JetStream servers, else 1.
@@ -134,6 +139,9 @@ export type NarratorSettings = Pick<
   | "OPENAI_API_KEY"
   | "OPENAI_MODEL"
   | "OPENAI_CAPABLE_MODEL"
+  | "INTENT_TIMEOUT"
+  | "INTENT_RATE"
+  | "INTENT_BURST"
 >;
 
 /**

@@ -214,6 +214,12 @@ async function command(message, submittedAt = now()) {
       if (m.event === "metadata") {
         S.conversation = data.conversation_id;
         store.setItem("gaia.conversation", S.conversation);
+      } else if (m.event === "intent") {
+        // What free-form text was understood as, before the prose: "(take dream bottle)".
+        const understood = document.createElement("span");
+        understood.className = "understood";
+        understood.textContent = `(${data.command}) `;
+        story.insertBefore(understood, text);
       } else if (m.event === "world_update") {
         cmd.eventIds.push(data.id);
         changes.push(data);

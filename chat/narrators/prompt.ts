@@ -27,6 +27,8 @@ export function userPrompt(input: NarrationInput): string {
   return JSON.stringify({
     experience: input.experience,
     player_command: input.message,
+    // The command the player's words were understood as (the intent step), which the outcome is of.
+    ...(input.understoodAs ? { understood_as: input.understoodAs } : {}),
     outcome: {
       kind: input.outcome.kind,
       changed: input.outcome.changed,

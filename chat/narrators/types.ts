@@ -3,12 +3,14 @@
  *
  * @module
  */
-import type { Outcome, WorldUpdateEvent } from "../../shared/schema.ts";
+import type { IntentContext, Outcome, WorldUpdateEvent } from "../../shared/schema.ts";
 
 /** Everything a narrator may use. */
 export interface NarrationInput {
   /** What the player typed. */
   message: string;
+  /** The command the intent step ran for it, when the grammar did not understand the message. */
+  understoodAs?: string;
   experience: string;
   /** What the KB decided (summary and facts). */
   outcome: Outcome;
@@ -43,4 +45,35 @@ export interface Narrator {
  */
 export function tokenize(text: string): string[] {
   return text.match(/\S+\s*/g) ?? [];
+}
+
+/** What the intent step asks a model: the player's text and what they can see. */
+export interface IntentRequest {
+  text: string;
+  context: IntentContext;
+}
+
+/** The model's call of the `act` tool, as it came (arguments not yet checked). */
+export interface ToolCall {
+  name: string;
+  /** Anthropic: the parsed `input`; OpenAI: the `arguments` string. */
+  arguments: unknown;
+}
+
+/**
+ * A model that maps free-form text to one command through the `act` tool
+ * (chat/intent.ts checks the answer and runs it like a typed command).
+ *
+ * @example
+ * ```ts
+ * const call = await model.act({ text: "grab a bottle?", context }, signal);
+ * if (call?.name === "act") console.log(call.arguments);
+ * ```
+ */
+export interface IntentModel {
+  readonly kind: "anthropic" | "openai";
+  /** The model asked (the fast tier). */
+  readonly model: string;
+  /** One request; resolves the first tool call, or undefined when the model called none. */
+  act(request: IntentRequest, signal: AbortSignal): Promise<ToolCall | undefined>;
 }

@@ -82,12 +82,14 @@ export interface ServerOptions {
   denoFlags?: string[];
   /** Permission flags; default: those of `deno task start`. */
   perms?: string[];
+  /** Extra environment (e.g. a remote narrator's settings); wins over the defaults. */
+  env?: Record<string, string>;
 }
 
 /**
  * Starts `main.ts` with `ROLE=all`, the offline narrator without pacing,
- * fsync on (the KB default), no action rate limit and raised stream caps;
- * resolves once `/health` answers.
+ * fsync on (the KB default), no action rate limit and raised stream caps
+ * (`env` overrides any of it); resolves once `/health` answers.
  */
 export async function startServer(o: ServerOptions): Promise<Child> {
   const env = {
@@ -103,6 +105,7 @@ export async function startServer(o: ServerOptions): Promise<Child> {
     ACTION_RATE: "0",
     MAX_STREAMS_PER_USER: "100000",
     MAX_STREAMS: "100000",
+    ...o.env,
   };
   const child = spawnRaised(
     [

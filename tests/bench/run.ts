@@ -9,10 +9,11 @@
  *   deno task bench            # full run (several minutes)
  *   deno task bench --quick    # under 60 s, fewer samples and steps
  *   deno task bench --only=floor,actor --profile
+ *   deno task bench --only=intent   # typed vs model-mapped commands, both providers' formats
  *   deno task bench --report=tests/bench/results/<run>/results.json   # re-render
  *
- * Groups: floor, actor, rate, throughput, connections, profile (full runs
- * profile the actor path; `--quick` skips it unless `--profile` is given).
+ * Groups: floor, actor, rate, throughput, connections, intent, profile (full
+ * runs profile the actor path; `--quick` skips it unless `--profile` is given).
  *
  * This process re-executes itself once through `bash` to raise its own
  * open-file limit (`ulimit -n`) before holding thousands of sockets.
@@ -28,6 +29,7 @@ import { evaluateTargets, markdown } from "./report.ts";
 import { type Ctx, ISOLATED, runActor, runConnections, SHARED } from "./scenarios.ts";
 import { runEventRate, runThroughput } from "./scenarios_load.ts";
 import { runFloors } from "./scenarios_floor.ts";
+import { runIntent } from "./scenarios_intent.ts";
 import { latencyChart } from "./svg.ts";
 
 const args = new Set(Deno.args.filter((a) => !a.startsWith("--only=")));
@@ -54,6 +56,7 @@ const PLAN = quick
     isolatedRates: [200, 400, 600],
     throughputStepMs: 1200,
     sharedWithStreams: false,
+    intentSamples: 20,
     profileMs: 3000,
   }
   : {
@@ -71,6 +74,7 @@ const PLAN = quick
     isolatedRates: [100, 200, 400, 600, 800, 1000, 1200, 1600, 2000],
     throughputStepMs: 4000,
     sharedWithStreams: true,
+    intentSamples: 100,
     profileMs: 15_000,
   };
 
@@ -219,6 +223,9 @@ async function main(): Promise<void> {
         await server.stop();
       }
     });
+    await attempt("intent", async () => {
+      figures.push(...await runIntent({ serverAt, natsPid, signer, say }, PLAN.intentSamples));
+    });
     await attempt("profile", async () => {
       profile = await runProfile({
         ...serverAt("prof"),
@@ -231,7 +238,7 @@ async function main(): Promise<void> {
     });
   } finally {
     await nats.dispose();
-    for (const tag of ["main", "conn", "prof"]) {
+    for (const tag of ["main", "conn", "prof", "intent-openai", "intent-anthropic"]) {
       await Deno.remove(`${runDir}/state-${tag}`, { recursive: true }).catch(() => {});
     }
     await Deno.remove(`${runDir}/nats-store`, { recursive: true }).catch(() => {});
@@ -248,7 +255,7 @@ async function main(): Promise<void> {
       processes:
         "nats-server, server (main.ts ROLE=all), relay floor server, probe (the actor / one relay client), load generator (this process): each separate",
       server_env:
-        "NARRATOR=offline, NARRATOR_PACING unset, fsync on (KB default), ACTION_RATE=0, LOG_LEVEL default (info) to a file",
+        "NARRATOR=offline (intent: NARRATOR=openai/anthropic on a local model server), NARRATOR_PACING unset, fsync on (KB default), ACTION_RATE=0, LOG_LEVEL default (info) to a file",
       load_client:
         "HTTP/1.1 over Deno.connect, own chunked + SSE parsing, one connection per stream/player",
       clock:

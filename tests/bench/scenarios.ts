@@ -32,7 +32,7 @@ export function meter(ctx: Ctx): CpuMeter {
 }
 
 /** `_sum` and `_count` of every histogram series on `/metrics`. */
-async function histograms(port: number): Promise<Map<string, number>> {
+export async function histograms(port: number): Promise<Map<string, number>> {
   const text = await getText(port, "/metrics");
   const out = new Map<string, number>();
   for (const line of text.split("\n")) {
@@ -43,7 +43,7 @@ async function histograms(port: number): Promise<Map<string, number>> {
 }
 
 /** Server-side mean (ms) of each histogram over a window: Δsum / Δcount. */
-function histogramMeans(
+export function histogramMeans(
   before: Map<string, number>,
   after: Map<string, number>,
 ): Record<string, number> {

@@ -6,8 +6,24 @@
  * `trickle` (50 chunks, one every 200 ms: a long answer) and `no_choices`
  * (OpenAI: a chunk without `choices` mid-stream, as some compatible servers send).
  *
+ * Requests that offer tools (the intent step) are answered by `toolMode`
+ * instead, after `toolDelayMs`, in each provider's wire format, streamed
+ * when the request asks for a stream (Anthropic `tool_use` blocks with
+ * `input_json_delta`; OpenAI `tool_calls` with `arguments` in pieces) and
+ * as one JSON body otherwise: `call` (the `act` tool with `{command}` from
+ * `toolCommand`, or `toolArguments` as they are), `decline` (text only),
+ * `malformed` (arguments that are not JSON, or an input without `command`),
+ * `wrong_tool` (a call of another tool), `500`, `garbage` (a 200 body that
+ * is not JSON) and `stall` (the head and half a JSON body, then silence until
+ * the client gives up, which `toolAborted` counts). `toolDelayMs` holds back
+ * the head (a client that gives up meanwhile is not seen: Deno's server
+ * notices a gone client only once it writes).
+ *
  * @module
  */
+import { type ToolAnswer, toolResponse } from "./llm_mock_tools.ts";
+
+export type { ToolAnswer };
 
 /** Failure mode of the next requests. */
 export type MockMode =
@@ -28,11 +44,30 @@ export interface MockRequest {
   body: any;
 }
 
+/** How the next requests that offer tools are answered. */
+export type ToolMode =
+  | "call"
+  | "decline"
+  | "malformed"
+  | "wrong_tool"
+  | "500"
+  | "garbage"
+  | "stall";
+
 /** A running mock. */
 export interface LlmMock {
   url: string;
   mode: MockMode;
+  toolMode: ToolMode;
+  /** Delay before a tool answer's head (ms). */
+  toolDelayMs: number;
+  /** The command of an `act` call, from the request (default `look`). */
+  toolCommand: (req: MockRequest) => string;
+  /** When set, the `act` call's arguments exactly (any JSON value), instead of `{command}`. */
+  toolArguments?: (req: MockRequest) => unknown;
   requests: MockRequest[];
+  /** Stalled tool answers whose client went away (cancelled bodies). */
+  toolAborted: number;
   /** Streams whose client went away before the end (cancelled bodies). */
   cancelled: number;
   /** Streams that ran to their end. */
@@ -122,14 +157,29 @@ export function startLlmMock(kind: "anthropic" | "openai"): LlmMock {
   const mock: LlmMock = {
     url: "",
     mode: "ok",
+    toolMode: "call",
+    toolDelayMs: 0,
+    toolCommand: () => "look",
     requests: [],
+    toolAborted: 0,
     cancelled: 0,
     finished: 0,
-    close: () => server.shutdown(),
+    close: () => {
+      // Stalled bodies end here, or the server would wait for them forever.
+      for (const c of stalled) {
+        try {
+          c.close();
+        } catch { /* cancelled */ }
+      }
+      return server.shutdown();
+    },
   };
+  const stalled = new Set<ReadableStreamDefaultController<Uint8Array>>();
   const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, async (req) => {
     const body = await req.json();
-    mock.requests.push({ path: new URL(req.url).pathname, headers: req.headers, body });
+    const recorded = { path: new URL(req.url).pathname, headers: req.headers, body };
+    mock.requests.push(recorded);
+    if (Array.isArray(body.tools)) return await answerTools(mock, kind, recorded, stalled);
     const mode = mock.mode;
     if (mode === "429" || mode === "500") {
       const status = Number(mode);
@@ -192,4 +242,45 @@ export function startLlmMock(kind: "anthropic" | "openai"): LlmMock {
   });
   mock.url = `http://127.0.0.1:${server.addr.port}`;
   return mock;
+}
+
+async function answerTools(
+  mock: LlmMock,
+  kind: "anthropic" | "openai",
+  recorded: MockRequest,
+  stalled: Set<ReadableStreamDefaultController<Uint8Array>>,
+): Promise<Response> {
+  const mode = mock.toolMode;
+  if (mode === "stall") {
+    let controller: ReadableStreamDefaultController<Uint8Array>;
+    const body = new ReadableStream<Uint8Array>({
+      start(c) {
+        controller = c;
+        stalled.add(c);
+        c.enqueue(enc.encode('{"id": "msg_mock", "content": ['));
+      },
+      cancel() {
+        stalled.delete(controller);
+        mock.toolAborted++;
+      },
+    });
+    return new Response(body, { headers: { "content-type": "application/json" } });
+  }
+  if (mock.toolDelayMs > 0) await new Promise((r) => setTimeout(r, mock.toolDelayMs));
+  if (mode === "500") return Response.json(errorBody(kind, 500), { status: 500 });
+  if (mode === "garbage") {
+    return new Response("<html>not an API</html>", {
+      headers: { "content-type": "application/json" },
+    });
+  }
+  let answer: ToolAnswer;
+  if (mode === "decline") answer = { kind: "text", text: "You cannot do that here." };
+  else if (mode === "malformed") answer = { kind: "malformed" };
+  else {
+    const args = mock.toolArguments
+      ? mock.toolArguments(recorded)
+      : { command: mock.toolCommand(recorded) };
+    answer = { kind: "call", name: mode === "wrong_tool" ? "give_everything" : "act", args };
+  }
+  return toolResponse(kind, recorded.body.model, answer, recorded.body.stream === true);
 }

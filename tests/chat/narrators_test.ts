@@ -5,7 +5,9 @@
  * then `done`, and nothing left running.
  */
 import assert from "node:assert/strict";
-import { offlineProse } from "../../chat/mod.ts";
+import Anthropic from "@anthropic-ai/sdk";
+import OpenAI from "openai";
+import { AnthropicIntent, offlineProse, OpenAIIntent } from "../../chat/mod.ts";
 import { loadSettings, type NarratorSettings } from "../../shared/settings.ts";
 import { kbFixture } from "../kb/_support.ts";
 import {
@@ -358,5 +360,86 @@ Deno.test("offline narrator: prose from the real engine's outcomes", async () =>
     assert.match(await act("go north"), /From here you can go \w+ to /);
   } finally {
     await fx.dispose();
+  }
+});
+
+Deno.test("tool-call wire formats: each SDK's own readers get the mock's act call, streamed and not", async () => {
+  const tool = {
+    name: "act",
+    description: "one command",
+    schema: {
+      type: "object" as const,
+      properties: { command: { type: "string" } },
+      required: ["command"],
+    },
+  };
+  const want = { command: "take dream bottle" };
+  for (const kind of KINDS) {
+    const mock = startLlmMock(kind);
+    mock.toolCommand = () => want.command;
+    try {
+      if (kind === "anthropic") {
+        const client = new Anthropic({ apiKey: "k", baseURL: mock.url, maxRetries: 0 });
+        const params = {
+          model: "fast-m",
+          max_tokens: 64,
+          tools: [{ name: tool.name, description: tool.description, input_schema: tool.schema }],
+          messages: [{ role: "user" as const, content: "grab a bottle" }],
+        };
+        const json = await client.messages.create(params);
+        const streamed = await client.messages.stream(params).finalMessage();
+        assert.equal(mock.requests.at(-1)!.body.stream, true);
+        for (const m of [json, streamed]) {
+          const call = m.content.find((b) => b.type === "tool_use");
+          assert.ok(call && call.type === "tool_use", JSON.stringify(m.content));
+          assert.equal(call.name, "act");
+          assert.deepEqual(call.input, want);
+          assert.equal(m.stop_reason, "tool_use");
+        }
+      } else {
+        const client = new OpenAI({ apiKey: "k", baseURL: `${mock.url}/v1`, maxRetries: 0 });
+        const params = {
+          model: "fast-m",
+          tools: [{
+            type: "function" as const,
+            function: { name: tool.name, description: tool.description, parameters: tool.schema },
+          }],
+          messages: [{ role: "user" as const, content: "grab a bottle" }],
+        };
+        const json = await client.chat.completions.create(params);
+        const streamed = await client.chat.completions.stream(params).finalChatCompletion();
+        assert.equal(mock.requests.at(-1)!.body.stream, true);
+        for (const c of [json, streamed]) {
+          const call = c.choices[0]!.message.tool_calls?.[0];
+          assert.ok(call && call.type === "function", JSON.stringify(c.choices[0]));
+          assert.equal(call.function.name, "act");
+          assert.deepEqual(JSON.parse(call.function.arguments), want);
+          assert.equal(c.choices[0]!.finish_reason, "tool_calls");
+        }
+      }
+      // A declined answer is text only, in both shapes.
+      mock.toolMode = "decline";
+      const model = kind === "anthropic"
+        ? AnthropicIntent.fromSettings(settingsFor(kind, mock))
+        : OpenAIIntent.fromSettings(settingsFor(kind, mock));
+      const context = {
+        verbs: [],
+        location: "store",
+        exits: [],
+        items: [],
+        npcs: [],
+        players: [],
+        inventory: [],
+      };
+      const signal = new AbortController().signal;
+      assert.equal(await model.act({ text: "hm", context }, signal), undefined);
+      mock.toolMode = "call";
+      const call = await model.act({ text: "grab a bottle", context }, signal);
+      assert.equal(call?.name, "act");
+      const args = kind === "openai" ? JSON.parse(call!.arguments as string) : call!.arguments;
+      assert.deepEqual(args, want);
+    } finally {
+      await mock.close();
+    }
   }
 });
