@@ -263,7 +263,9 @@ export function decide(input: EngineInput): EngineResult {
     const { step: s, command } = step(ctx, text, context);
     if (!s.applied) ctx.apply(s);
     steps.push(s);
-    if (command && command.verb !== "again") {
+    // Only commands that mean something are worth repeating ("again"), and a
+    // text nobody understood leaves the conversation (and the state) as it was.
+    if (command && command.verb !== "again" && command.verb !== "unknown") {
       context.last = command as unknown as Record<string, unknown>;
     }
     if (s.it) context.it = s.it;

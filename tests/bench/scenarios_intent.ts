@@ -23,14 +23,14 @@ export const MODEL_DELAY_MS = 300;
 /** Free-form text → the command the mock model maps it to (the typed twin). */
 const PAIRS: Array<{ typed: string; free: string; command: string }> = [
   {
-    typed: "take the dream bottle",
+    typed: "take the blue dream bottle",
     free: "could you grab one of those glowing bottles?",
-    command: "take dream bottle",
+    command: "take blue dream bottle",
   },
   {
-    typed: "drop the dream bottle",
+    typed: "drop the blue dream bottle",
     free: "I don't want this bottle anymore, leave it here",
-    command: "drop dream bottle",
+    command: "drop blue dream bottle",
   },
 ];
 

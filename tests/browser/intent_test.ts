@@ -1,6 +1,6 @@
 /**
  * The browser client shows what free-form text was understood as, before
- * the narrative ("(take dream bottle)"), and applies the mapped command's
+ * the narrative ("(take blue dream bottle)"), and applies the mapped command's
  * world update: real Chromium, the real server with the OpenAI-compatible
  * narrator pointed at the local mock model.
  */
@@ -20,7 +20,7 @@ Deno.test("browser: a free-form command shows its understood command before the 
     await signIn(page, stack.url, "ada");
     await act(page, "north");
     await act(page, "east");
-    stack.mock.toolCommand = () => "take dream bottle";
+    stack.mock.toolCommand = () => "take blue dream bottle";
     const cmd = await act(page, "could you grab one of those glowing bottles?");
     eq(cmd.eventIds.length, 1, "the mapped command's world update reached the page");
     const story = await page.evaluate(`(() => {
@@ -29,8 +29,8 @@ Deno.test("browser: a free-form command shows its understood command before the 
         text: s.textContent };
     })()`) as { first: string; understood: string; text: string };
     eq(story.first, "understood", "shown before the narrative");
-    eq(story.understood, "(take dream bottle) ");
-    eq(story.text, `(take dream bottle) ${MOCK_CHUNKS.join("")}`);
+    eq(story.understood, "(take blue dream bottle) ");
+    eq(story.text, `(take blue dream bottle) ${MOCK_CHUNKS.join("")}`);
     ok((await listKeys(page, "inventory")).some((k) => k.includes("dream-bottle")));
     // A typed command shows no such line.
     await act(page, "look");
