@@ -41,7 +41,7 @@ Deno.test("kb: a not_understood reply carries the visible context, nothing hidde
     // deno-lint-ignore no-explicit-any
     const go = async (user: string, m: string) => (await act(user, m)) as any;
     assert.equal((await go("ada", "look")).context, undefined, "understood: no context");
-    for (const m of ["north", "east", "take dream bottle"]) {
+    for (const m of ["north", "east", "take blue dream bottle"]) {
       assert.equal((await go("ada", m)).context, undefined, m);
     }
     // Another player in the store, with the longest user id there is.
@@ -63,7 +63,7 @@ Deno.test("kb: a not_understood reply carries the visible context, nothing hidde
     assert.ok(c.verbs.some((v: string) => v.startsWith("take")));
     const json = JSON.stringify(c);
     // The locked back room, its silver bottle, what Woander wants: not visible from here.
-    for (const hidden of ["Back Room", "back-room", "silver", "moonpetal", "thorn", "unlock"]) {
+    for (const hidden of ["Back Room", "back-room", "silver", "moonpetal", "thorn"]) {
       assert.ok(!json.includes(hidden), `context shows ${hidden}: ${json}`);
     }
     // A refusal or an incomplete command is understood: no context.
@@ -76,8 +76,10 @@ Deno.test("kb: the context shows a container's contents where the player is", as
     // deno-lint-ignore no-explicit-any
     const go = async (m: string) => (await act("cy", m)) as any;
     await go("north");
-    const look = await go("west"); // the Silver Brook: a basket with something in it
-    const here = look.outcome.facts.location;
+    await go("west"); // the Silver Brook: a wicker basket, a pebble
+    await go("take pebble");
+    await go("put pebble in basket");
+    const here = (await go("look")).outcome.facts.location;
     const r = await go("wiggle my ears");
     const names = r.context.items.map((i: { name: string }) => i.name);
     assert.deepEqual(names, here.items.map((i: { name: string }) => i.name));

@@ -49,7 +49,12 @@ Deno.test("nats cluster: three nodes, an R3 stream outlives its leader, restart 
     await victim.restart();
     assert.ok(victim.pid() !== undefined && victim.pid() !== pid);
     await cluster.ready();
-    const info = await jsm.streams.info("KIT");
+    // The restarted member catches up; the leader reports both messages.
+    let info = await jsm.streams.info("KIT");
+    for (let i = 0; i < 50 && info.state.messages < 2; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      info = await jsm.streams.info("KIT");
+    }
     assert.equal(info.state.messages, 2);
     assert.equal(info.config.num_replicas, 3);
   } finally {
