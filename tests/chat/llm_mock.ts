@@ -37,6 +37,8 @@ export interface LlmMock {
   cancelled: number;
   /** Streams that ran to their end. */
   finished: number;
+  /** Frames sent by paced streams (`slow`, `trickle`). */
+  sent: number;
   close(): Promise<void>;
 }
 
@@ -125,6 +127,7 @@ export function startLlmMock(kind: "anthropic" | "openai"): LlmMock {
     requests: [],
     cancelled: 0,
     finished: 0,
+    sent: 0,
     close: () => server.shutdown(),
   };
   const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, async (req) => {
@@ -176,6 +179,7 @@ export function startLlmMock(kind: "anthropic" | "openai"): LlmMock {
               return c.close();
             }
             c.enqueue(enc.encode(frames[i++]!));
+            mock.sent++;
             timer = setTimeout(tick, mode === "slow" ? 50 : 200);
           };
           tick();
