@@ -4,7 +4,7 @@ import { OutcomeSchema } from "../../shared/schema.ts";
 import { type Experience, loadExperience, parseExperience } from "../../kb/content.ts";
 import { decide, type EngineResult } from "../../kb/engine.ts";
 import { initialWorld, newPlayer, type PlayerState, type WorldState } from "../../kb/world.ts";
-import { DATA_DIR } from "./_support.ts";
+import { SHIPPED_DATA_DIR as DATA_DIR } from "../_helpers/mod.ts";
 
 /** Plays messages for one user, applying the engine's own operations between steps. */
 class Sim {

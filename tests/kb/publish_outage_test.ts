@@ -11,13 +11,12 @@ import { connect } from "@nats-io/transport-node";
 import { deepStrictEqual as eq } from "node:assert/strict";
 import { WORLD_STREAM } from "../../shared/bus/mod.ts";
 import { experienceSubject } from "../../shared/subjects.ts";
-import { startStack } from "../helpers/stack.ts";
+import { delay as sleep, setup } from "../_helpers/mod.ts";
 
 const EXP = "wylding-woods";
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 Deno.test("publish: events committed while nats-server crashes reach JetStream once, in order", async () => {
-  const stack = await startStack({ LOG_LEVEL: "error" });
+  const stack = await setup();
   try {
     const tokens = await Promise.all(
       Array.from({ length: 10 }, (_, i) => stack.login(`crash-walker-${i}`)),
@@ -37,7 +36,7 @@ Deno.test("publish: events committed while nats-server crashes reach JetStream o
     });
     for (let round = 0; round < 2; round++) {
       await sleep(600);
-      await stack.nats.restart(); // SIGKILL, then a new server on the same port and store
+      await stack.nats!.restart(); // SIGKILL, then a new server on the same port and store
     }
     await sleep(1000);
     stop = true;
@@ -48,7 +47,7 @@ Deno.test("publish: events committed while nats-server crashes reach JetStream o
     );
     eq(world.version, acked, "every acknowledged action committed once");
     // Give the outbox time to drain after the last reconnect, then read the stream.
-    const nc = await connect({ servers: stack.nats.url });
+    const nc = await connect({ servers: stack.nats!.url });
     try {
       const want = Array.from({ length: world.version }, (_, i) => i + 1);
       let versions: number[] = [];

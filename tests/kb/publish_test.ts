@@ -1,26 +1,18 @@
 import { deepStrictEqual as eq, ok } from "node:assert/strict";
 import { type BusMessage, NatsBus } from "../../shared/bus/mod.ts";
-import { startNatsServer } from "../../shared/nats_server.ts";
 import { type InteractReply, type WorldUpdateEvent } from "../../shared/schema.ts";
 import { experienceSubject, KB_INTERACT, userSubject } from "../../shared/subjects.ts";
-import { kbFixture } from "./_support.ts";
+import {
+  delay as sleep,
+  eventually,
+  natsServer as startNatsServer,
+  startKb,
+} from "../_helpers/mod.ts";
 
 const EXP = "wylding-woods";
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(
-  cond: () => boolean | Promise<boolean>,
-  ms: number,
-  what: string | (() => string),
-) {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${typeof what === "string" ? what : what()}`);
-    }
-    await sleep(20);
-  }
-}
+const kbFixture = (opts: { bus: NatsBus }) => startKb({ bus: opts.bus, responder: false });
+const until = (cond: () => boolean | Promise<boolean>, ms: number, what: string) =>
+  eventually(cond, { timeoutMs: ms, what, intervalMs: 20 });
 
 /** Collects messages of one subject through a callback subscription. */
 function collect(bus: NatsBus, subject: string) {
