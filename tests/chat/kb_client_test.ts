@@ -24,6 +24,7 @@ async function cluster() {
   const b = await startKb({ natsUrl: nats.url, stateDir: a.stateDir, responder: false }); // another's
   return {
     busA: a.bus,
+    busB: b.bus,
     kbA: a.kb,
     kbB: b.kb,
     nats,
@@ -55,6 +56,7 @@ Deno.test("kb client: a timed-out request answered elsewhere is not applied agai
   await spyBus.flush();
   try {
     c.kbB.startResponder(); // only B answers on the bus
+    await c.busB.flush(); // the server has B's subscription: a request that arrives reaches B
     const client = new KbClient({
       bus: c.busA,
       // Its own KB, which does not run this request: a retry there would act again.
