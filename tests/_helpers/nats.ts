@@ -40,7 +40,9 @@ export function natsBinary(): string {
 }
 
 /**
- * Starts one nats-server with JetStream on free ports and a temp store.
+ * Starts one nats-server with JetStream on free ports and a temp store. A
+ * free port taken by another process before the server binds it (other
+ * test runs share this machine) is retried with new ports, twice.
  *
  * @example
  * ```ts
@@ -51,13 +53,14 @@ export function natsBinary(): string {
 export async function natsServer(
   opts: Omit<NatsServerOptions, "bin"> = {},
 ): Promise<NatsServerProcess & AsyncDisposable> {
-  const server = await startNatsServer({ ...opts, bin: natsBinary() });
+  const bin = natsBinary();
+  const server = await retryBusyPorts(() => startNatsServer({ ...opts, bin }), !opts.port);
   return Object.assign(server, { [Symbol.asyncDispose]: () => server.dispose() });
 }
 
 /**
  * Starts a JetStream cluster (three nodes unless `size` says otherwise) and
- * waits for its meta leader.
+ * waits for its meta leader; busy ports are retried as in {@linkcode natsServer}.
  *
  * @example
  * ```ts
@@ -70,8 +73,20 @@ export async function natsServer(
 export async function natsCluster(
   opts: Omit<NatsClusterOptions, "bin"> = {},
 ): Promise<NatsCluster & AsyncDisposable> {
-  const cluster = await startNatsCluster({ ...opts, bin: natsBinary() });
+  const bin = natsBinary();
+  const cluster = await retryBusyPorts(() => startNatsCluster({ ...opts, bin }), true);
   return Object.assign(cluster, { [Symbol.asyncDispose]: () => cluster.dispose() });
+}
+
+/** Runs `start` again (new free ports) when a server exits at start-up, up to 3 attempts. */
+async function retryBusyPorts<T>(start: () => Promise<T>, retry: boolean): Promise<T> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await start();
+    } catch (e) {
+      if (!retry || attempt >= 3 || !/exited during start-up/.test(String(e))) throw e;
+    }
+  }
 }
 
 /**

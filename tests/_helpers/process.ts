@@ -53,7 +53,8 @@ function lineReader(stream: ReadableStream<Uint8Array>, lines: string[]): Promis
 /**
  * Spawns `deno run -A main.ts` with `env` over the kit's defaults (free
  * `PORT`, shipped `KB_DATA_DIR`, `JWT_SECRET` = `TEST_SECRET`,
- * `ACTION_RATE=0`) and waits until `/health` answers 200.
+ * `ACTION_RATE=0`) and waits until `/health` answers 200. A free port that
+ * another process took first is retried with a new one, twice.
  *
  * @example
  * ```ts
@@ -66,6 +67,16 @@ export async function spawnServer(
   env: Record<string, string>,
   opts: { timeoutMs?: number } = {},
 ): Promise<ServerProcess> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await spawnOnce(env, opts.timeoutMs ?? 20_000);
+    } catch (e) {
+      if (env.PORT || attempt >= 3 || !/AddrInUse|address already in use/i.test(String(e))) throw e;
+    }
+  }
+}
+
+async function spawnOnce(env: Record<string, string>, timeoutMs: number): Promise<ServerProcess> {
   const port = freePort();
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", MAIN],
@@ -90,8 +101,8 @@ export async function spawnServer(
       child.kill(signal);
     } catch { /* already gone */ }
   };
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = performance.now() + (opts.timeoutMs ?? 20_000);
+  const url = `http://127.0.0.1:${env.PORT ?? port}`;
+  const deadline = performance.now() + timeoutMs;
   for (;;) {
     try {
       const res = await fetch(`${url}/health`);
@@ -111,7 +122,7 @@ export async function spawnServer(
   };
   return {
     url,
-    port,
+    port: Number(env.PORT ?? port),
     child,
     lines,
     status,

@@ -43,7 +43,11 @@ Deno.test("nats cluster: three nodes, an R3 stream outlives its leader, restart 
     await victim.restart();
     assert.ok(victim.pid() !== undefined && victim.pid() !== pid);
     await cluster.ready();
-    const info = await jsm.streams.info("KIT");
+    // The restarted member catches up in the background (it may lead again meanwhile).
+    const info = await eventually(async () => {
+      const i = await jsm.streams.info("KIT");
+      return i.state.messages === 2 && i;
+    }, { timeoutMs: 10_000, what: "both messages in the stream after the restart" });
     assert.equal(info.state.messages, 2);
     assert.equal(info.config.num_replicas, 3);
   } finally {
