@@ -35,8 +35,9 @@ import {
   TokenBucket,
   withTimeout,
 } from "./shared/mod.ts";
+import type { Clock } from "./shared/clock.ts";
 import { Kb, kbRoutes } from "./kb/mod.ts";
-import { Chat, clientRoutes, RemoteKb } from "./chat/mod.ts";
+import { Chat, type ChatOptions, clientRoutes, RemoteKb } from "./chat/mod.ts";
 
 /** The wired process, not yet serving: what {@linkcode buildProcess} returns. */
 export interface GaiaProcess {
@@ -73,6 +74,12 @@ export interface RunningServer {
 export interface BuildOptions {
   /** Dev without NATS_URL: start a nats-server (default true); false forces the in-process bus. */
   localNats?: boolean;
+  /** A bus to use instead of opening one from the settings; `close()` closes it. */
+  bus?: Bus;
+  /** Time of the token buckets and the catalog's listing TTL (tests pass a `ManualClock`). */
+  clock?: Clock;
+  /** Chat options that are not settings (a narrator object, the slow-client cut). */
+  chat?: Pick<ChatOptions, "narratorImpl" | "slowClientDropMs">;
 }
 
 /** Options of {@linkcode startServer}. */
@@ -140,13 +147,19 @@ export async function buildProcess(
 ): Promise<GaiaProcess> {
   const jwtSecret = settings.JWT_SECRET ?? await devSecret(settings.STATE_DIR);
   const auth: AuthOptions = { secret: jwtSecret, maxTtlMs: settings.JWT_MAX_TTL };
-  const { bus, natsServer } = await openBus(settings, opts.localNats ?? true);
+  const { bus, natsServer } = opts.bus
+    ? { bus: opts.bus }
+    : await openBus(settings, opts.localNats ?? true);
   watchBus(bus);
   let kb: Kb | undefined;
   let chat: Chat | undefined;
   try {
     // One bucket per user for every action route of the process, whichever module serves it.
-    const actions = new TokenBucket({ rate: settings.ACTION_RATE, burst: settings.ACTION_BURST });
+    const actions = new TokenBucket({
+      rate: settings.ACTION_RATE,
+      burst: settings.ACTION_BURST,
+      clock: opts.clock,
+    });
     const routes: AppOptions["routes"][number][] = [];
     if (settings.ROLE !== "chat") {
       kb = await Kb.create({
@@ -159,6 +172,7 @@ export async function buildProcess(
           maxEvents: settings.OUTBOX_MAX_EVENTS,
           maxBytes: settings.OUTBOX_MAX_BYTES,
         },
+        clock: opts.clock,
       });
       kb.startResponder();
       routes.push(
@@ -181,6 +195,7 @@ export async function buildProcess(
         maxQueuedBytes: settings.STREAM_BUFFER_BYTES,
         maxStreamsPerUser: settings.MAX_STREAMS_PER_USER,
         maxStreams: settings.MAX_STREAMS,
+        ...opts.chat,
       });
       routes.push(chat.routes(), clientRoutes());
     }

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { type Clock, systemClock } from "../shared/clock.ts";
 import { log } from "../shared/log.ts";
 import { contentSignature, type Experience, EXPERIENCE_ID, loadExperience } from "./content.ts";
 
@@ -30,7 +31,9 @@ export interface ExperienceInfo {
 const LISTING_TTL_MS = 1_000;
 
 /**
- * Loaded experiences with mtime-based reload.
+ * Loaded experiences with mtime-based reload. The directory listing's TTL
+ * runs on `clock` (default: the system's), so a test moves a `ManualClock`
+ * past it instead of sleeping.
  *
  * @example
  * ```ts
@@ -40,24 +43,33 @@ const LISTING_TTL_MS = 1_000;
  */
 export class Catalog {
   readonly dataDir: string;
+  readonly #clock: Pick<Clock, "now">;
   #entries = new Map<string, Entry>();
   #listedAt = 0;
   /** New directories that failed to load, by signature, so each failure is logged once. */
   #rejected = new Map<string, string>();
 
-  private constructor(dataDir: string) {
+  private constructor(dataDir: string, clock: Pick<Clock, "now">) {
     this.dataDir = dataDir;
+    this.#clock = clock;
   }
 
-  /** Loads every experience; throws `bad_content` on the first invalid one. */
-  static async load(dataDir: string): Promise<Catalog> {
-    const catalog = new Catalog(dataDir);
+  /**
+   * Loads every experience; throws `bad_content` on the first invalid one.
+   *
+   * @example
+   * ```ts
+   * const catalog = await Catalog.load("./kb-data", { clock: new ManualClock() });
+   * ```
+   */
+  static async load(dataDir: string, opts: { clock?: Pick<Clock, "now"> } = {}): Promise<Catalog> {
+    const catalog = new Catalog(dataDir, opts.clock ?? systemClock);
     for (const id of await catalog.#listIds()) {
       const dir = `${dataDir}/experiences/${id}`;
       const signature = contentSignature(dir);
       catalog.#entries.set(id, { exp: await loadExperience(dataDir, id), signature });
     }
-    catalog.#listedAt = Date.now();
+    catalog.#listedAt = catalog.#clock.now();
     return catalog;
   }
 
@@ -120,8 +132,9 @@ export class Catalog {
   }
 
   async #relist(): Promise<void> {
-    if (Date.now() - this.#listedAt < LISTING_TTL_MS) return;
-    this.#listedAt = Date.now();
+    const now = this.#clock.now();
+    if (now - this.#listedAt < LISTING_TTL_MS) return;
+    this.#listedAt = now;
     let ids: string[];
     try {
       ids = await this.#listIds();

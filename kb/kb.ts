@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { RESERVED_SEGMENTS } from "../shared/apply.ts";
+import type { Clock } from "../shared/clock.ts";
 import { LruMap } from "../shared/lru.ts";
 import { metrics } from "../shared/metrics.ts";
 import { TokenBucket } from "../shared/rate_limit.ts";
@@ -64,6 +65,8 @@ export interface KbOptions {
    * state change. Bounds the world-update fan-out. Default 1000/s, burst 2000.
    */
   worldUpdateRate?: { rate: number; burst: number };
+  /** Time of the world-update buckets and the catalog's listing TTL (tests: a `ManualClock`). */
+  clock?: Clock;
 }
 
 /** Request shape accepted on the bus and by `interact`: the experience id is checked against the catalog, not by length. */
@@ -141,7 +144,10 @@ export class Kb implements KbService {
       outbox: this.#publisher,
       outboxLimits: opts.outboxLimits,
     });
-    this.#worldRate = new TokenBucket(opts.worldUpdateRate ?? { rate: 1000, burst: 2000 });
+    this.#worldRate = new TokenBucket({
+      ...(opts.worldUpdateRate ?? { rate: 1000, burst: 2000 }),
+      clock: opts.clock,
+    });
     this.#recent = new LruMap({ max: opts.dedupeSize ?? 10_000 });
   }
 
@@ -154,7 +160,7 @@ export class Kb implements KbService {
    * ```
    */
   static async create(opts: KbOptions): Promise<Kb> {
-    const kb = new Kb(opts, await Catalog.load(opts.dataDir));
+    const kb = new Kb(opts, await Catalog.load(opts.dataDir, { clock: opts.clock }));
     await kb.#ensureStream();
     kb.#swept = kb.#store.sweep().then((units) => {
       if (units > 0) log("info", "outboxes swept: unacknowledged events resent", { units });

@@ -4,13 +4,15 @@
  *
  * @module
  */
+import { type Clock, systemClock } from "./clock.ts";
 import { LruMap } from "./lru.ts";
 
 /** Result of {@linkcode TokenBucket.take}. */
 export type TakeResult = { ok: true } | { ok: false; retryAfterMs: number };
 
 /**
- * Per-key token buckets.
+ * Per-key token buckets. Time comes from `clock` (default: the system's),
+ * so a test refills a bucket with `ManualClock.advance` instead of sleeping.
  *
  * @example
  * ```ts
@@ -24,19 +26,19 @@ export class TokenBucket {
   readonly burst: number;
   /** Least recently used first; a forgotten key comes back with a full bucket. */
   readonly #buckets: LruMap<string, { tokens: number; at: number }>;
-  readonly #now: () => number;
+  readonly #clock: Pick<Clock, "now">;
 
-  constructor(opts: { rate: number; burst: number; maxKeys?: number; now?: () => number }) {
+  constructor(opts: { rate: number; burst: number; maxKeys?: number; clock?: Pick<Clock, "now"> }) {
     this.rate = opts.rate;
     this.burst = opts.burst;
     this.#buckets = new LruMap({ max: opts.maxKeys ?? 100_000 });
-    this.#now = opts.now ?? (() => performance.now());
+    this.#clock = opts.clock ?? systemClock;
   }
 
   /** Takes one token for `key`, or says how long until one is available. */
   take(key: string): TakeResult {
     if (this.rate <= 0) return { ok: true };
-    const now = this.#now();
+    const now = this.#clock.now();
     let b = this.#buckets.get(key); // now the most recently used
     if (b) {
       b.tokens = Math.min(this.burst, b.tokens + ((now - b.at) / 1000) * this.rate);

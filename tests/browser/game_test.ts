@@ -7,11 +7,8 @@
  */
 import { deepStrictEqual as eq, ok } from "node:assert/strict";
 import type { Page } from "playwright-core";
-import { startStack } from "../helpers/stack.ts";
-import { eventually } from "../chat/harness.ts";
-import { act, launchBrowser, listKeys, shot, signIn, waitReady } from "./_harness.ts";
-
-const DATA = new URL("../../kb-data", import.meta.url).pathname;
+import { eventually, setup } from "../_helpers/mod.ts";
+import { act, gaia, launchBrowser, listKeys, shot, signIn, waitReady } from "./_harness.ts";
 
 async function signInTo(page: Page, url: string, name: string, experience: string) {
   await page.goto(`${url}/`);
@@ -26,21 +23,12 @@ const text = async (page: Page, sel: string) => (await page.textContent(sel))?.t
 
 Deno.test("browser: intro, score, ending, state-dependent text, per-player items, content edits", async (t) => {
   const browser = await launchBrowser();
-  const root = await Deno.makeTempDir({ prefix: "game-data-" });
-  await Deno.mkdir(`${root}/experiences`, { recursive: true });
-  for (const id of ["wylding-woods", "drowned-lighthouse"]) {
-    await Deno.mkdir(`${root}/experiences/${id}`);
-    for await (const f of Deno.readDir(`${DATA}/experiences/${id}`)) {
-      await Deno.copyFile(
-        `${DATA}/experiences/${id}/${f.name}`,
-        `${root}/experiences/${id}/${f.name}`,
-      );
-    }
-  }
-  const stack = await startStack({ KB_DATA_DIR: root }).catch(async (e) => {
+  // A copy of the shipped content: the last step edits it.
+  const stack = await setup({ content: "shipped-copy" }).catch(async (e) => {
     await browser.close();
     throw e;
   });
+  const root = stack.dataDir;
   try {
     const ctx = await browser.newContext({ viewport: { width: 960, height: 800 } });
     const page = await ctx.newPage();
@@ -49,16 +37,17 @@ Deno.test("browser: intro, score, ending, state-dependent text, per-player items
 
     await t.step("the lighthouse opens with its intro and a look; the score shows", async () => {
       await signInTo(page, stack.url, "ida", "drowned-lighthouse");
-      await eventually(
-        async () => (await page.$$("#narrative .turn")).length >= 2,
-        5_000,
-        "intro and look",
-      );
+      await eventually(async () => (await page.$$("#narrative .turn")).length >= 2, {
+        timeoutMs: 5_000,
+        what: "intro and look",
+      });
       ok((await text(page, "#narrative .turn.intro")).startsWith("A storm is coming in"));
       await eventually(
         async () => (await text(page, "#narrative")).includes("You are on the storm beach."),
-        5_000,
-        "look",
+        {
+          timeoutMs: 5_000,
+          what: "look",
+        },
       );
       eq(await text(page, "#score"), "Score: 0 of 10");
       eq(await page.isVisible("#ending"), false);
@@ -91,8 +80,10 @@ Deno.test("browser: intro, score, ending, state-dependent text, per-player items
       // The side panel follows state: the lamp room reads lit now.
       await eventually(
         async () => (await text(page, "#location-desc")).includes("the great lamp blazing"),
-        5_000,
-        "state-dependent description",
+        {
+          timeoutMs: 5_000,
+          what: "state-dependent description",
+        },
       );
       ok((await text(page, "#narrative")).includes("The end: The Light Returns."));
       await shot(page, "game-01-ending");
@@ -109,8 +100,10 @@ Deno.test("browser: intro, score, ending, state-dependent text, per-player items
         await eventually(
           async () =>
             (await text(page, "#location-desc")) === "A freshly edited lamp room, blazing.",
-          10_000,
-          "the side panel follows the edit without a command",
+          {
+            timeoutMs: 10_000,
+            what: "the side panel follows the edit without a command",
+          },
         );
         locs["lamp-room"].descripton = "typo";
         await Deno.writeTextFile(file, JSON.stringify(locs));
@@ -136,7 +129,11 @@ Deno.test("browser: intro, score, ending, state-dependent text, per-player items
         await act(a, "take moonpetal");
         await a.waitForSelector('#items li[data-key="moonpetal"]', { state: "detached" });
         ok((await listKeys(a, "inventory")).some((k) => k.startsWith("moonpetal_")));
-        await b.waitForTimeout(300);
+        // Ben's page has the version of Ann's take before it is looked at.
+        const taken = (await gaia(a)).version ?? Infinity;
+        await eventually(async () => ((await gaia(b)).version ?? -1) >= taken, {
+          what: "ben's page at the version of ann's take",
+        });
         ok((await listKeys(b, "items")).includes("moonpetal"), "still there for ben");
         eq(await text(a, "#score"), "Score: 0 of 10");
         await bCtx.close();
@@ -146,6 +143,5 @@ Deno.test("browser: intro, score, ending, state-dependent text, per-player items
   } finally {
     await browser.close();
     await stack.dispose();
-    await Deno.remove(root, { recursive: true });
   }
 });

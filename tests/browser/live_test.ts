@@ -7,17 +7,14 @@
  * hidden where nothing connects.
  */
 import { deepStrictEqual as eq, ok } from "node:assert/strict";
-import { issueToken } from "../../shared/auth.ts";
-import { startStack } from "../helpers/stack.ts";
-import { eventually } from "../chat/harness.ts";
+import { eventually, setup } from "../_helpers/mod.ts";
 import { gaia, launchBrowser, signIn, waitForConnection } from "./_harness.ts";
 
 const EXP = "wylding-woods";
-const SECRET = "test-secret-test-secret-test-secret"; // tests/helpers/stack.ts
 
 Deno.test("browser: expired token, network switch, long names", async (t) => {
   const browser = await launchBrowser();
-  const stack = await startStack().catch(async (e) => {
+  const stack = await setup().catch(async (e) => {
     await browser.close();
     throw e;
   });
@@ -54,11 +51,10 @@ Deno.test("browser: expired token, network switch, long names", async (t) => {
           .filter((e) => e.name.includes("/world/stream")).length`) as Promise<number>;
         const opened = await streams();
         await page.evaluate(`window.dispatchEvent(new Event("online"))`);
-        await eventually(
-          async () => await streams() > opened,
-          10_000,
-          "a new world stream request",
-        );
+        await eventually(async () => await streams() > opened, {
+          timeoutMs: 10_000,
+          what: "a new world stream request",
+        });
         await waitForConnection(page, "live");
         const other = await stack.login("mover");
         const res = await fetch(`${stack.url}/kb/experience/interact`, {
@@ -69,8 +65,7 @@ Deno.test("browser: expired token, network switch, long names", async (t) => {
         const event = (await res.json()).events[0];
         await eventually(
           async () => (await page.evaluate("window.__gaia.version") as number) >= event.version,
-          10_000,
-          `version ${event.version} on the page`,
+          { timeoutMs: 10_000, what: `version ${event.version} on the page` },
         );
         ok(event.version > before);
         eq((await gaia(page)).resyncs.filter((r) => r.reason === "gap").length, 0, "no gap");
@@ -79,7 +74,7 @@ Deno.test("browser: expired token, network switch, long names", async (t) => {
 
     await t.step("a stream refused with 401 (token expired) signs the player out", async () => {
       // Resume a session whose token expires in 2 s, then make the stream reconnect.
-      const token = await issueToken("shortlived", SECRET, 2);
+      const token = await stack.token("shortlived", 2);
       await page.evaluate(`(() => {
         sessionStorage.setItem("gaia.token", ${JSON.stringify(token)});
         sessionStorage.setItem("gaia.user", "shortlived");
@@ -87,7 +82,14 @@ Deno.test("browser: expired token, network switch, long names", async (t) => {
       })()`);
       await page.reload();
       await waitForConnection(page, "live");
-      await page.waitForTimeout(2_500);
+      // Until the server refuses the token (it expires after its 2 s).
+      await eventually(async () => {
+        const res = await stack.fetch(`/api/v0.3/world/state?experience=${EXP}`, {
+          headers: { Authorization: `Bearer ${token}` },
+        });
+        await res.body?.cancel();
+        return res.status === 401;
+      }, { timeoutMs: 5_000, intervalMs: 100, what: "the token to expire" });
       await page.evaluate(`window.dispatchEvent(new Event("online"))`);
       await page.waitForSelector("#signin:not([hidden])", { timeout: 15_000 });
       ok((await page.textContent("#signin-error"))?.includes("expired"));

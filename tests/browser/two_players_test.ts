@@ -8,7 +8,7 @@
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import type { BrowserContext } from "playwright-core";
-import { startStack, type TestStack } from "../helpers/stack.ts";
+import { setup, type TestStack } from "../_helpers/mod.ts";
 import {
   act,
   ARTIFACTS,
@@ -68,7 +68,7 @@ Deno.test("browser: two players share the Wylding Woods live", async (t) => {
   await Deno.mkdir(ARTIFACTS, { recursive: true });
   // The browser first: without Chromium the test fails before starting anything to clean up.
   const browser = await launchBrowser();
-  const stack: TestStack = await startStack().catch(async (e) => {
+  const stack: TestStack = await setup().catch(async (e) => {
     await browser.close();
     throw e;
   });
@@ -117,7 +117,11 @@ Deno.test("browser: two players share the Wylding Woods live", async (t) => {
         "none",
         "reduced motion: no highlight animation",
       );
-      await a.waitForTimeout(1700); // highlights of the walk fade out
+      // The highlights of the walk fade out (the client drops `changed` after 1.6 s).
+      await a.waitForFunction(() =>
+        (globalThis as unknown as { document: { querySelector(s: string): unknown } }).document
+          .querySelector(".changed") === null
+      );
       await shot(a, "01-a-in-store");
       await shot(b, "01-b-in-store");
     });
@@ -179,7 +183,7 @@ Deno.test("browser: two players share the Wylding Woods live", async (t) => {
     await t.step(
       "nats-server killed and restarted: reconnecting, then live, nothing missed",
       async () => {
-        await stack.nats.stop();
+        await stack.nats!.stop();
         await waitForConnection(a, "reconnecting");
         await waitForConnection(b, "reconnecting");
         await shot(b, "04-b-reconnecting");
@@ -190,7 +194,7 @@ Deno.test("browser: two players share the Wylding Woods live", async (t) => {
         const after = await listKeys(a, "items");
         const gone = before.filter((k) => !after.includes(k));
         assertEquals(gone.length, 1);
-        await stack.nats.restart();
+        await stack.nats!.restart();
         await waitForConnection(a, "live");
         await waitForConnection(b, "live");
         await b.waitForSelector(`#items li[data-key="${gone[0]}"]`, { state: "detached" });

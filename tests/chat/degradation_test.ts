@@ -1,124 +1,138 @@
 /**
- * Degradation: the test's nats-server is killed mid-session. Actions still
- * apply through the in-process KB (or KB_URL), the actor still gets its
- * world_update (from the KB reply) and its narrative; when nats-server comes
- * back on the same port, open world streams resume by themselves and replay
- * fills in what they could not see live.
+ * Degradation, against the real KB: the test's nats-server is killed
+ * mid-session. Actions still apply through the in-process KB (ROLE=all) or
+ * KB_URL (ROLE=chat), the actor still gets its world_update (from the KB
+ * reply) and its narrative; when nats-server comes back on the same port,
+ * open world streams resume by themselves and replay fills in what they
+ * could not see live.
  */
 import assert from "node:assert/strict";
 import { newRequestId } from "../../shared/ids.ts";
-import type { InteractRequest } from "../../shared/schema.ts";
-import type { FakeKb } from "./fake_kb.ts";
-import { eventually, openWorld, playSse, startHarness } from "./harness.ts";
+import type { WorldUpdateEvent } from "../../shared/schema.ts";
+import { eventually, GLADE, setup, type TestStack } from "../_helpers/mod.ts";
+
+const EXP = GLADE.shared;
+
+/** One action over the chat route as a stream; its messages, the world_update checked. */
+async function play(h: TestStack, user: string, message: string) {
+  const msgs = await h.play(user, message, EXP);
+  const types = msgs.map((m) => m.event);
+  assert.deepEqual(types.slice(0, 2), ["metadata", "world_update"], `${user}: ${message}`);
+  assert.ok(types.includes("content"));
+  assert.equal(types.at(-1), "done");
+  return msgs[1]!.data as WorldUpdateEvent;
+}
 
 Deno.test("degradation: NATS killed mid-session, actions continue, streams resume and fill the gap", async () => {
-  // Chat reconnects slower than the KB, so events published right after the
-  // restart cannot reach chat live: only replay can deliver them.
-  const h = await startHarness({ chatReconnectMs: 1_500 });
-  try {
-    const alice = await openWorld(h, "alice", "shared-woods");
-    const bob = await openWorld(h, "bob", "shared-woods");
-    const first = await playSse(h, "alice", "take acorn", "shared-woods");
-    assert.equal(first[1]!.event, "world_update");
-    await alice.take(1);
-    await bob.take(1);
-    assert.equal(h.kb.calls.bus, 1);
-
-    await h.nats!.stop();
-    await eventually(() => h.bus.status() !== "connected", 3000, "chat sees NATS down");
-    await eventually(() => h.kbBus.status() !== "connected", 3000, "KB sees NATS down");
-
-    // Actions during the outage: KB in-process; world_update from the reply.
-    const during = await playSse(h, "alice", "take pebble", "shared-woods");
-    const types = during.map((m) => m.event);
-    assert.deepEqual(types.slice(0, 2), ["metadata", "world_update"]);
-    assert.ok(types.includes("content"));
-    assert.equal(types.at(-1), "done");
-    assert.equal(during[1]!.data.id, h.kb.published[1]!.id);
-    assert.ok(h.kb.calls.local >= 1);
-    const bobAction = await playSse(h, "bob", "touch", "shared-woods");
-    assert.equal(bobAction[1]!.event, "world_update");
-
-    await h.nats!.restart();
-    // The KB publishes its outbox and new events after NATS is back, before
-    // chat has reconnected: chat cannot see them live, only replay can.
-    await eventually(() => h.kbBus.status() === "connected", 3000, "KB reconnected");
-    const req = (user: string, message: string): InteractRequest => ({
-      request_id: newRequestId(),
-      user_id: user,
-      experience: "shared-woods",
-      message,
-    });
-    h.kb.apply(req("carol", "touch"));
-    h.kb.apply(req("alice", "whisper hi"));
-    await h.kbBus.flush();
-    assert.notEqual(h.bus.status(), "connected", "chat must still be reconnecting here");
-
-    const expectAlice = h.kb.published.slice(1).map((e) => e.id);
-    const expectBob = h.kb.published.slice(1).filter((e) => e.user_id === "bob" || e.changes.world)
-      .map((e) => e.id);
-    const gotAlice = await alice.take(expectAlice.length, "world_update", 15_000);
-    const gotBob = await bob.take(expectBob.length, "world_update", 15_000);
-    assert.deepEqual(gotAlice.map((m) => m.id), expectAlice);
-    assert.deepEqual(gotBob.map((m) => m.id), expectBob);
-
-    // And live again, once.
-    await playSse(h, "carol", "touch", "shared-woods");
-    const [live] = await alice.take(1);
-    assert.equal(live!.id, h.kb.published.at(-1)!.id);
-    await new Promise((r) => setTimeout(r, 200));
-    const ids = alice.messages.filter((m) => m.event === "world_update").map((m) => m.id);
-    assert.equal(new Set(ids).size, ids.length, "no duplicates");
-    assert.equal(alice.messages.filter((m) => m.event === "resync").length, 0);
-    await Promise.all([alice.close(), bob.close()]);
-  } finally {
-    await h.close();
+  // Two processes on one nats-server: A (ROLE=all) takes the actions and
+  // reconnects fast; B (ROLE=chat) holds the world streams and reconnects
+  // slowly, so what A publishes right after the restart cannot reach B's
+  // streams live: only replay can deliver it.
+  await using a = await setup({ content: "glade", reconnectTimeWaitMs: 100 });
+  await using b = await setup({
+    role: "chat",
+    nats: a.nats!,
+    content: { dataDir: a.dataDir },
+    reconnectTimeWaitMs: 1_500,
+  });
+  const alice = await b.world("alice", EXP);
+  const bob = await b.world("bob", EXP);
+  const before: WorldUpdateEvent[] = [];
+  for (const m of ["take red sack", "take red stone", "take blue sack"]) {
+    before.push(await play(a, "alice", m));
   }
+  assert.deepEqual((await alice.take(3)).map((m) => m.id), before.map((e) => e.id));
+  assert.deepEqual((await bob.take(3)).map((m) => m.id), before.map((e) => e.id));
+
+  await a.nats!.stop();
+  await eventually(() => b.bus.status() !== "connected", {
+    timeoutMs: 3000,
+    what: "B sees NATS down",
+  });
+  await eventually(() => a.bus.status() !== "connected", {
+    timeoutMs: 3000,
+    what: "A sees NATS down",
+  });
+
+  // Actions during the outage: A's own KB runs them; the world_update comes from its reply.
+  const during = [await play(a, "alice", "north"), await play(a, "bob", "north")];
+  assert.notEqual(a.bus.status(), "connected", "they ran while the bus was down");
+  assert.equal((await a.kb.snapshot("bob", EXP)).version, during[1]!.version, "committed");
+
+  await a.nats!.restart();
+  // A publishes its outbox and new events once NATS is back, before B has
+  // reconnected: B's streams cannot see them live, only replay can.
+  await eventually(() => a.bus.status() === "connected", {
+    timeoutMs: 3000,
+    what: "A reconnected",
+  });
+  const req = (user: string, message: string) => ({
+    request_id: newRequestId(),
+    user_id: user,
+    experience: EXP,
+    message,
+  });
+  const after: WorldUpdateEvent[] = [];
+  for (const [user, message] of [["carol", "north"], ["alice", "put red stone in blue sack"]]) {
+    const r = await a.kb.interact(req(user!, message!));
+    assert.ok(r.ok && r.events.length === 1, JSON.stringify(r));
+    after.push(r.events[0]!);
+  }
+  await a.bus.flush();
+  assert.notEqual(b.bus.status(), "connected", "B must still be reconnecting here");
+
+  const missed = [...during, ...after];
+  const gotAlice = await alice.take(missed.length, "world_update", 15_000);
+  const gotBob = await bob.take(missed.length, "world_update", 15_000);
+  for (const [who, got] of [["alice", gotAlice], ["bob", gotBob]] as const) {
+    assert.deepEqual(
+      got.map((m) => m.id),
+      missed.map((e) => e.id),
+      `${who}: every event, in order`,
+    );
+    for (const [i, m] of got.entries()) {
+      if (m.data.user_id === who) assert.deepEqual(m.data, missed[i], `${who}'s own, in full`);
+      else assert.equal(m.data.changes.player, undefined, `${who}: no foreign player scope`);
+    }
+  }
+
+  // And live again, once.
+  const live = await play(a, "carol", "south");
+  assert.equal((await alice.take(1))[0]!.id, live.id);
+  assert.equal((await bob.take(1))[0]!.id, live.id);
+  for (const s of [alice, bob]) {
+    const ids = s.received().map((m) => m.id);
+    assert.equal(new Set(ids).size, ids.length, "no duplicates");
+    assert.equal(s.received("resync").length, 0);
+  }
+  await Promise.all([alice.close(), bob.close()]);
 });
 
 Deno.test("degradation (ROLE=chat): with NATS down the KB is reached over KB_URL", async () => {
-  const ref: { kb?: FakeKb } = {};
-  const seen: { auth?: string; requestId?: string }[] = [];
-  const kbHttp = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, async (req) => {
-    const body = await req.json();
-    seen.push({
-      auth: req.headers.get("authorization") ?? undefined,
-      requestId: req.headers.get("x-request-id") ?? undefined,
-    });
-    const reply = ref.kb!.apply({
-      request_id: req.headers.get("x-request-id")!,
-      user_id: "from-token",
-      experience: body.experience,
-      message: body.message,
-    });
-    if (!reply.ok) return Response.json({ error: reply.error }, { status: reply.error.status });
-    return Response.json(reply);
+  await using kb = await setup({ role: "kb", content: "glade" });
+  await using chat = await setup({
+    role: "chat",
+    nats: kb.nats!,
+    content: { dataDir: kb.dataDir },
+    env: { KB_URL: kb.url },
   });
-  const h = await startHarness({
-    localKb: false,
-    kbUrl: `http://127.0.0.1:${kbHttp.addr.port}`,
+  await kb.nats!.stop();
+  await eventually(() => chat.bus.status() !== "connected", {
+    timeoutMs: 3000,
+    what: "chat sees NATS down",
   });
-  ref.kb = h.kb;
-  try {
-    await h.nats!.stop();
-    await eventually(() => h.bus.status() !== "connected", 3000, "chat sees NATS down");
-    const msgs = await playSse(h, "alice", "take leaf", "shared-woods");
-    assert.deepEqual(msgs.map((m) => m.event).slice(0, 2), ["metadata", "world_update"]);
-    assert.equal(msgs.at(-1)!.event, "done");
-    assert.match(seen[0]!.auth ?? "", /^Bearer /);
-    assert.equal(seen[0]!.requestId, msgs[1]!.data.metadata.request_id);
-    const missing = await fetch(`${h.base}/api/v0.3/chat`, {
-      method: "POST",
-      headers: {
-        Authorization: `Bearer ${await h.token("alice")}`,
-        "Content-Type": "application/json",
-      },
-      body: JSON.stringify({ message: "look", experience: "nowhere" }),
-    });
-    assert.equal(missing.status, 404);
-    assert.equal((await missing.json()).error.code, "unknown_experience");
-  } finally {
-    await h.close();
-    await kbHttp.shutdown();
-  }
+  const s = await chat.chatStream("alice", "take lamp", EXP, { "X-Request-Id": "via-kb-url" });
+  const msgs = await s.untilEnd();
+  await s.close();
+  assert.deepEqual(msgs.map((m) => m.event).slice(0, 2), ["metadata", "world_update"]);
+  assert.equal(msgs.at(-1)!.event, "done");
+  const event = msgs[1]!.data as WorldUpdateEvent;
+  // The KB knew the user from the forwarded token and the action by its request id.
+  assert.equal(event.user_id, "alice");
+  assert.equal(event.metadata.request_id, "via-kb-url");
+  const inventory = (await kb.kb.snapshot("alice", EXP)).player.inventory as object;
+  assert.deepEqual(Object.keys(inventory), ["lamp"]);
+  const missing = await chat.act("alice", "look", "nowhere");
+  assert.equal(missing.status, 404);
+  assert.equal(missing.body.error.code, "unknown_experience");
 });

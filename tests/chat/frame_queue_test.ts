@@ -5,6 +5,7 @@
  */
 import { deepStrictEqual as eq, ok, rejects } from "node:assert/strict";
 import { FrameQueue } from "../../chat/frame_queue.ts";
+import { delay } from "../_helpers/mod.ts";
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 const text = (b: Uint8Array | undefined) => b && new TextDecoder().decode(b);
@@ -25,7 +26,7 @@ Deno.test("frame queue: frames wait until read, one per read, counted in bytes",
   ok(seen.taken >= 1, "the owner hears that a frame was taken");
   eq(text((await reader.read()).value), "bbb");
   const pending = reader.read(); // a reader waiting: the next push goes straight to it
-  await new Promise((r) => setTimeout(r, 0)); // the stream calls pull() a microtask later
+  await delay(0); // the stream calls pull() a microtask later
   q.push(bytes("c"));
   eq(q.queuedBytes, 0);
   eq(text((await pending).value), "c");

@@ -1,26 +1,17 @@
 /**
- * The whole server for the intent-step tests: a real nats-server on free
- * ports, `startServer` from main.ts (`ROLE=all`: the real KB and grammar)
- * on a real port with a temp `STATE_DIR`, a narrator pointed at a local
- * mock of the provider (`llm_mock.ts`), and a chat client that reads the
- * SSE answer into events.
+ * The whole server for the intent-step tests: the kit's `setup()` (a real
+ * nats-server, main.ts's `startServer` with `ROLE=all`: the real KB and
+ * grammar, the shipped content, a temp `STATE_DIR`), a narrator pointed at
+ * a local mock of the provider (`llm_mock.ts`), and a chat client that
+ * reads the SSE answer into events.
  *
  * @module
  */
-import { EventSourceParserStream } from "eventsource-parser/stream";
-import { type RunningServer, startServer } from "../../main.ts";
-import { issueToken } from "../../shared/auth.ts";
-import { setLogLevel } from "../../shared/log.ts";
-import { type NatsServerProcess, startNatsServer } from "../../shared/nats_server.ts";
-import { loadSettings } from "../../shared/settings.ts";
+import { setup, SseClient, type TestStack } from "../_helpers/mod.ts";
 import { type LlmMock, startLlmMock } from "./llm_mock.ts";
-
-setLogLevel("error");
 
 /** The shared experience of the tests. */
 export const WOODS = "wylding-woods";
-
-const SECRET = "intent-test-secret-0123456789";
 
 /** One chat SSE event, data parsed. */
 export interface ChatEvent {
@@ -42,7 +33,7 @@ export interface ChatResult {
 /** A running stack. */
 export interface IntentStack {
   url: string;
-  server: RunningServer;
+  stack: TestStack;
   /** The provider's mock (also started for `offline`, which must never call it). */
   mock: LlmMock;
   chat(
@@ -84,7 +75,7 @@ export function narratorEnv(
 }
 
 /**
- * Starts nats-server, the mock and the server.
+ * Starts the mock and the server (`setup()` with the narrator's settings).
  *
  * @example
  * ```ts
@@ -97,42 +88,24 @@ export async function startIntentStack(
   env: Record<string, string> = {},
 ): Promise<IntentStack> {
   const mock = startLlmMock(kind === "anthropic" ? "anthropic" : "openai");
-  let nats: NatsServerProcess | undefined;
-  let stateDir: string | undefined;
-  let server: RunningServer;
+  let stack: TestStack;
   try {
-    nats = await startNatsServer();
-    stateDir = await Deno.makeTempDir({ prefix: "gaia-intent-" });
-    server = await startServer(loadSettings({
-      DEV: "1",
-      PORT: "0",
-      NATS_URL: nats.url,
-      STATE_DIR: stateDir,
-      KB_DATA_DIR: decodeURIComponent(new URL("../../kb-data", import.meta.url).pathname),
-      JWT_SECRET: SECRET,
-      ACTION_RATE: "0",
-      ...narratorEnv(kind, mock),
-      ...env,
-    }));
+    stack = await setup({ env: { ...narratorEnv(kind, mock), ...env } });
   } catch (e) {
-    await nats?.dispose();
     await mock.close();
-    if (stateDir) await Deno.remove(stateDir, { recursive: true }).catch(() => {});
     throw e;
   }
-  const url = server.url;
   const headers = async (user: string, requestId?: string) => ({
-    Authorization: `Bearer ${await issueToken(user, SECRET, 3600)}`,
-    "Content-Type": "application/json",
+    ...stack.headers(await stack.token(user)),
     ...(requestId ? { "X-Request-Id": requestId } : {}),
   });
   return {
-    url,
-    server,
+    url: stack.url,
+    stack,
     mock,
     async chat(user, message, opts = {}) {
       const t0 = performance.now();
-      const res = await fetch(`${url}/api/v0.3/chat`, {
+      const res = await stack.fetch("/api/v0.3/chat", {
         method: "POST",
         headers: await headers(user, opts.requestId),
         body: JSON.stringify({ message, experience: WOODS, stream: opts.stream ?? true }),
@@ -141,22 +114,14 @@ export async function startIntentStack(
         const json = await res.json();
         return { status: res.status, events: [], json, ms: performance.now() - t0 };
       }
-      const events: ChatEvent[] = [];
-      const stream = res.body!.pipeThrough(new TextDecoderStream())
-        .pipeThrough(new EventSourceParserStream());
-      for await (const m of stream) {
-        events.push({ event: m.event ?? "message", data: JSON.parse(m.data) });
-      }
+      const sse = await SseClient.from(res);
+      const messages = await sse.untilEnd();
+      const events = messages.map(({ event, data }) => ({ event, data }));
       return { status: res.status, events, ms: performance.now() - t0 };
     },
-    async snapshot(user) {
-      const res = await fetch(`${url}/api/v0.3/world/state?experience=${WOODS}`, {
-        headers: await headers(user),
-      });
-      return await res.json();
-    },
+    snapshot: (user) => stack.state(user, WOODS),
     async metric(name, labels = {}) {
-      const text = await (await fetch(`${url}/metrics`)).text();
+      const text = await (await stack.fetch("/metrics")).text();
       let sum = 0;
       for (const line of text.split("\n")) {
         if (!line.startsWith(name) || line.startsWith("#")) continue;
@@ -170,10 +135,8 @@ export async function startIntentStack(
       return sum;
     },
     async dispose() {
-      await server.close();
-      await nats!.dispose();
+      await stack.dispose();
       await mock.close();
-      await Deno.remove(stateDir!, { recursive: true }).catch(() => {});
     },
   };
 }

@@ -22,6 +22,7 @@ import {
   startIntentStack,
   toolRequests,
 } from "./intent_support.ts";
+import { eventually } from "../_helpers/mod.ts";
 import { MOCK_CHUNKS } from "./llm_mock.ts";
 
 const KINDS = ["anthropic", "openai"] as const;
@@ -186,11 +187,11 @@ for (const kind of KINDS) {
           }
           if (name === "stall") {
             // The request is aborted, not left running.
-            const deadline = Date.now() + 2_000;
-            while (mock.toolAborted === aborted && Date.now() < deadline) {
-              await new Promise((res) => setTimeout(res, 20));
-            }
-            assert.equal(mock.toolAborted, aborted + 1, "the model request was aborted");
+            await eventually(() => mock.toolAborted > aborted, {
+              timeoutMs: 2_000,
+              what: "the model request aborted",
+            });
+            assert.equal(mock.toolAborted, aborted + 1, "the model request was aborted once");
           }
         });
       }

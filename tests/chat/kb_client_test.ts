@@ -9,43 +9,63 @@
 import { deepStrictEqual as eq, ok, rejects } from "node:assert/strict";
 import { KbClient } from "../../chat/kb_client.ts";
 import { RemoteKb } from "../../chat/remote_kb.ts";
-import { Kb } from "../../kb/mod.ts";
-import { NatsBus } from "../../shared/bus/mod.ts";
+import { type Bus, type BusMessage, NatsBus } from "../../shared/bus/mod.ts";
+import { ManualClock } from "../../shared/clock.ts";
 import { AppError } from "../../shared/errors.ts";
 import { KB_INTERACT, KB_QUEUE } from "../../shared/subjects.ts";
-import { startNatsServer } from "../../shared/nats_server.ts";
-import { DATA_DIR } from "../kb/_support.ts";
+import { eventually, natsServer, startKb } from "../_helpers/mod.ts";
 
 const EXP = "wylding-woods";
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Two KBs on one STATE_DIR and one nats-server, each on its own connection. */
 async function cluster() {
-  const nats = await startNatsServer();
-  const root = await Deno.makeTempDir({ prefix: "kb-client-" });
-  const busA = await NatsBus.connect(nats.url, { name: "a" });
-  const busB = await NatsBus.connect(nats.url, { name: "b" });
-  const opts = { dataDir: DATA_DIR, stateDir: `${root}/state` };
-  const kbA = await Kb.create({ ...opts, bus: busA }); // this process's KB
-  const kbB = await Kb.create({ ...opts, bus: busB }); // another process's KB
+  const nats = await natsServer();
+  const a = await startKb({ natsUrl: nats.url, responder: false }); // this process's KB
+  const b = await startKb({ natsUrl: nats.url, stateDir: a.stateDir, responder: false }); // another's
   return {
-    busA,
-    kbA,
-    kbB,
-    async dispose() {
-      await kbA.close();
-      await kbB.close();
-      await busA.close();
-      await busB.close();
+    busA: a.bus,
+    busB: b.bus,
+    kbA: a.kb,
+    kbB: b.kb,
+    nats,
+    async [Symbol.asyncDispose]() {
+      await b.dispose();
+      await a.dispose();
       await nats.dispose();
-      await Deno.remove(root, { recursive: true });
     },
   };
 }
 
+/**
+ * Counts `kb.interact` requests that reach the server and the replies sent
+ * to them (listeners outside the queue group see both). JetStream's publish
+ * acknowledgements travel on `_INBOX` too: a KB reply is the one naming a
+ * request id.
+ */
+function spy(bus: Bus) {
+  const seen = { requests: 0, replies: 0 };
+  const isReply = (m: BusMessage) => {
+    try {
+      return typeof m.json<{ request_id?: unknown }>().request_id === "string";
+    } catch {
+      return false;
+    }
+  };
+  const subs = [
+    bus.subscribe(KB_INTERACT, { callback: () => seen.requests++ }),
+    bus.subscribe("_INBOX.>", { callback: (m) => isReply(m) && seen.replies++ }),
+  ];
+  return { seen, stop: () => subs.forEach((s) => s.unsubscribe()) };
+}
+
 Deno.test("kb client: a timed-out request answered elsewhere is not applied again here", async () => {
-  const c = await cluster();
+  await using c = await cluster();
+  const spyBus = await NatsBus.connect(c.nats.url, { name: "spy" });
+  const arrivals = spy(spyBus);
+  await spyBus.flush();
   try {
     c.kbB.startResponder(); // only B answers on the bus
+    await c.busB.flush(); // the server has B's subscription: a request that arrives reaches B
     const client = new KbClient({
       bus: c.busA,
       // Its own KB, which does not run this request: a retry there would act again.
@@ -58,18 +78,25 @@ Deno.test("kb client: a timed-out request answered elsewhere is not applied agai
       eq([e.status, e.code], [504, "kb_timeout"]);
       return true;
     });
-    await sleep(500); // B finishes, if the request reached it (it may not have: 1 ms)
+    // Whether the request reached the server (it may not have: 1 ms): once
+    // A's publishes are processed, the spy has heard of it if it did.
+    await c.busA.flush();
+    await spyBus.flush();
+    const reached = arrivals.seen.requests === 1;
+    // Then B runs it: wait until B has answered (to nobody: A gave up).
+    if (reached) await eventually(() => arrivals.seen.replies === 1, { what: "B's reply" });
     const snap = await c.kbA.snapshot("alice", EXP);
-    ok(snap.version <= 1, `applied ${snap.version} times`);
-    eq(snap.player.location, snap.version === 1 ? "mossy-path" : "woods-edge");
+    eq(snap.version, reached ? 1 : 0, "applied once if it arrived, else never");
+    eq(snap.player.location, reached ? "mossy-path" : "woods-edge");
   } finally {
-    await c.dispose();
+    arrivals.stop();
+    await spyBus.close();
   }
 });
 
 Deno.test("kb client: a timed-out request the in-process KB is running gets that KB's reply", async () => {
-  const c = await cluster();
-  try {
+  await using c = await cluster();
+  {
     // The request already runs in this process's KB (as if the bus had
     // delivered it here), while the bus answer never comes.
     const req = { request_id: "mine-1", user_id: "bea", experience: EXP, message: "go north" };
@@ -84,22 +111,22 @@ Deno.test("kb client: a timed-out request the in-process KB is running gets that
     const snap = await c.kbA.snapshot("bea", EXP);
     eq(snap.player.location, "mossy-path");
     eq(snap.version, 1, "one commit");
-  } finally {
-    await c.dispose();
   }
 });
 
 Deno.test("kb: a reused request id with another message is a new action; a 429 is not its final answer", async () => {
-  const nats = await startNatsServer();
-  const root = await Deno.makeTempDir({ prefix: "kb-dedupe-" });
-  const bus = await NatsBus.connect(nats.url);
-  const kb = await Kb.create({
-    bus,
-    dataDir: DATA_DIR,
-    stateDir: `${root}/state`,
+  await using nats = await natsServer().then((n) =>
+    Object.assign(n, { [Symbol.asyncDispose]: n.dispose })
+  );
+  const clock = new ManualClock();
+  await using k = await startKb({
+    natsUrl: nats.url,
+    responder: false,
     worldUpdateRate: { rate: 5, burst: 2 },
+    clock,
   });
-  try {
+  const kb = k.kb;
+  {
     const base = { request_id: "same-id", user_id: "cara", experience: EXP };
     const first = await kb.interact({ ...base, message: "go north" });
     ok(first.ok && first.outcome.kind === "moved", JSON.stringify(first));
@@ -119,7 +146,7 @@ Deno.test("kb: a reused request id with another message is a new action; a 429 i
       message: "go north",
     });
     ok(!busy.ok && busy.error.status === 429, JSON.stringify(busy));
-    await sleep(450); // the bucket refills
+    clock.advance(200); // the bucket refills: one token at 5/s
     const retried = await kb.interact({
       request_id: "busy-1",
       user_id: "cara",
@@ -130,16 +157,11 @@ Deno.test("kb: a reused request id with another message is a new action; a 429 i
       retried.ok && retried.outcome.kind === "moved",
       `retry after 429: ${JSON.stringify(retried)}`,
     );
-  } finally {
-    await kb.close();
-    await bus.close();
-    await nats.dispose();
-    await Deno.remove(root, { recursive: true });
   }
 });
 
 Deno.test("kb client (ROLE=chat): RemoteKb behind the bus: 504 for a request that may have arrived, 503 without KB_URL", async () => {
-  const nats = await startNatsServer();
+  const nats = await natsServer();
   const bus = await NatsBus.connect(nats.url, { name: "chat-only" });
   try {
     // KB_URL points nowhere reachable: were the request retried there, the answer would be 503.

@@ -72,6 +72,8 @@ export interface LlmMock {
   cancelled: number;
   /** Streams that ran to their end. */
   finished: number;
+  /** Frames sent by paced streams (`slow`, `trickle`). */
+  sent: number;
   close(): Promise<void>;
 }
 
@@ -164,6 +166,7 @@ export function startLlmMock(kind: "anthropic" | "openai"): LlmMock {
     toolAborted: 0,
     cancelled: 0,
     finished: 0,
+    sent: 0,
     close: () => {
       // Stalled bodies end here, or the server would wait for them forever.
       for (const c of stalled) {
@@ -226,6 +229,7 @@ export function startLlmMock(kind: "anthropic" | "openai"): LlmMock {
               return c.close();
             }
             c.enqueue(enc.encode(frames[i++]!));
+            mock.sent++;
             timer = setTimeout(tick, mode === "slow" ? 50 : 200);
           };
           tick();

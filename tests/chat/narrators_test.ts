@@ -9,26 +9,20 @@ import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
 import { AnthropicIntent, offlineProse, OpenAIIntent } from "../../chat/mod.ts";
 import { loadSettings, type NarratorSettings } from "../../shared/settings.ts";
-import { kbFixture } from "../kb/_support.ts";
-import {
-  authHeaders,
-  eventually,
-  type Harness,
-  playSse,
-  SseClient,
-  startHarness,
-} from "./harness.ts";
+import { eventually, GLADE, setup, startKb, type TestStack } from "../_helpers/mod.ts";
 import { type LlmMock, MOCK_CHUNKS, startLlmMock } from "./llm_mock.ts";
 
 const KINDS = ["anthropic", "openai"] as const;
+const EXP = GLADE.shared;
 
 /** The narrator's settings as the server parses them from its environment. */
 function settingsFor(kind: (typeof KINDS)[number], mock: LlmMock): NarratorSettings {
-  return loadSettings({ DEV: "1", NARRATOR: kind, ...envFor(kind, mock) });
+  return loadSettings({ DEV: "1", ...envFor(kind, mock) });
 }
 
+/** The narrator's environment: the server reads its settings from these. */
 function envFor(kind: (typeof KINDS)[number], mock: LlmMock): Record<string, string> {
-  const common = { NARRATOR_MAX_RETRIES: "0", NARRATOR_TIMEOUT: "500ms" };
+  const common = { NARRATOR: kind, NARRATOR_MAX_RETRIES: "0", NARRATOR_TIMEOUT: "500ms" };
   return kind === "anthropic"
     ? {
       ...common,
@@ -53,14 +47,19 @@ function kinds(msgs: { event: string }[]): string[] {
 for (const kind of KINDS) {
   Deno.test(`${kind} narrator: streams, picks models, and fails cleanly`, async (t) => {
     const mock = startLlmMock(kind);
-    let h: Harness | undefined;
+    let h: TestStack | undefined;
     try {
-      h = await startHarness({ chat: { narrator: settingsFor(kind, mock) } });
+      h = await setup({ content: "glade", env: envFor(kind, mock) });
       const hh = h;
+      const version = async () => (await hh.kb.snapshot("bob", EXP)).version;
+      const walk = (() => {
+        let n = 0;
+        return () => n++ % 2 ? "south" : "north";
+      })();
 
       await t.step("success: world_update, then the model's chunks, then done", async () => {
         mock.mode = "ok";
-        const msgs = await playSse(hh, "alice", "take bottle", "shared-woods");
+        const msgs = await hh.play("alice", "take bottle", EXP);
         assert.deepEqual(kinds(msgs), [
           "metadata",
           "world_update",
@@ -82,12 +81,14 @@ for (const kind of KINDS) {
         const key = req.headers.get("x-api-key") ??
           req.headers.get("authorization")?.replace(/^Bearer /, "");
         assert.equal(key, "test-key");
-        assert.match(JSON.stringify(req.body.messages), /You take the bottle/);
+        assert.match(JSON.stringify(req.body.messages), /You take the dream bottle/);
       });
 
-      await t.step("dialogue uses the capable model", async () => {
+      await t.step("dialogue (needs_capable_model) uses the capable model", async () => {
         mock.mode = "ok";
-        const msgs = await playSse(hh, "alice", "say hello there", "shared-woods");
+        // Erin's first words: a talk after another command also records the
+        // conversation (a change), and then the answer starts from the event.
+        const msgs = await hh.play("erin", "talk to owl", EXP);
         assert.equal(msgs[0]!.data.model, "capable-m");
         assert.equal(mock.requests.at(-1)!.body.model, "capable-m");
       });
@@ -101,19 +102,22 @@ for (const kind of KINDS) {
       for (const [mode, code] of failures) {
         await t.step(`${mode}: error then done; the action stays committed`, async () => {
           mock.mode = mode;
-          const before = hh.kb.published.length;
+          const before = await version();
           const t0 = performance.now();
-          const msgs = await playSse(hh, "bob", `take coin-${mode}`, "shared-woods");
+          const msgs = await hh.play("bob", walk(), EXP);
           const ms = performance.now() - t0;
           const types = kinds(msgs);
           assert.deepEqual(types.slice(0, 2), ["metadata", "world_update"]);
           assert.deepEqual(types.slice(-2), ["error", "done"]);
           assert.equal(msgs.at(-2)!.data.code, code);
-          assert.equal(hh.kb.published.length, before + 1, "state change committed");
-          assert.equal(msgs[1]!.data.id, hh.kb.published.at(-1)!.id);
+          assert.equal(await version(), before + 1, "state change committed");
+          assert.equal(msgs[1]!.data.version, before + 1);
           assert.ok(ms < 3_000, `took ${ms} ms`);
           if (mode === "stall") {
-            await eventually(() => mock.cancelled >= 1, 2000, "upstream cancelled");
+            await eventually(() => mock.cancelled >= 1, {
+              timeoutMs: 2000,
+              what: "upstream cancelled",
+            });
           }
         });
       }
@@ -121,38 +125,31 @@ for (const kind of KINDS) {
       await t.step("client leaves mid-narrative: the upstream request is cancelled", async () => {
         mock.mode = "slow";
         const cancelledBefore = mock.cancelled;
-        const s = await SseClient.open(`${hh.base}/api/v0.3/chat`, {
-          method: "POST",
-          headers: await authHeaders(hh, "carol"),
-          body: JSON.stringify({ message: "look", experience: "shared-woods" }),
-        });
+        const s = await hh.chatStream("carol", "look", EXP);
         await s.take(1, "content");
         await s.close();
-        await eventually(() => mock.cancelled > cancelledBefore, 2000, "upstream cancelled");
-        await eventually(() => hh.chat.openStreams().chat === 0, 1000, "chat stream closed");
+        await eventually(() => mock.cancelled > cancelledBefore, {
+          timeoutMs: 2000,
+          what: "upstream cancelled",
+        });
+        await eventually(() => hh.chat.openStreams().chat === 0, {
+          timeoutMs: 1000,
+          what: "chat stream closed",
+        });
       });
 
       await t.step(
         "stream:false carries the narrator error next to the committed update",
         async () => {
           mock.mode = "500";
-          const res = await fetch(`${hh.base}/api/v0.3/chat`, {
-            method: "POST",
-            headers: await authHeaders(hh, "dora"),
-            body: JSON.stringify({
-              message: "take shell",
-              experience: "shared-woods",
-              stream: false,
-            }),
-          });
-          const body = await res.json();
-          assert.equal(res.status, 200);
+          const { status, body } = await hh.act("dora", "take shell", EXP);
+          assert.equal(status, 200);
           assert.equal(body.world_updates.length, 1);
           assert.equal(body.error.code, "narrator_unavailable");
         },
       );
     } finally {
-      await h?.close();
+      await h?.dispose();
       await mock.close();
     }
   });
@@ -161,25 +158,28 @@ for (const kind of KINDS) {
 Deno.test("stream:false: the narrator request is cancelled when the client leaves", async () => {
   const mock = startLlmMock("openai");
   mock.mode = "trickle"; // ~10 s of narrative
-  const h = await startHarness({
-    chat: { narrator: settingsFor("openai", mock) },
-  });
   try {
+    await using h = await setup({ content: "glade", env: envFor("openai", mock) });
     const ac = new AbortController();
-    const answer = fetch(`${h.base}/api/v0.3/chat`, {
+    const answer = h.fetch("/api/v0.3/chat", {
       method: "POST",
-      headers: await authHeaders(h, "quitter"),
-      body: JSON.stringify({ message: "take coin", experience: "shared-woods", stream: false }),
+      headers: h.headers(await h.token("quitter")),
+      body: JSON.stringify({ message: "take leaf", experience: EXP, stream: false }),
       signal: ac.signal,
     }).catch((e) => e.name);
-    await eventually(() => mock.requests.length === 1, 3_000, "narration under way");
-    await new Promise((r) => setTimeout(r, 300));
+    await eventually(() => mock.requests.length === 1, {
+      timeoutMs: 3_000,
+      what: "narration under way",
+    });
+    await eventually(() => mock.sent >= 3, { timeoutMs: 3_000, what: "narrative frames sent" });
     ac.abort();
     assert.equal(await answer, "AbortError");
-    await eventually(() => mock.cancelled === 1, 3_000, "upstream request cancelled");
+    await eventually(() => mock.cancelled === 1, {
+      timeoutMs: 3_000,
+      what: "upstream request cancelled",
+    });
     assert.equal(mock.finished, 0);
   } finally {
-    await h.close();
     await mock.close();
   }
 });
@@ -187,20 +187,12 @@ Deno.test("stream:false: the narrator request is cancelled when the client leave
 Deno.test("openai narrator: a chunk without choices is skipped, not a failure", async () => {
   const mock = startLlmMock("openai");
   mock.mode = "no_choices";
-  const h = await startHarness({
-    chat: { narrator: settingsFor("openai", mock) },
-  });
   try {
-    const res = await fetch(`${h.base}/api/v0.3/chat`, {
-      method: "POST",
-      headers: await authHeaders(h, "carol"),
-      body: JSON.stringify({ message: "take coin", experience: "shared-woods", stream: false }),
-    });
-    const body = await res.json();
+    await using h = await setup({ content: "glade", env: envFor("openai", mock) });
+    const { body } = await h.act("carol", "take stick", EXP);
     assert.equal(body.error, undefined, JSON.stringify(body.error));
     assert.equal(body.narrative, MOCK_CHUNKS.join(""));
   } finally {
-    await h.close();
     await mock.close();
   }
 });
@@ -213,22 +205,13 @@ Deno.test("a narrator that throws at once: the stream ends with error then done;
       throw new Error("broken narrator");
     },
   };
-  const h = await startHarness({ chat: { narratorImpl: throwing } });
-  try {
-    const msgs = await playSse(h, "dora", "take bottle", "shared-woods");
-    assert.deepEqual(kinds(msgs), ["metadata", "world_update", "error", "done"]);
-    const res = await fetch(`${h.base}/api/v0.3/chat`, {
-      method: "POST",
-      headers: await authHeaders(h, "dora"),
-      body: JSON.stringify({ message: "take coin", experience: "shared-woods", stream: false }),
-    });
-    const body = await res.json();
-    assert.equal(res.status, 200, JSON.stringify(body));
-    assert.equal(body.world_updates.length, 1, "the committed change is in the answer");
-    assert.equal(body.error.code, "narrator_failed");
-  } finally {
-    await h.close();
-  }
+  await using h = await setup({ content: "glade", narrator: throwing });
+  const msgs = await h.play("dora", "take bottle", EXP);
+  assert.deepEqual(kinds(msgs), ["metadata", "world_update", "error", "done"]);
+  const { status, body } = await h.act("dora", "take acorn", EXP);
+  assert.equal(status, 200, JSON.stringify(body));
+  assert.equal(body.world_updates.length, 1, "the committed change is in the answer");
+  assert.equal(body.error.code, "narrator_failed");
 });
 
 Deno.test("offline narrator: deterministic prose from the outcome", () => {
@@ -340,8 +323,8 @@ Deno.test("offline narrator: deterministic prose from the outcome", () => {
 });
 
 Deno.test("offline narrator: prose from the real engine's outcomes", async () => {
-  const fx = await kbFixture();
-  try {
+  await using fx = await startKb();
+  {
     const act = async (message: string) => {
       const reply = await fx.kb.interact({
         request_id: crypto.randomUUID(),
@@ -358,8 +341,6 @@ Deno.test("offline narrator: prose from the real engine's outcomes", async () =>
     assert.ok(look.includes(snap.descriptions!.locations[here]!), look);
     assert.match(look, /From here you can go \w+ to /);
     assert.match(await act("go north"), /From here you can go \w+ to /);
-  } finally {
-    await fx.dispose();
   }
 });
 

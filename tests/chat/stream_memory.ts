@@ -9,23 +9,13 @@
  *
  * @module
  */
-import { Chat } from "../../chat/mod.ts";
-import { buildApp } from "../../shared/app.ts";
-import { issueToken } from "../../shared/auth.ts";
-import { NatsBus } from "../../shared/bus/mod.ts";
-import { AppError } from "../../shared/errors.ts";
-import { setLogLevel } from "../../shared/log.ts";
-import { loadSettings } from "../../shared/settings.ts";
-import { startNatsServer } from "../../shared/nats_server.ts";
-import { forceGc } from "./harness.ts";
-
-const SECRET = "memory-secret-0123456789";
+import { eventually, forceGc, setup, tokenFor } from "../_helpers/mod.ts";
 
 async function clientMode(port: number, n: number): Promise<void> {
   const conns: Deno.Conn[] = [];
   const enc = new TextEncoder();
   for (let i = 0; i < n; i++) {
-    const token = await issueToken(`mem-user-${i}`, SECRET, 3600);
+    const token = await tokenFor(`mem-user-${i}`);
     const conn = await Deno.connect({ hostname: "127.0.0.1", port });
     await conn.write(enc.encode(
       `GET /api/v0.3/world/stream?experience=shared-woods HTTP/1.1\r\nHost: x\r\n` +
@@ -46,35 +36,19 @@ async function clientMode(port: number, n: number): Promise<void> {
 
 async function main(): Promise<void> {
   const n = Number(Deno.args[0] ?? 1000);
-  setLogLevel("error");
-  const nats = await startNatsServer();
-  const bus = await NatsBus.connect(nats.url, { name: "memory" });
-  const chat = await Chat.create({
-    bus,
-    auth: { secret: SECRET },
-    // Streams only: no KB, and every experience id is accepted.
-    kb: {
-      interact: () => Promise.reject(new AppError("kb_unavailable", "no KB here", 503)),
-      hasRequest: () => false,
-      hasExperience: () => Promise.resolve(true),
-    },
-    kbTimeoutMs: 2000,
-    retentionMs: 3_600_000,
-    keepAliveMs: 15_000,
-    narrator: loadSettings({ DEV: "1" }),
-  });
-  const app = buildApp({ role: "chat", bus, routes: [chat.routes()] });
-  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, app.fetch);
+  // Streams only: ROLE=chat and no KB (every experience id is accepted then).
+  const stack = await setup({ role: "chat", logLevel: "error" });
+  const { chat, bus } = stack;
 
   // Warm up code paths with a few streams first, so JIT and pools are not counted.
-  const warm = await spawnClients(server.addr.port, 20);
+  const warm = await spawnClients(stack.port, 20);
   await warm.stop();
   await waitFor(() => chat.openStreams().world === 0);
 
   forceGc();
   const before = Deno.memoryUsage();
   const t0 = performance.now();
-  const clients = await spawnClients(server.addr.port, n);
+  const clients = await spawnClients(stack.port, n);
   const openMs = performance.now() - t0;
   await waitFor(() => chat.openStreams().world === n);
   forceGc();
@@ -97,10 +71,7 @@ async function main(): Promise<void> {
   await waitFor(() => chat.openStreams().world === 0 && bus.subscriptionCount() === 0);
   console.log(JSON.stringify({ all_closed_ms: Math.round(performance.now() - t1) }));
 
-  await chat.close();
-  await server.shutdown();
-  await bus.close();
-  await nats.dispose();
+  await stack.dispose();
 }
 
 async function spawnClients(port: number, n: number): Promise<{ stop(): Promise<void> }> {
@@ -126,12 +97,8 @@ async function spawnClients(port: number, n: number): Promise<{ stop(): Promise<
   };
 }
 
-async function waitFor(fn: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!fn()) {
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 10));
-  }
+function waitFor(fn: () => boolean): Promise<unknown> {
+  return eventually(fn, { timeoutMs: 30_000, what: "the streams" });
 }
 
 if (import.meta.main) {

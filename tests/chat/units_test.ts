@@ -14,12 +14,13 @@ import type { Narrator } from "../../chat/mod.ts";
 import { InProcessBus } from "../../shared/bus/mod.ts";
 import { experienceSubject, userSubject } from "../../shared/subjects.ts";
 import type { WorldUpdateEvent } from "../../shared/schema.ts";
+import { delay, eventually } from "../_helpers/mod.ts";
 
 function source<T>(items: T[], delayMs = 0) {
   const state = { cancelled: false, pulled: 0 };
   const stream = new ReadableStream<T>({
     async pull(c) {
-      if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
+      if (delayMs) await delay(delayMs); // a slow source
       if (state.cancelled) return;
       const next = items[state.pulled++];
       if (next === undefined) c.close();
@@ -111,7 +112,7 @@ Deno.test("hub: one bus subscription per subject, refcounted", async () => {
   await bus.flush();
   // The actor's own chat action hears first; streams in a later macrotask.
   assert.deepEqual(seen, [`urgent:${event.id}`]);
-  await new Promise((r) => setTimeout(r, 5));
+  await eventually(() => seen.length === 3, { what: "the streams' turn" });
   assert.deepEqual(seen, [`urgent:${event.id}`, `1:${event.id}`, `2:${event.id}`]);
   d3();
   d1();
@@ -164,5 +165,5 @@ Deno.test("narrative stream: a narrator that ignores abort still cannot hang the
     { type: "error", code: "narrator_timeout", message: "the narrator stopped responding" },
   ]);
   release!(); // let the generator finish so nothing is left pending
-  await new Promise((r) => setTimeout(r, 0));
+  await delay(0);
 });

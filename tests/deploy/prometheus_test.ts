@@ -6,9 +6,7 @@
  * without an error; the panels of the core path return data.
  */
 import { deepStrictEqual as eq, ok as assert } from "node:assert/strict";
-import { freePort } from "../../shared/nats_server.ts";
-import { openSse } from "../helpers/sse.ts";
-import { startStack } from "../helpers/stack.ts";
+import { delay, eventually, freePort, setup, type SseClient } from "../_helpers/mod.ts";
 
 const DEPLOY = new URL("../../deploy/", import.meta.url);
 const JOB = "gaia";
@@ -91,30 +89,21 @@ async function startPrometheus(target: string, dir: string) {
   return { api, stop, port };
 }
 
-/** Polls `check` every 250 ms until it returns true or `ms` pass. */
-async function until(what: string, ms: number, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch { /* not up yet */ }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+/** Polls `check` every 250 ms until it returns true (a check that throws is not yet). */
+function until(what: string, ms: number, check: () => Promise<boolean>): Promise<unknown> {
+  return eventually(check, { timeoutMs: ms, what, intervalMs: 250 });
 }
 
 Deno.test("prometheus: scrapes the server, evaluates every alert rule, answers every panel", async () => {
-  const stack = await startStack();
+  const stack = await setup();
   const dir = await Deno.makeTempDir({ prefix: "gaia-prom-" });
   let prom: Awaited<ReturnType<typeof startPrometheus>> | undefined;
-  let world: Awaited<ReturnType<typeof openSse>> | undefined;
+  let world: SseClient | undefined;
   try {
     prom = await startPrometheus(new URL(stack.url).host, dir);
     const { api } = prom;
     const token = await stack.login("metrics-watcher");
-    world = await openSse(
-      `${stack.url}/api/v0.3/world/stream?experience=wylding-woods&access_token=${token}`,
-    );
+    world = await stack.world("metrics-watcher", "wylding-woods", { query: true });
     await until("the first scrape", 20_000, async () => {
       const targets = await api("targets");
       return targets.activeTargets.some((t: { health: string }) => t.health === "up");
@@ -132,7 +121,7 @@ Deno.test("prometheus: scrapes the server, evaluates every alert rule, answers e
       });
       eq(res.status, 200);
       await res.body?.cancel();
-      await new Promise((r) => setTimeout(r, 400));
+      await delay(400); // actions spread over scrapes (the point: rates need samples)
     }
     await until("the actions in Prometheus", 10_000, async () => {
       const r = await api(`query?query=${encodeURIComponent(`sum(kb_commits_total)`)}`);

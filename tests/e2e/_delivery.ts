@@ -7,17 +7,14 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { issueToken } from "../../shared/auth.ts";
-import { openSse, type SseEvent } from "../helpers/sse.ts";
+import { bearer, delay, openWorldStream, type SseClient, tokenFor } from "../_helpers/mod.ts";
 
-/** The secret `spawnServer` gives every server it starts. */
-export const SECRET = "test-secret-test-secret-test-secret";
 /** The shared experience the tests play. */
 export const EXP = "wylding-woods";
 
-/** A bearer token for `user`. */
-export function token(user: string): Promise<string> {
-  return issueToken(user, SECRET, 3600);
+/** A world stream of `user` in the shared world on the server at `url`. */
+export function openWorld(url: string, user: string, lastEventId?: string): Promise<SseClient> {
+  return openWorldStream(url, user, EXP, { lastEventId });
 }
 
 /** Players walking north and south in the shared world until stopped. */
@@ -33,7 +30,7 @@ export interface Load {
  */
 export async function startLoad(players: number, url: () => string): Promise<Load> {
   const tokens = await Promise.all(
-    Array.from({ length: players }, (_, i) => token(`walker-${i}`)),
+    Array.from({ length: players }, (_, i) => tokenFor(`walker-${i}`)),
   );
   let stop = false;
   let acked = 0;
@@ -42,14 +39,14 @@ export async function startLoad(players: number, url: () => string): Promise<Loa
       try {
         const res = await fetch(`${url()}/kb/experience/interact`, {
           method: "POST",
-          headers: { Authorization: `Bearer ${t}`, "Content-Type": "application/json" },
+          headers: bearer(t),
           body: JSON.stringify({ message: (i + p) % 2 ? "south" : "north", experience: EXP }),
           signal: AbortSignal.timeout(5_000),
         });
         if (res.status === 200 && (await res.json()).outcome.changed) acked++;
         else await res.body?.cancel();
       } catch {
-        await new Promise((r) => setTimeout(r, 20)); // the server is down: try again soon
+        await delay(20); // the server is down: a player tries again soon
       }
     }
   });
@@ -86,27 +83,23 @@ export async function replayUntil(
   untilVersion: number,
   timeoutMs = 30_000,
 ): Promise<Delivered> {
-  const stream = await openSse(`${url}/api/v0.3/world/stream?experience=${EXP}`, {
-    headers: { Authorization: `Bearer ${await token(user)}`, "Last-Event-ID": lastEventId },
-  });
+  const stream = await openWorld(url, user, lastEventId);
   const out: Delivered = { versions: [], ids: [], resyncs: [] };
-  const deadline = Date.now() + timeoutMs;
+  const deadline = performance.now() + timeoutMs;
   try {
     while ((out.versions.at(-1) ?? 0) < untilVersion) {
-      const left = deadline - Date.now();
+      const left = deadline - performance.now();
       if (left <= 0) break;
-      let e: SseEvent | undefined;
+      let e;
       try {
         e = await stream.next(left);
       } catch {
-        break; // timed out: report what came
+        break; // timed out or ended: report what came
       }
-      if (!e) break;
-      if (e.event === "resync") out.resyncs.push(JSON.parse(e.data).reason);
+      if (e.event === "resync") out.resyncs.push(e.data.reason);
       if (e.event !== "world_update") continue;
-      const event = JSON.parse(e.data);
-      out.versions.push(event.version);
-      out.ids.push(event.id);
+      out.versions.push(e.data.version);
+      out.ids.push(e.data.id);
     }
   } finally {
     await stream.close();
@@ -119,16 +112,11 @@ export async function watchFirst(
   url: string,
   user: string,
 ): Promise<{ first: () => Promise<{ id: string; version: number }>; close: () => Promise<void> }> {
-  const stream = await openSse(`${url}/api/v0.3/world/stream?experience=${EXP}`, {
-    headers: { Authorization: `Bearer ${await token(user)}` },
-  });
+  const stream = await openWorld(url, user);
   return {
     async first() {
-      for (;;) {
-        const e = await stream.next(10_000);
-        assert.ok(e, "the stream ended before its first event");
-        if (e.event === "world_update") return { id: e.id!, version: JSON.parse(e.data).version };
-      }
+      const [e] = await stream.take(1, "world_update", 10_000);
+      return { id: e!.id!, version: e!.data.version };
     },
     close: () => stream.close(),
   };
@@ -138,7 +126,7 @@ export async function watchFirst(
 export async function act(url: string, user: string, message: string): Promise<number> {
   const res = await fetch(`${url}/kb/experience/interact`, {
     method: "POST",
-    headers: { Authorization: `Bearer ${await token(user)}`, "Content-Type": "application/json" },
+    headers: bearer(await tokenFor(user)),
     body: JSON.stringify({ message, experience: EXP }),
   });
   const body = await res.json();

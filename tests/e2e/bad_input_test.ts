@@ -3,18 +3,12 @@
  * bodies, unknown experiences, path-like ids, missing or bad tokens each get
  * a clear 4xx JSON error, and the state directory is byte-for-byte unchanged.
  */
-import { deepStrictEqual } from "node:assert/strict";
-import { issueToken } from "../../shared/auth.ts";
-import { startStack } from "../helpers/stack.ts";
-import { settledTree, tree } from "../kb/_support.ts";
-
-function assert(cond: unknown, msg: string): asserts cond {
-  if (!cond) throw new Error(msg);
-}
+import assert from "node:assert/strict";
+import { settledTree, setup, tokenFor, tree } from "../_helpers/mod.ts";
 
 Deno.test("bad input at the edge: clear 4xx JSON errors and no state change", async () => {
-  const stack = await startStack();
-  try {
+  await using stack = await setup();
+  {
     const token = await stack.login("careful");
     // One real action so there is state to protect.
     const first = await fetch(`${stack.url}/api/v0.3/chat`, {
@@ -26,13 +20,13 @@ Deno.test("bad input at the edge: clear 4xx JSON errors and no state change", as
         stream: false,
       }),
     });
-    assert(first.status === 200, `first action ${first.status}`);
+    assert.equal(first.status, 200, "first action");
     await first.body?.cancel();
     // The answer comes once the action is durable; its intent is emptied just after.
     const before = await settledTree(stack.stateDir);
 
-    const expired = await issueToken("careful", "test-secret-test-secret-test-secret", -10);
-    const forged = await issueToken("careful", "another-secret-another-secret");
+    const expired = await tokenFor("careful", { ttlS: -10 });
+    const forged = await tokenFor("careful", { secret: "another-secret-another-secret" });
     const auth = { Authorization: `Bearer ${token}`, "Content-Type": "application/json" };
     const chat = (body: string, headers: Record<string, string> = auth) =>
       fetch(`${stack.url}/api/v0.3/chat`, { method: "POST", headers, body });
@@ -115,15 +109,11 @@ Deno.test("bad input at the edge: clear 4xx JSON errors and no state change", as
     for (const [name, run, status] of cases) {
       const res = await run();
       const text = await res.text();
-      assert(res.status === status, `${name}: ${res.status} (want ${status}) ${text}`);
+      assert.equal(res.status, status, `${name}: ${text}`);
       const body = JSON.parse(text);
-      assert(
-        typeof body.error?.code === "string" && typeof body.error?.message === "string",
-        `${name}: ${text}`,
-      );
+      assert.equal(typeof body.error?.code, "string", `${name}: ${text}`);
+      assert.equal(typeof body.error?.message, "string", `${name}: ${text}`);
     }
-    deepStrictEqual(await tree(stack.stateDir), before, "bad input changed the state directory");
-  } finally {
-    await stack.dispose();
+    assert.deepEqual(await tree(stack.stateDir), before, "bad input changed the state directory");
   }
 });

@@ -5,20 +5,15 @@
  * reconnecting with `Last-Event-ID`, loses nothing and repeats nothing.
  */
 import assert from "node:assert/strict";
-import { startNatsCluster } from "../../shared/nats_server.ts";
-import { spawnServer } from "../helpers/process.ts";
-import { openSse } from "../helpers/sse.ts";
+import { delay, eventually, natsCluster, spawnServer, type SseClient } from "../_helpers/mod.ts";
 import {
   assertContiguous,
   committedVersion,
   type Delivered,
-  EXP,
+  openWorld,
   replayUntil,
   startLoad,
-  token,
 } from "./_delivery.ts";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * A player who watches the shared world and drops and reopens the stream
@@ -31,23 +26,23 @@ function flakyObserver(user: string, url: () => string) {
   let stopping = false;
   /** Reads one connection until `deadline` or `untilVersion`. */
   const session = async (deadline: number, untilVersion = Infinity) => {
-    const headers: Record<string, string> = { Authorization: `Bearer ${await token(user)}` };
-    if (lastId) headers["Last-Event-ID"] = lastId;
-    let stream;
+    let stream: SseClient;
     try {
-      stream = await openSse(`${url()}/api/v0.3/world/stream?experience=${EXP}`, { headers });
+      stream = await openWorld(url(), user, lastId);
     } catch {
-      await sleep(50);
+      await delay(50); // refused while the cluster elects: the phone tries again soon
       return;
     }
     try {
-      while (Date.now() < deadline && (got.versions.at(-1) ?? 0) < untilVersion) {
-        const e = await stream.next(Math.max(1, deadline - Date.now())).catch(() => undefined);
+      while (performance.now() < deadline && (got.versions.at(-1) ?? 0) < untilVersion) {
+        const e = await stream.next(Math.max(1, deadline - performance.now())).catch(() =>
+          undefined
+        );
         if (!e) return; // ended (a slow-consumer resync, a cut) or timed out: reconnect
-        if (e.event === "resync") got.resyncs.push(JSON.parse(e.data).reason);
+        if (e.event === "resync") got.resyncs.push(e.data.reason);
         if (e.event !== "world_update") continue;
         lastId = e.id!;
-        got.versions.push(JSON.parse(e.data).version);
+        got.versions.push(e.data.version);
         got.ids.push(e.id!);
       }
     } finally {
@@ -55,15 +50,15 @@ function flakyObserver(user: string, url: () => string) {
     }
   };
   const flaky = (async () => {
-    while (!stopping) await session(Date.now() + 200 + Math.random() * 400);
+    while (!stopping) await session(performance.now() + 200 + Math.random() * 400);
   })();
   return {
     got,
     async finish(untilVersion: number) {
       stopping = true;
       await flaky;
-      const deadline = Date.now() + 30_000;
-      while (Date.now() < deadline && (got.versions.at(-1) ?? 0) < untilVersion) {
+      const deadline = performance.now() + 30_000;
+      while (performance.now() < deadline && (got.versions.at(-1) ?? 0) < untilVersion) {
         await session(deadline, untilVersion);
       }
     },
@@ -71,15 +66,15 @@ function flakyObserver(user: string, url: () => string) {
 }
 
 Deno.test("delivery on a 3-node cluster: the world stream has 3 replicas; SIGKILL of its leader mid-play loses and repeats nothing", async () => {
-  const cluster = await startNatsCluster();
+  const cluster = await natsCluster();
   const stateDir = await Deno.makeTempDir({ prefix: "gaia-delivery-" });
   const env = { NATS_URL: cluster.url, STATE_DIR: stateDir, LOG_LEVEL: "error" };
   const server = await spawnServer(env);
   try {
     const observers = ["o1", "o2", "o3"].map((u) => flakyObserver(u, () => server.url));
-    await sleep(300);
+    await delay(300); // the observers connect
     const load = await startLoad(30, () => server.url);
-    await sleep(1_500);
+    await delay(1_500); // play before the fault
 
     const leader = await cluster.streamLeader("WORLD_UPDATES");
     assert.ok(leader, "the world stream has a leader");
@@ -94,13 +89,11 @@ Deno.test("delivery on a 3-node cluster: the world stream has 3 replicas; SIGKIL
     const before = await committedVersion(stateDir);
     await cluster.server(leader).stop(); // SIGKILL of the stream leader's node
     // An election, while players act and observers reconnect.
-    let newLeader: string | undefined;
-    for (let i = 0; i < 150 && (!newLeader || newLeader === leader); i++) {
-      await sleep(100);
-      newLeader = await cluster.streamLeader("WORLD_UPDATES");
-    }
-    assert.ok(newLeader && newLeader !== leader, `a new leader (${newLeader}) replaced ${leader}`);
-    await sleep(1_500);
+    await eventually(async () => {
+      const now = await cluster.streamLeader("WORLD_UPDATES");
+      return now !== leader && now;
+    }, { timeoutMs: 15_000, intervalMs: 100, what: `a new leader to replace ${leader}` });
+    await delay(1_500); // play on after the election
     await load.stop();
     const committed = await committedVersion(stateDir);
     assert.ok(
@@ -125,8 +118,7 @@ Deno.test("delivery on a 3-node cluster: the world stream has 3 replicas; SIGKIL
         `observers reconnecting every 200-600 ms got every one`,
     );
   } finally {
-    server.kill("SIGKILL");
-    await server.status;
+    await server.dispose();
     await cluster.dispose();
     await Deno.remove(stateDir, { recursive: true });
   }

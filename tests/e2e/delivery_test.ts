@@ -7,26 +7,30 @@
  * repeated, out of order, resync).
  */
 import assert from "node:assert/strict";
-import { startNatsServer } from "../../shared/nats_server.ts";
-import { spawnServer } from "../helpers/process.ts";
-import { openSse } from "../helpers/sse.ts";
+import { delay, eventually, natsServer, type ServerProcess, spawnServer } from "../_helpers/mod.ts";
 import {
   act,
   assertContiguous,
   committedVersion,
-  EXP,
+  openWorld,
   replayUntil,
   startLoad,
-  token,
   WALK,
   watchFirst,
 } from "./_delivery.ts";
 
 const ROUNDS = 6;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits until the server's `/health` no longer reports NATS connected. */
+async function natsLost(server: ServerProcess): Promise<void> {
+  await eventually(
+    async () => (await (await fetch(`${server.url}/health`)).json()).nats !== "connected",
+    { timeoutMs: 5_000, what: "the server to see NATS gone" },
+  );
+}
 
 Deno.test("delivery: SIGKILL of the server under load (30 players); a late replay has every committed version once, in order", async () => {
-  const nats = await startNatsServer();
+  const nats = await natsServer();
   const stateDir = await Deno.makeTempDir({ prefix: "gaia-delivery-" });
   const env = { NATS_URL: nats.url, STATE_DIR: stateDir, LOG_LEVEL: "error" };
   let server = await spawnServer(env);
@@ -36,12 +40,12 @@ Deno.test("delivery: SIGKILL of the server under load (30 players); a late repla
     const first = await watch.first();
     await watch.close();
     for (let round = 0; round < ROUNDS; round++) {
-      await sleep(250 + Math.random() * 500);
+      await delay(250 + Math.random() * 500); // a random instant of play
       server.kill("SIGKILL"); // the server itself, mid-commit or mid-publish
       await server.status;
       server = await spawnServer(env);
     }
-    await sleep(300);
+    await delay(300); // play on the last server for a while
     await load.stop();
     const committed = await committedVersion(stateDir);
     assert.ok(committed > first.version + ROUNDS * 10, `only ${committed} versions committed`);
@@ -52,15 +56,14 @@ Deno.test("delivery: SIGKILL of the server under load (30 players); a late repla
         `${load.acked()} actions acknowledged, ${got.versions.length} replayed after v${first.version}`,
     );
   } finally {
-    server.kill("SIGKILL");
-    await server.status;
+    await server.dispose();
     await nats.dispose();
     await Deno.remove(stateDir, { recursive: true });
   }
 });
 
 Deno.test("delivery: NATS down, 50 acknowledged actions, SIGKILL, both restarted; every version reaches the stream", async () => {
-  const nats = await startNatsServer();
+  const nats = await natsServer();
   const stateDir = await Deno.makeTempDir({ prefix: "gaia-delivery-" });
   const env = { NATS_URL: nats.url, STATE_DIR: stateDir, LOG_LEVEL: "error" };
   let server = await spawnServer(env);
@@ -72,8 +75,7 @@ Deno.test("delivery: NATS down, 50 acknowledged actions, SIGKILL, both restarted
     for (let i = 0; i < 5; i++) await act(server.url, "ada", WALK[(i + 1) % 2]!);
 
     await nats.stop(); // SIGKILL: NATS is gone
-    const health = async () => (await (await fetch(`${server.url}/health`)).json()).nats;
-    for (let i = 0; i < 100 && (await health()) === "connected"; i++) await sleep(20);
+    await natsLost(server);
     for (let i = 0; i < 50; i++) await act(server.url, `p${i % 5}`, WALK[Math.floor(i / 5) % 2]!);
     server.kill("SIGKILL"); // the outbox is all that holds those 50 events now
     await server.status;
@@ -85,15 +87,14 @@ Deno.test("delivery: NATS down, 50 acknowledged actions, SIGKILL, both restarted
     const got = await replayUntil(server.url, "late", first.id, committed);
     assertContiguous(got, first.version + 1, committed, "after an outage and a SIGKILL");
   } finally {
-    server.kill("SIGKILL");
-    await server.status;
+    await server.dispose();
     await nats.dispose();
     await Deno.remove(stateDir, { recursive: true });
   }
 });
 
 Deno.test("delivery: events dropped past the outbox bound reach watchers as resync gap, never as a silent skip", async () => {
-  const nats = await startNatsServer();
+  const nats = await natsServer();
   const stateDir = await Deno.makeTempDir({ prefix: "gaia-delivery-" });
   const env = {
     NATS_URL: nats.url,
@@ -103,22 +104,13 @@ Deno.test("delivery: events dropped past the outbox bound reach watchers as resy
   };
   const server = await spawnServer(env);
   try {
-    const live = await openSse(`${server.url}/api/v0.3/world/stream?experience=${EXP}`, {
-      headers: { Authorization: `Bearer ${await token("watcher")}` },
-    });
+    const live = await openWorld(server.url, "watcher");
     await act(server.url, "ada", "north");
-    let firstId = "";
-    let firstVersion = 0;
-    for (let e = await live.next(); e; e = await live.next()) {
-      if (e.event === "world_update") {
-        firstId = e.id!;
-        firstVersion = JSON.parse(e.data).version;
-        break;
-      }
-    }
+    const [first] = await live.take(1);
+    const firstId = first!.id!;
+    const firstVersion: number = first!.data.version;
     await nats.stop();
-    const health = async () => (await (await fetch(`${server.url}/health`)).json()).nats;
-    for (let i = 0; i < 100 && (await health()) === "connected"; i++) await sleep(20);
+    await natsLost(server);
     // Five commits while NATS is down: the outbox keeps the newest two.
     for (let i = 0; i < 5; i++) {
       await act(server.url, "bob", WALK[i % 2]!);
@@ -129,11 +121,8 @@ Deno.test("delivery: events dropped past the outbox bound reach watchers as resy
     const seen: Array<{ event: string; version?: number; reason?: string }> = [];
     while (!seen.some((s) => s.version === firstVersion + 5)) {
       const e = await live.next(15_000);
-      assert.ok(e, "the watcher's stream ended");
-      if (e.event === "world_update") {
-        seen.push({ event: e.event, version: JSON.parse(e.data).version });
-      }
-      if (e.event === "resync") seen.push({ event: e.event, reason: JSON.parse(e.data).reason });
+      if (e.event === "world_update") seen.push({ event: e.event, version: e.data.version });
+      if (e.event === "resync") seen.push({ event: e.event, reason: e.data.reason });
     }
     await live.close();
     assert.deepEqual(seen, [
@@ -147,8 +136,7 @@ Deno.test("delivery: events dropped past the outbox bound reach watchers as resy
     assert.deepEqual(late.resyncs, ["gap"]);
     assert.deepEqual(late.versions, [firstVersion + 4, firstVersion + 5]);
   } finally {
-    server.kill("SIGKILL");
-    await server.status;
+    await server.dispose();
     await nats.dispose();
     await Deno.remove(stateDir, { recursive: true });
   }

@@ -10,30 +10,17 @@
  */
 import { deepStrictEqual as eq, ok } from "node:assert/strict";
 import { applyWorldUpdate } from "../../shared/apply.ts";
-import { startStack, type TestStack } from "../helpers/stack.ts";
+import { setup, type TestStack } from "../_helpers/mod.ts";
 import { LIGHTHOUSE_WALKTHROUGH, WOODS_WALKTHROUGH } from "../kb/_walkthroughs.ts";
 
-async function snapshot(stack: TestStack, token: string, experience: string) {
-  const res = await fetch(`${stack.url}/api/v0.3/world/state?experience=${experience}`, {
-    headers: stack.headers(token),
-  });
-  eq(res.status, 200);
-  return await res.json();
-}
-
-/** Plays the commands as `user`; returns the last answer. */
+/** Plays the commands as `user` over `POST /api/v0.3/chat`; returns the last answer. */
 async function play(stack: TestStack, user: string, experience: string, commands: string[]) {
-  const token = await stack.login(user);
   let last: Record<string, unknown> = {};
-  let before = await snapshot(stack, token, experience);
+  let before = await stack.state(user, experience);
   for (const message of commands) {
-    const res = await fetch(`${stack.url}/api/v0.3/chat`, {
-      method: "POST",
-      headers: stack.headers(token),
-      body: JSON.stringify({ message, experience, stream: false }),
-    });
-    last = await res.json();
-    eq(res.status, 200, `${user}: ${message}: ${JSON.stringify(last)}`);
+    const { status, body } = await stack.act(user, message, experience);
+    last = body;
+    eq(status, 200, `${user}: ${message}: ${JSON.stringify(last)}`);
     const outcome = last.outcome as { kind: string; summary: string };
     ok(
       !["not_understood", "refused", "not_found", "blocked", "ambiguous"].includes(outcome.kind),
@@ -41,7 +28,7 @@ async function play(stack: TestStack, user: string, experience: string, commands
     );
     let applied = before;
     for (const e of last.world_updates as never[]) applied = applyWorldUpdate(applied, e);
-    const after = await snapshot(stack, token, experience);
+    const after = await stack.state(user, experience);
     eq(applied.world, after.world, `${user}: '${message}': world deltas`);
     eq(applied.player, after.player, `${user}: '${message}': player deltas`);
     before = after;
@@ -58,48 +45,39 @@ function endedWith(result: Awaited<ReturnType<typeof play>>, id: string, title: 
 }
 
 Deno.test("walkthrough: the Wylding Woods to its ending, then a second player to the same ending", async () => {
-  const stack = await startStack();
-  try {
-    const first = await play(stack, "walker-one", "wylding-woods", WOODS_WALKTHROUGH);
-    endedWith(first, "the-silver-dream", "The Silver Dream");
-    const second = await play(stack, "walker-two", "wylding-woods", WOODS_WALKTHROUGH);
-    endedWith(second, "the-silver-dream", "The Silver Dream");
-    // Each holds their own silver bottle and riddle stone; the originals stay for a third.
-    const ids = (s: { player: { inventory: Record<string, unknown> } }) =>
-      Object.keys(s.player.inventory).sort();
-    ok(ids(first.state).every((i) => !ids(second.state).includes(i)), "no item held twice");
-    ok("dream-bottle-5" in second.state.world.locations["back-room"].items);
-    ok("riddle-stone" in second.state.world.npcs.bramble.has);
-  } finally {
-    await stack.dispose();
-  }
+  await using stack = await setup();
+  const first = await play(stack, "walker-one", "wylding-woods", WOODS_WALKTHROUGH);
+  endedWith(first, "the-silver-dream", "The Silver Dream");
+  const second = await play(stack, "walker-two", "wylding-woods", WOODS_WALKTHROUGH);
+  endedWith(second, "the-silver-dream", "The Silver Dream");
+  // Each holds their own silver bottle and riddle stone; the originals stay for a third.
+  const ids = (s: { player: { inventory: Record<string, unknown> } }) =>
+    Object.keys(s.player.inventory).sort();
+  ok(ids(first.state).every((i) => !ids(second.state).includes(i)), "no item held twice");
+  ok("dream-bottle-5" in second.state.world.locations["back-room"].items);
+  ok("riddle-stone" in second.state.world.npcs.bramble.has);
 });
 
 Deno.test("walkthrough: the Drowned Lighthouse to its ending, for two players in their own worlds", async () => {
-  const stack = await startStack();
-  try {
-    for (const user of ["keeper-one", "keeper-two"]) {
-      const r = await play(stack, user, "drowned-lighthouse", LIGHTHOUSE_WALKTHROUGH);
-      endedWith(r, "the-light-returns", "The Light Returns");
-      // The snapshot keeps the content's text (deltas stay exact); /world/describe reads it now.
-      ok(
-        r.state.descriptions.locations["lamp-room"].startsWith("Glass on every side and the storm"),
-      );
-      const res = await fetch(
-        `${stack.url}/api/v0.3/world/describe?experience=drowned-lighthouse`,
-        { headers: stack.headers(await stack.login(user)) },
-      );
-      const described = await res.json();
-      eq(res.status, 200);
-      ok(
-        described.locations["lamp-room"].includes("the great lamp blazing"),
-        JSON.stringify(described),
-      );
-    }
-    const anon = await fetch(`${stack.url}/api/v0.3/world/describe?experience=drowned-lighthouse`);
-    eq(anon.status, 401);
-    await anon.body?.cancel();
-  } finally {
-    await stack.dispose();
+  await using stack = await setup();
+  for (const user of ["keeper-one", "keeper-two"]) {
+    const r = await play(stack, user, "drowned-lighthouse", LIGHTHOUSE_WALKTHROUGH);
+    endedWith(r, "the-light-returns", "The Light Returns");
+    // The snapshot keeps the content's text (deltas stay exact); /world/describe reads it now.
+    ok(
+      r.state.descriptions.locations["lamp-room"].startsWith("Glass on every side and the storm"),
+    );
+    const res = await stack.fetch("/api/v0.3/world/describe?experience=drowned-lighthouse", {
+      headers: stack.headers(await stack.token(user)),
+    });
+    const described = await res.json();
+    eq(res.status, 200);
+    ok(
+      described.locations["lamp-room"].includes("the great lamp blazing"),
+      JSON.stringify(described),
+    );
   }
+  const anon = await stack.fetch("/api/v0.3/world/describe?experience=drowned-lighthouse");
+  eq(anon.status, 401);
+  await anon.body?.cancel();
 });

@@ -10,7 +10,7 @@ import { deepStrictEqual as eq, ok } from "node:assert/strict";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { contentJsonSchemas } from "../../kb/content_schema.ts";
 import { CONTENT_FILES, loadExperience } from "../../kb/content.ts";
-import { DATA_DIR } from "./_support.ts";
+import { SHIPPED_DATA_DIR as DATA_DIR } from "../_helpers/mod.ts";
 import { Sim } from "./_sim.ts";
 
 const SCHEMA_DIR = `${DATA_DIR}/schema`;

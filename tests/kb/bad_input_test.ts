@@ -1,16 +1,9 @@
 import { deepStrictEqual as eq, ok } from "node:assert/strict";
 import { MAX_MESSAGE_BYTES } from "../../shared/schema.ts";
-import {
-  act,
-  auth,
-  buildApp,
-  DATA_DIR,
-  getState,
-  kbFixture,
-  serve,
-  settledTree,
-  tree,
-} from "./_support.ts";
+import { settledTree, setup, SHIPPED_DATA_DIR, type TestStack, tree } from "../_helpers/mod.ts";
+
+/** The KB process (ROLE=kb) as main.ts builds it, asked with `app.request()`. */
+const kbProcess = () => setup({ role: "kb", nats: "in-process", serve: false });
 
 const HOSTILE_EXPERIENCES = [
   "../x",
@@ -27,8 +20,8 @@ const HOSTILE_EXPERIENCES = [
   "x".repeat(10_000),
 ];
 
-async function post(url: string, headers: Record<string, string>, body: string) {
-  const res = await fetch(`${url}/kb/experience/interact`, {
+async function post(h: TestStack, headers: Record<string, string>, body: string) {
+  const res = await h.fetch("/kb/experience/interact", {
     method: "POST",
     headers: { "Content-Type": "application/json", ...headers },
     body,
@@ -37,23 +30,22 @@ async function post(url: string, headers: Record<string, string>, body: string) 
 }
 
 Deno.test("bad input: hostile ids, oversize, malformed and unauthenticated requests are clear 4xx and change nothing", async () => {
-  const fx = await kbFixture();
-  const server = serve(buildApp(fx.kb));
-  try {
-    eq((await act(server.url, "ann", "wylding-woods", "take lantern")).status, 200);
+  await using fx = await kbProcess();
+  {
+    eq((await fx.interact("ann", "take lantern", "wylding-woods")).status, 200);
     const before = await settledTree(fx.root);
-    const dataBefore = await tree(DATA_DIR);
-    const ann = await auth("ann");
+    const dataBefore = await tree(SHIPPED_DATA_DIR);
+    const ann = { Authorization: `Bearer ${await fx.token("ann")}` };
 
     for (const experience of HOSTILE_EXPERIENCES) {
-      const r = await act(server.url, "ann", experience, "take lantern");
+      const r = await fx.interact("ann", "take lantern", experience);
       eq(
         [r.status, (r.body.error as { code: string }).code],
         [404, "unknown_experience"],
         JSON.stringify(experience),
       );
-      const s = await fetch(
-        `${server.url}/api/v0.3/world/state?experience=${encodeURIComponent(experience)}`,
+      const s = await fx.fetch(
+        `/api/v0.3/world/state?experience=${encodeURIComponent(experience)}`,
         { headers: ann },
       );
       eq([s.status, (await s.json()).error.code], [404, "unknown_experience"]);
@@ -67,7 +59,7 @@ Deno.test("bad input: hostile ids, oversize, malformed and unauthenticated reque
     }
 
     const big = "x".repeat(MAX_MESSAGE_BYTES + 1);
-    const oversize = await act(server.url, "ann", "wylding-woods", big);
+    const oversize = await fx.interact("ann", big, "wylding-woods");
     eq(oversize.status, 413);
     const direct = await fx.kb.interact({
       request_id: "r",
@@ -98,7 +90,7 @@ Deno.test("bad input: hostile ids, oversize, malformed and unauthenticated reque
         JSON.stringify({ message: "", experience: "wylding-woods" }),
       ]
     ) {
-      const r = await post(server.url, ann, body);
+      const r = await post(fx, ann, body);
       eq([r.status, r.body.error.code], [400, "bad_request"], body);
     }
     const badAuth: Record<string, string>[] = [{}, { Authorization: "Bearer nope" }, {
@@ -106,39 +98,35 @@ Deno.test("bad input: hostile ids, oversize, malformed and unauthenticated reque
     }];
     for (const headers of badAuth) {
       const r = await post(
-        server.url,
+        fx,
         headers,
         JSON.stringify({ message: "take lantern", experience: "wylding-woods" }),
       );
       eq([r.status, r.body.error.code], [401, "unauthorized"]);
     }
-    const s = await fetch(`${server.url}/api/v0.3/world/state`, { headers: ann });
+    const s = await fx.fetch("/api/v0.3/world/state", { headers: ann });
     eq([s.status, (await s.json()).error.code], [400, "bad_request"]);
-    const noAuth = await fetch(`${server.url}/api/v0.3/world/state?experience=wylding-woods`);
+    const noAuth = await fx.fetch("/api/v0.3/world/state?experience=wylding-woods");
     eq([noAuth.status, (await noAuth.json()).error.code], [401, "unauthorized"]);
 
     for (const user of ["constructor", "prototype", "__proto__"]) {
-      const r = await act(server.url, user, "wylding-woods", "north");
+      const r = await fx.interact(user, "north", "wylding-woods");
       eq([r.status, (r.body.error as { code: string }).code], [400, "reserved_user_id"], user);
     }
 
     // Unchanged actions write nothing either.
     for (const m of ["look", "xyzzy", "take the moon", "talk to woander", "inventory"]) {
-      eq((await act(server.url, "newcomer", "wylding-woods", m)).status, 200);
+      eq((await fx.interact("newcomer", m, "wylding-woods")).status, 200);
     }
-    await getState(server.url, "never-acted", "drowned-lighthouse");
+    await fx.state("never-acted", "drowned-lighthouse");
     eq(await tree(fx.root), before);
-    eq(await tree(DATA_DIR), dataBefore);
-  } finally {
-    await server.close();
-    await fx.dispose();
+    eq(await tree(SHIPPED_DATA_DIR), dataBefore);
   }
 });
 
 Deno.test("bad input: path-like user ids are ordinary players whose files stay inside STATE_DIR", async () => {
-  const fx = await kbFixture();
-  const server = serve(buildApp(fx.kb));
-  try {
+  await using fx = await kbProcess();
+  {
     const users = [
       "../../escape",
       "/etc/passwd",
@@ -152,9 +140,9 @@ Deno.test("bad input: path-like user ids are ordinary players whose files stay i
     ];
     for (const u of users) {
       for (const experience of ["wylding-woods", "drowned-lighthouse"]) {
-        const r = await act(server.url, u, experience, "north");
+        const r = await fx.interact(u, "north", experience);
         eq([r.status, (r.body.outcome as { kind: string }).kind], [200, "moved"], u);
-        eq((await getState(server.url, u, experience)).player.name, u);
+        eq((await fx.state(u, experience)).player.name, u);
       }
     }
     eq([...Deno.readDirSync(fx.root)].map((e) => e.name), ["state"]);
@@ -164,10 +152,7 @@ Deno.test("bad input: path-like user ids are ordinary players whose files stay i
       /^experiences\/wylding-woods\/players\/[^/]+\.json$/.test(f)
     );
     eq(shared.length, users.length); // one profile per user, none collided
-    const snap = await getState(server.url, "*", "wylding-woods");
+    const snap = await fx.state("*", "wylding-woods");
     eq(Object.keys(snap.world.players).length, users.length);
-  } finally {
-    await server.close();
-    await fx.dispose();
   }
 });

@@ -17,7 +17,7 @@ import { initialWorld, newPlayer } from "../../kb/world.ts";
 import { loadExperience } from "../../kb/content.ts";
 import { decide } from "../../kb/engine.ts";
 import { InProcessBus } from "../../shared/bus/mod.ts";
-import { DATA_DIR } from "./_support.ts";
+import { SHIPPED_DATA_DIR as DATA_DIR } from "../_helpers/mod.ts";
 
 const TOTAL = Number(Deno.args[0] ?? 1000);
 const EXP = "wylding-woods";

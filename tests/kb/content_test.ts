@@ -3,7 +3,14 @@ import { AppError } from "../../shared/errors.ts";
 import { Kb } from "../../kb/mod.ts";
 import { loadExperience, parseExperience } from "../../kb/content.ts";
 import { InProcessBus } from "../../shared/bus/mod.ts";
-import { buildApp, DATA_DIR, serve, settledTree, tree, writeVaultContent } from "./_support.ts";
+import { ManualClock } from "../../shared/clock.ts";
+import {
+  settledTree,
+  setup,
+  SHIPPED_DATA_DIR as DATA_DIR,
+  tree,
+  writeExperience,
+} from "../_helpers/mod.ts";
 
 const good = {
   config: { name: "T", description: "T", state: { model: "shared" }, start: "a" },
@@ -133,13 +140,9 @@ Deno.test("content: invalid content names the file, the path inside it and the p
 Deno.test("content: Kb.create refuses a data dir with a broken experience", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const exp = `${dir}/experiences/broken`;
-    await Deno.mkdir(exp, { recursive: true });
-    const t = texts((f) => f.locations.b.exits = { south: "q" });
-    await Deno.writeTextFile(`${exp}/experience.json`, t.config);
-    await Deno.writeTextFile(`${exp}/locations.json`, t.locations);
-    await Deno.writeTextFile(`${exp}/items.json`, t.items);
-    await Deno.writeTextFile(`${exp}/npcs.json`, t.npcs);
+    const broken = structuredClone(good) as Json;
+    broken.locations.b.exits = { south: "q" };
+    await writeExperience(`${dir}/experiences/broken`, broken);
     const bus = new InProcessBus();
     await rejects(
       Kb.create({ bus, dataDir: dir, stateDir: `${dir}/state` }),
@@ -152,108 +155,80 @@ Deno.test("content: Kb.create refuses a data dir with a broken experience", asyn
 });
 
 Deno.test("content: edits are picked up without a restart, bad edits are refused, live state is untouched", async () => {
-  const root = await Deno.makeTempDir();
-  const dataDir = `${root}/data`;
-  const stateDir = `${root}/state`;
-  const bus = new InProcessBus();
-  try {
-    await Deno.mkdir(`${dataDir}/experiences`, { recursive: true });
-    for (const id of ["wylding-woods", "drowned-lighthouse"]) {
-      await Deno.mkdir(`${dataDir}/experiences/${id}`);
-      for await (const f of Deno.readDir(`${DATA_DIR}/experiences/${id}`)) {
-        await Deno.copyFile(
-          `${DATA_DIR}/experiences/${id}/${f.name}`,
-          `${dataDir}/experiences/${id}/${f.name}`,
-        );
-      }
-    }
-    const kb = await Kb.create({ bus, dataDir, stateDir });
-    const req = (message: string, n: number) => ({
-      request_id: `r${n}`,
-      user_id: "ann",
-      experience: "wylding-woods",
-      message,
-    });
-    ok((await kb.interact(req("take lantern", 1))).ok);
-    // Examining keeps the conversation (last command, "it") in the profile: once.
-    ok((await kb.interact(req("examine lantern", 0))).ok);
-    const stateBefore = await settledTree(stateDir);
+  await using h = await setup({
+    role: "kb",
+    nats: "in-process",
+    serve: false,
+    content: "shipped-copy",
+  });
+  const { kb, dataDir, stateDir } = h;
+  const req = (message: string, n: number) => ({
+    request_id: `r${n}`,
+    user_id: "ann",
+    experience: "wylding-woods",
+    message,
+  });
+  ok((await kb.interact(req("take lantern", 1))).ok);
+  // Examining keeps the conversation (last command, "it") in the profile: once.
+  ok((await kb.interact(req("examine lantern", 0))).ok);
+  const stateBefore = await settledTree(stateDir);
 
-    const itemsFile = `${dataDir}/experiences/wylding-woods/items.json`;
-    const items = JSON.parse(await Deno.readTextFile(itemsFile));
-    items.lantern.description = "A lantern, freshly polished by the content team.";
-    await Deno.writeTextFile(itemsFile, JSON.stringify(items));
-    const r = await kb.interact(req("examine lantern", 2));
-    ok(r.ok);
-    eq(r.outcome.summary, "A lantern, freshly polished by the content team.");
+  const itemsFile = `${dataDir}/experiences/wylding-woods/items.json`;
+  const items = JSON.parse(await Deno.readTextFile(itemsFile));
+  items.lantern.description = "A lantern, freshly polished by the content team.";
+  await Deno.writeTextFile(itemsFile, JSON.stringify(items));
+  const r = await kb.interact(req("examine lantern", 2));
+  ok(r.ok);
+  eq(r.outcome.summary, "A lantern, freshly polished by the content team.");
 
-    await Deno.writeTextFile(itemsFile, JSON.stringify({ ...items, lantern: { name: "broken" } }));
-    const r2 = await kb.interact(req("x lantern", 3));
-    ok(r2.ok);
-    eq(r2.outcome.summary, "A lantern, freshly polished by the content team."); // last good kept
+  await Deno.writeTextFile(itemsFile, JSON.stringify({ ...items, lantern: { name: "broken" } }));
+  const r2 = await kb.interact(req("x lantern", 3));
+  ok(r2.ok);
+  eq(r2.outcome.summary, "A lantern, freshly polished by the content team."); // last good kept
 
-    const locFile = `${dataDir}/experiences/wylding-woods/locations.json`;
-    const locs = JSON.parse(await Deno.readTextFile(locFile));
-    locs["woods-edge"].name = "Renamed Edge";
-    await Deno.writeTextFile(locFile, JSON.stringify(locs));
-    await Deno.writeTextFile(itemsFile, JSON.stringify(items));
-    eq(await tree(stateDir), stateBefore); // edits never touch live state
-    const snap = await kb.snapshot("ann", "wylding-woods");
-    eq(
-      (snap.world.locations as Record<string, { name: string }>)["woods-edge"]!.name,
-      "Edge of the Wylding Woods",
-    );
-    await kb.close();
-  } finally {
-    await bus.close();
-    await Deno.remove(root, { recursive: true });
-  }
+  const locFile = `${dataDir}/experiences/wylding-woods/locations.json`;
+  const locs = JSON.parse(await Deno.readTextFile(locFile));
+  locs["woods-edge"].name = "Renamed Edge";
+  await Deno.writeTextFile(locFile, JSON.stringify(locs));
+  await Deno.writeTextFile(itemsFile, JSON.stringify(items));
+  eq(await tree(stateDir), stateBefore); // edits never touch live state
+  const snap = await kb.snapshot("ann", "wylding-woods");
+  eq(
+    (snap.world.locations as Record<string, { name: string }>)["woods-edge"]!.name,
+    "Edge of the Wylding Woods",
+  );
 });
 
 Deno.test("content: GET /experiences lists the catalog without auth and picks up a new experience directory", async () => {
-  const root = await Deno.makeTempDir();
-  const bus = new InProcessBus();
-  try {
-    await writeVaultContent(`${root}/data`);
-    const kb = await Kb.create({
-      bus,
-      dataDir: `${root}/data`,
-      stateDir: `${root}/state`,
-    });
-    const server = serve(buildApp(kb));
-    try {
-      const list = async () =>
-        (await (await fetch(`${server.url}/api/v0.3/experiences`)).json()).experiences;
-      eq(await list(), [
-        { id: "vault-shared", name: "Vault", description: "Vault.", state_model: "shared" },
-        { id: "vault-solo", name: "Vault", description: "Vault.", state_model: "isolated" },
-      ]);
-      await Deno.mkdir(`${root}/data/experiences/vault-new`);
-      for (const f of ["experience.json", "locations.json", "items.json", "npcs.json"]) {
-        await Deno.copyFile(
-          `${root}/data/experiences/vault-solo/${f}`,
-          `${root}/data/experiences/vault-new/${f}`,
-        );
-      }
-      await new Promise((r) => setTimeout(r, 1100)); // the directory listing is re-read at most once a second
-      eq((await list()).map((e: { id: string }) => e.id), [
-        "vault-new",
-        "vault-shared",
-        "vault-solo",
-      ]);
-      const r = await kb.interact({
-        request_id: "n1",
-        user_id: "ann",
-        experience: "vault-new",
-        message: "take apple",
-      });
-      eq(r.ok && r.outcome.kind, "took");
-    } finally {
-      await server.close();
-      await kb.close();
-    }
-  } finally {
-    await bus.close();
-    await Deno.remove(root, { recursive: true });
+  const clock = new ManualClock();
+  await using h = await setup({ role: "kb", nats: "in-process", content: "vault", clock });
+  const list = async () =>
+    (await (await fetch(`${h.url}/api/v0.3/experiences`)).json()).experiences;
+  eq(await list(), [
+    { id: "vault-shared", name: "Vault", description: "Vault.", state_model: "shared" },
+    { id: "vault-solo", name: "Vault", description: "Vault.", state_model: "isolated" },
+  ]);
+  await Deno.mkdir(`${h.dataDir}/experiences/vault-new`);
+  for (const f of ["experience.json", "locations.json", "items.json", "npcs.json"]) {
+    await Deno.copyFile(
+      `${h.dataDir}/experiences/vault-solo/${f}`,
+      `${h.dataDir}/experiences/vault-new/${f}`,
+    );
   }
+  // The directory listing is trusted for a second.
+  clock.advance(999);
+  eq((await list()).map((e: { id: string }) => e.id), ["vault-shared", "vault-solo"]);
+  clock.advance(1);
+  eq((await list()).map((e: { id: string }) => e.id), [
+    "vault-new",
+    "vault-shared",
+    "vault-solo",
+  ]);
+  const r = await h.kb.interact({
+    request_id: "n1",
+    user_id: "ann",
+    experience: "vault-new",
+    message: "take apple",
+  });
+  eq(r.ok && r.outcome.kind, "took");
 });

@@ -7,7 +7,7 @@
 import { Kb } from "../../kb/mod.ts";
 import { InProcessBus } from "../../shared/bus/mod.ts";
 import { setLogLevel } from "../../shared/log.ts";
-import { CRASH_ITEMS, rng } from "./_support.ts";
+import { CRASH_ITEMS, rng } from "../_helpers/mod.ts";
 
 setLogLevel("error");
 const [dataDir, stateDir, seed] = [Deno.args[0]!, Deno.args[1]!, Number(Deno.args[2])];

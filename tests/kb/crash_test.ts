@@ -1,6 +1,6 @@
 import { deepStrictEqual as eq, ok } from "node:assert/strict";
 import { StateStore, type Unit } from "../../kb/state/mod.ts";
-import { countItems, countWorldItems, rng, writeVaultContent } from "./_support.ts";
+import { countItems, countWorldItems, delay, rng, writeVaultContent } from "../_helpers/mod.ts";
 
 const ROOT = decodeURIComponent(new URL("../..", import.meta.url).pathname);
 const ROUNDS = 25;
@@ -115,9 +115,10 @@ async function checkFilesAfterRecovery(store: StateStore, stateDir: string, all:
       [u.world, u.player].map((f) => readOptional(`${u.dir}/${f}`)),
     );
     if (wText === undefined && pText === undefined) continue; // never committed
-    if (wText === undefined || pText === undefined) {
-      throw new Error(`${u.dir}: one of ${u.world} / ${u.player} is missing (a torn commit)`);
-    }
+    ok(
+      wText !== undefined && pText !== undefined,
+      `${u.dir}: one of ${u.world} / ${u.player} is missing (a torn commit)`,
+    );
     const w = JSON.parse(wText);
     const p = JSON.parse(pText);
     const c = new Map<string, number>();
@@ -142,7 +143,7 @@ Deno.test(`crash: ${ROUNDS} rounds of SIGKILL mid-play never tear, lose or dupli
     let version = 0;
     for (let round = 0; round < ROUNDS; round++) {
       const { child, reader } = await startChild(dataDir, stateDir, seed * 100 + round);
-      await new Promise((r) => setTimeout(r, 20 + random() * 300));
+      await delay(20 + random() * 300); // SIGKILL at a random instant of play
       child.kill("SIGKILL");
       await child.status;
       await reader.cancel();

@@ -1,7 +1,7 @@
 import { deepStrictEqual as eq, ok } from "node:assert/strict";
 import { applyWorldUpdate } from "../../shared/apply.ts";
 import { WorldUpdateEventSchema } from "../../shared/schema.ts";
-import { act, buildApp, getState, kbFixture, rng, serve } from "./_support.ts";
+import { rng, setup } from "../_helpers/mod.ts";
 
 const ACTIONS_PER_MODEL = 1000;
 
@@ -50,21 +50,21 @@ async function play(
   watcher: string | undefined,
   seed: number,
 ) {
-  const fx = await kbFixture();
-  const server = serve(buildApp(fx.kb));
+  // The KB process as main.ts builds it; no socket needed: `app.request()`.
+  await using fx = await setup({ role: "kb", nats: "in-process", serve: false });
   const random = rng(seed);
   let changed = 0;
   let lastEventId = "";
   const lastVersion = new Map<string, number>();
-  try {
+  {
     for (let i = 0; i < ACTIONS_PER_MODEL; i++) {
       const user = users[Math.floor(random() * users.length)]!;
-      const before: Snap = await getState(server.url, user, experience);
-      const watchBefore = watcher ? await getState(server.url, watcher, experience) : undefined;
+      const before: Snap = await fx.state(user, experience);
+      const watchBefore = watcher ? await fx.state(watcher, experience) : undefined;
       const message = nextCommand(before, random);
-      const { status, body } = await act(server.url, user, experience, message);
+      const { status, body } = await fx.interact(user, message, experience);
       eq(status, 200, JSON.stringify(body));
-      const after = await getState(server.url, user, experience);
+      const after = await fx.state(user, experience);
       const events = (body.events as unknown[]).map((e) => WorldUpdateEventSchema.parse(e));
       const outcome = body.outcome as { changed: boolean };
       eq(events.length, outcome.changed ? 1 : 0, message);
@@ -84,7 +84,7 @@ async function play(
           };
           eq(
             applyWorldUpdate(watchBefore, worldOnly),
-            await getState(server.url, watcher!, experience),
+            await fx.state(watcher!, experience),
             message,
           );
         }
@@ -92,9 +92,6 @@ async function play(
       }
       eq(applied, after, `#${i} ${user}: '${message}' (seed ${seed})`);
     }
-  } finally {
-    await server.close();
-    await fx.dispose();
   }
   return changed;
 }

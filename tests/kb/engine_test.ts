@@ -1,6 +1,6 @@
 import { deepStrictEqual as eq, ok } from "node:assert/strict";
 import { loadExperience, parseExperience } from "../../kb/content.ts";
-import { DATA_DIR } from "./_support.ts";
+import { SHIPPED_DATA_DIR as DATA_DIR } from "../_helpers/mod.ts";
 import { Sim } from "./_sim.ts";
 
 const woods = await loadExperience(DATA_DIR, "wylding-woods");

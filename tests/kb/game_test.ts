@@ -7,7 +7,7 @@
 import { deepStrictEqual as eq, match, ok } from "node:assert/strict";
 import { loadExperience } from "../../kb/content.ts";
 import { offlineProse } from "../../chat/narrators/offline.ts";
-import { DATA_DIR } from "./_support.ts";
+import { SHIPPED_DATA_DIR as DATA_DIR } from "../_helpers/mod.ts";
 import { Sim } from "./_sim.ts";
 import { LIGHTHOUSE_WALKTHROUGH, WOODS_WALKTHROUGH } from "./_walkthroughs.ts";
 

@@ -6,34 +6,23 @@
  * hidden; always within the reply schema's bounds. Other replies carry none.
  */
 import assert from "node:assert/strict";
-import { Kb } from "../../kb/mod.ts";
-import { InProcessBus } from "../../shared/bus/mod.ts";
 import { InteractReplySchema } from "../../shared/schema.ts";
-
-const DATA_DIR = decodeURIComponent(new URL("../../kb-data", import.meta.url).pathname);
+import { startKb } from "../_helpers/mod.ts";
 
 async function withKb(
   fn: (act: (user: string, message: string) => Promise<unknown>) => Promise<void>,
 ) {
-  const root = await Deno.makeTempDir({ prefix: "kb-intent-" });
-  const bus = new InProcessBus();
-  const kb = await Kb.create({ bus, dataDir: DATA_DIR, stateDir: `${root}/state` });
-  try {
-    await fn(async (user, message) => {
-      const reply = await kb.interact({
-        request_id: crypto.randomUUID(),
-        user_id: user,
-        experience: "wylding-woods",
-        message,
-      });
-      // What crosses the bus is checked against the schema on the chat side.
-      return InteractReplySchema.parse(JSON.parse(JSON.stringify(reply)));
+  await using fx = await startKb({ responder: false });
+  await fn(async (user, message) => {
+    const reply = await fx.kb.interact({
+      request_id: crypto.randomUUID(),
+      user_id: user,
+      experience: "wylding-woods",
+      message,
     });
-  } finally {
-    await kb.close();
-    await bus.close();
-    await Deno.remove(root, { recursive: true });
-  }
+    // What crosses the bus is checked against the schema on the chat side.
+    return InteractReplySchema.parse(JSON.parse(JSON.stringify(reply)));
+  });
 }
 
 Deno.test("kb: a not_understood reply carries the visible context, nothing hidden", async () => {

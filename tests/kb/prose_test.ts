@@ -16,7 +16,7 @@ import { deepStrictEqual as eq, ok } from "node:assert/strict";
 import { type Experience, loadExperience } from "../../kb/content.ts";
 import { offlineProse } from "../../chat/narrators/offline.ts";
 import { calledName } from "../../kb/prose.ts";
-import { DATA_DIR } from "./_support.ts";
+import { SHIPPED_DATA_DIR as DATA_DIR } from "../_helpers/mod.ts";
 import { Sim } from "./_sim.ts";
 
 const EXPERIENCES = await Promise.all(

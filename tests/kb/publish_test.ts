@@ -1,26 +1,10 @@
 import { deepStrictEqual as eq, ok } from "node:assert/strict";
 import { type BusMessage, NatsBus, worldUpdatesStream } from "../../shared/bus/mod.ts";
-import { startNatsServer } from "../../shared/nats_server.ts";
 import { type InteractReply, type WorldUpdateEvent } from "../../shared/schema.ts";
 import { experienceSubject, KB_INTERACT, userSubject } from "../../shared/subjects.ts";
-import { kbFixture } from "./_support.ts";
+import { delay, eventually, natsServer, startKb } from "../_helpers/mod.ts";
 
 const EXP = "wylding-woods";
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(
-  cond: () => boolean | Promise<boolean>,
-  ms: number,
-  what: string | (() => string),
-) {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${typeof what === "string" ? what : what()}`);
-    }
-    await sleep(20);
-  }
-}
 
 /** Collects messages of one subject through a callback subscription. */
 function collect(bus: NatsBus, subject: string) {
@@ -33,10 +17,10 @@ function collect(bus: NatsBus, subject: string) {
 }
 
 Deno.test("publish: kb.interact over NATS replies and publishes to the user and experience subjects only", async () => {
-  const nats = await startNatsServer();
+  const nats = await natsServer();
   const kbBus = await NatsBus.connect(nats.url, { name: "kb" });
   const client = await NatsBus.connect(nats.url, { name: "client" });
-  const fx = await kbFixture({ bus: kbBus });
+  const fx = await startKb({ bus: kbBus, responder: false });
   try {
     fx.kb.startResponder();
     const alice = collect(client, userSubject("alice.a"));
@@ -64,7 +48,10 @@ Deno.test("publish: kb.interact over NATS replies and publishes to the user and 
       state_model: "shared",
       request_id: "req-1",
     }]);
-    await until(() => alice.got.length === 1 && world.got.length === 1, 2000, "events");
+    await eventually(() => alice.got.length === 1 && world.got.length === 1, {
+      timeoutMs: 2000,
+      what: "events",
+    });
     eq(alice.got[0], { event: ev, requestId: "req-1" });
     eq(world.got[0]!.event, { ...ev, changes: { world: ev.changes.world } });
     ok(ev.changes.player && ev.changes.world);
@@ -75,8 +62,11 @@ Deno.test("publish: kb.interact over NATS replies and publishes to the user and 
 
     const bobReply = (await request("bob", "north", "req-2")).json<InteractReply>();
     ok(bobReply.ok);
-    await until(() => bob.got.length === 1 && world.got.length === 2, 2000, "bob's events");
-    await sleep(100);
+    await eventually(() => bob.got.length === 1 && world.got.length === 2, {
+      timeoutMs: 2000,
+      what: "bob's events",
+    });
+    await delay(100); // nothing more arrives
     eq(bob.got.map((g) => g.event.user_id), ["bob"]); // never alice's player-scope event
     eq(alice.got.length, 1);
     eq(world.got.map((g) => g.event.version), [1, 2]);
@@ -104,10 +94,10 @@ Deno.test("publish: kb.interact over NATS replies and publishes to the user and 
 });
 
 Deno.test("publish: an event is only ever seen after its commit is on disk", async () => {
-  const nats = await startNatsServer();
+  const nats = await natsServer();
   const kbBus = await NatsBus.connect(nats.url, { name: "kb" });
   const client = await NatsBus.connect(nats.url, { name: "client" });
-  const fx = await kbFixture({ bus: kbBus });
+  const fx = await startKb({ bus: kbBus, responder: false });
   try {
     const worldFile = `${fx.stateDir}/experiences/${EXP}/world.json`;
     const violations: string[] = [];
@@ -131,7 +121,7 @@ Deno.test("publish: an event is only ever seen after its commit is on disk", asy
       });
       ok(r.ok && r.outcome.changed);
     }
-    await until(() => seen === 40, 3000, "40 events");
+    await eventually(() => seen === 40, { timeoutMs: 3000, what: "40 events" });
     eq(violations, []);
     sub.unsubscribe();
   } finally {
@@ -143,10 +133,10 @@ Deno.test("publish: an event is only ever seen after its commit is on disk", asy
 });
 
 Deno.test("publish: with NATS hung or down actions commit at once; events wait in the outbox (one log line each way) and reach JetStream once, in order", async () => {
-  const nats = await startNatsServer();
+  const nats = await natsServer();
   const kbBus = await NatsBus.connect(nats.url, { name: "kb", reconnectTimeWaitMs: 100 });
   const client = await NatsBus.connect(nats.url, { name: "client", reconnectTimeWaitMs: 100 });
-  const fx = await kbFixture({ bus: kbBus, kb: { ackTimeoutMs: 300 } });
+  const fx = await startKb({ bus: kbBus, responder: false, ackTimeoutMs: 300 });
   const lines: string[] = [];
   const original = console.error;
   console.error = (...args: unknown[]) => lines.push(args.map(String).join(" "));
@@ -171,7 +161,10 @@ Deno.test("publish: with NATS hung or down actions commit at once; events wait i
     const mine = collect(client, userSubject("walker"));
     await client.flush();
     await step();
-    await until(() => mine.got.length === 1 && fx.kb.stats().pending === 0, 2000, "first ack");
+    await eventually(() => mine.got.length === 1 && fx.kb.stats().pending === 0, {
+      timeoutMs: 2000,
+      what: "first ack",
+    });
 
     // Hung server: the connection looks fine but nothing is acknowledged.
     Deno.kill(nats.pid()!, "SIGSTOP");
@@ -179,28 +172,36 @@ Deno.test("publish: with NATS hung or down actions commit at once; events wait i
     for (let i = 0; i < 6; i++) hung.push(await step());
     ok(hung.every((ms) => ms < 100), `hung-server action times ${hung.map(Math.round)}`);
     // The acknowledgements time out after 300 ms: the world's publishing pauses.
-    await until(() => fx.kb.stats().paused === 1, 2000, "publishing paused");
+    await eventually(() => fx.kb.stats().paused === 1, {
+      timeoutMs: 2000,
+      what: "publishing paused",
+    });
     eq(fx.kb.stats().pending, 6, "the six events wait");
     Deno.kill(nats.pid()!, "SIGCONT");
-    await until(() => fx.kb.stats().pending === 0, 5000, "retried and acknowledged");
+    await eventually(() => fx.kb.stats().pending === 0, {
+      timeoutMs: 5000,
+      what: "retried and acknowledged",
+    });
     eq(publishing(), ["paused", "resumed"]);
 
     // Dead server: the bus reconnects in the background, actions never wait for it.
     await nats.stop();
-    await until(() => kbBus.status() !== "connected", 3000, "disconnect");
+    await eventually(() => kbBus.status() !== "connected", { timeoutMs: 3000, what: "disconnect" });
     const down: number[] = [];
     for (let i = 0; i < 20; i++) down.push(await step());
     ok(down.every((ms) => ms < 100), `actions with NATS down took ${down.map(Math.round)}`);
     eq(fx.kb.stats().pending, 20, "the outage's events wait in the outbox");
 
     await nats.restart();
-    await until(
-      () => kbBus.status() === "connected" && client.status() === "connected",
-      5000,
-      "reconnect",
-    );
+    await eventually(() => kbBus.status() === "connected" && client.status() === "connected", {
+      timeoutMs: 5000,
+      what: "reconnect",
+    });
     await step();
-    await until(() => fx.kb.stats().pending === 0, 5000, "outbox delivered after NATS came back");
+    await eventually(() => fx.kb.stats().pending === 0, {
+      timeoutMs: 5000,
+      what: "outbox delivered after NATS came back",
+    });
     // A bus that is down is the bus's own log line ("bus status"); nothing failed to publish.
     eq(publishing(), ["paused", "resumed"]);
     // JetStream holds every version of the walker's events once, in order.

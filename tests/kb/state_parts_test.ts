@@ -4,7 +4,7 @@ import { deepStrictEqual as eq, equal, ok } from "node:assert/strict";
 import fc from "fast-check";
 import { encodeIntent, isStatePath, parseIntent } from "../../kb/state/intent.ts";
 import { StateStore, unitFor } from "../../kb/state/mod.ts";
-import { tree } from "./_support.ts";
+import { tree } from "../_helpers/mod.ts";
 
 const ROOT = decodeURIComponent(new URL("../..", import.meta.url).pathname);
 

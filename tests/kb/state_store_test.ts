@@ -1,7 +1,7 @@
 import { deepStrictEqual as eq, ok } from "node:assert/strict";
 import { StateStore, type Unit } from "../../kb/state/mod.ts";
 import type { WorldUpdateEvent } from "../../shared/schema.ts";
-import { tree } from "./_support.ts";
+import { tree } from "../_helpers/mod.ts";
 
 const ROOT = decodeURIComponent(new URL("../..", import.meta.url).pathname);
 

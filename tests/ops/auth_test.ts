@@ -6,41 +6,22 @@
  */
 import { deepStrictEqual as eq, ok } from "node:assert/strict";
 import { sign } from "hono/jwt";
-import { buildProcess, type GaiaProcess } from "../../main.ts";
 import { issueToken } from "../../shared/auth.ts";
-import { setLogLevel } from "../../shared/log.ts";
-import { loadSettings } from "../../shared/settings.ts";
+import { setup, TEST_SECRET as SECRET, type TestStack } from "../_helpers/mod.ts";
 
-setLogLevel("error");
-const SECRET = "auth-test-secret-0123456789";
-const DATA_DIR = new URL("../../kb-data", import.meta.url).pathname;
 const now = () => Math.floor(Date.now() / 1000);
 
+/** Runs `fn` against the whole process, unserved (`app.request()`), on the in-process bus. */
 async function withProcess(
   env: Record<string, string>,
-  fn: (p: GaiaProcess) => Promise<void>,
+  fn: (p: TestStack) => Promise<void>,
 ): Promise<void> {
-  const stateDir = await Deno.makeTempDir({ prefix: "gaia-auth-" });
-  const proc = await buildProcess(
-    loadSettings({
-      DEV: "1",
-      JWT_SECRET: SECRET,
-      STATE_DIR: stateDir,
-      KB_DATA_DIR: DATA_DIR,
-      ...env,
-    }),
-    { localNats: false },
-  );
-  try {
-    await fn(proc);
-  } finally {
-    await proc.close();
-    await Deno.remove(stateDir, { recursive: true });
-  }
+  await using stack = await setup({ nats: "in-process", serve: false, env });
+  await fn(stack);
 }
 
 /** Status and error of `GET /api/v0.3/world/state` with this token. */
-async function stateWith(p: GaiaProcess, token: string) {
+async function stateWith(p: TestStack, token: string) {
   const res = await p.app.request("/api/v0.3/world/state?experience=wylding-woods", {
     headers: { Authorization: `Bearer ${token}` },
   });

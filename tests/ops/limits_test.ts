@@ -1,17 +1,22 @@
 /**
  * Each limit trips with a clear JSON error, changes nothing, and recovers:
  * the per-user action bucket, the per-world update rate, the per-user and
- * per-process stream caps, and the body size. (The publish circuit breaker
- * is tested in tests/kb/publish_test.ts.)
+ * per-process stream caps, and the body size. (Acknowledged publishing and
+ * the outbox bound are tested in tests/kb/publish_test.ts and
+ * tests/e2e/delivery_test.ts.)
  */
-import { openSse, type SseStream } from "../helpers/sse.ts";
-import { startStack, type TestStack } from "../helpers/stack.ts";
+import assert from "node:assert/strict";
+import { ManualClock } from "../../shared/clock.ts";
+import { eventually, setup, SseClient, type TestStack } from "../_helpers/mod.ts";
 
-function assert(cond: unknown, msg: string): asserts cond {
-  if (!cond) throw new Error(msg);
-}
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const EXP = "wylding-woods";
+
+/** Waits until the process counts `n` open world streams (a closed one is released). */
+async function worldStreams(stack: TestStack, n: number): Promise<void> {
+  await eventually(async () => (await (await stack.fetch("/health")).json()).streams.world === n, {
+    what: `${n} open world streams`,
+  });
+}
 
 async function act(stack: TestStack, token: string, message: string) {
   return await fetch(`${stack.url}/api/v0.3/chat`, {
@@ -29,40 +34,46 @@ async function version(stack: TestStack, token: string): Promise<number> {
 }
 
 Deno.test("action rate limit: 429 with Retry-After and a JSON error, nothing changes, then recovers", async () => {
-  const stack = await startStack({ ACTION_RATE: "2", ACTION_BURST: "3" });
-  try {
+  const clock = new ManualClock();
+  await using stack = await setup({ env: { ACTION_RATE: "2", ACTION_BURST: "3" }, clock });
+  {
     const t = await stack.login("hasty");
     const other = await stack.login("patient");
     const moves = ["north", "south", "north"];
     for (const m of moves) {
       const res = await act(stack, t, m);
-      assert(res.status === 200, `${m}: ${res.status}`);
+      assert.equal(res.status, 200, m);
       await res.body?.cancel();
     }
     const v = await version(stack, t);
     const refused = await act(stack, t, "south");
-    assert(refused.status === 429, `4th action: ${refused.status}`);
+    assert.equal(refused.status, 429, "4th action");
     const retry = Number(refused.headers.get("Retry-After"));
-    assert(retry >= 1, `Retry-After ${refused.headers.get("Retry-After")}`);
+    assert.ok(retry >= 1, `Retry-After ${refused.headers.get("Retry-After")}`);
     const body = await refused.json();
-    assert(body.error?.code === "rate_limited", JSON.stringify(body));
-    assert((await version(stack, t)) === v, "a refused action changed state");
+    assert.equal(body.error?.code, "rate_limited");
+    assert.equal(await version(stack, t), v, "a refused action changed state");
     // Other players are not limited by this one's bucket.
     const res = await act(stack, other, "north");
-    assert(res.status === 200, `other player: ${res.status}`);
+    assert.equal(res.status, 200, "other player");
     await res.body?.cancel();
-    await sleep(600); // 2 tokens/s: one is back
+    clock.advance(499); // 2 tokens/s: not yet
+    const early = await act(stack, t, "south");
+    assert.equal(early.status, 429, "before the token is back");
+    await early.body?.cancel();
+    clock.advance(1); // one is back
     const again = await act(stack, t, "south");
-    assert(again.status === 200, `after waiting: ${again.status}`);
+    assert.equal(again.status, 200, "after waiting");
     await again.body?.cancel();
-  } finally {
-    await stack.dispose();
   }
 });
 
 Deno.test("action rate limit: requests refused as malformed spend no token; chat and KB routes share one bucket", async () => {
-  const stack = await startStack({ ACTION_RATE: "0.5", ACTION_BURST: "3" });
-  try {
+  await using stack = await setup({
+    env: { ACTION_RATE: "0.5", ACTION_BURST: "3" },
+    clock: new ManualClock(),
+  });
+  {
     const t = await stack.login("clumsy");
     const post = (path: string, body: string) =>
       fetch(`${stack.url}${path}`, { method: "POST", headers: stack.headers(t), body });
@@ -76,7 +87,7 @@ Deno.test("action rate limit: requests refused as malformed spend no token; chat
     for (let i = 0; i < 30; i++) {
       for (const path of ["/api/v0.3/chat", "/kb/experience/interact"]) {
         const res = await post(path, bad[i % bad.length]!);
-        assert(res.status === 400, `malformed #${i} on ${path}: ${res.status}`);
+        assert.equal(res.status, 400, `malformed #${i} on ${path}`);
         await res.body?.cancel();
       }
     }
@@ -84,48 +95,48 @@ Deno.test("action rate limit: requests refused as malformed spend no token; chat
     const good = JSON.stringify({ message: "look", experience: EXP, stream: false });
     for (const path of ["/api/v0.3/chat", "/kb/experience/interact", "/api/v0.3/chat"]) {
       const res = await post(path, good);
-      assert(res.status === 200, `good action on ${path}: ${res.status}`);
+      assert.equal(res.status, 200, `good action on ${path}`);
       await res.body?.cancel();
     }
     const fourth = await post("/kb/experience/interact", good);
-    assert(fourth.status === 429, `fourth action, on the other route: ${fourth.status}`);
+    assert.equal(fourth.status, 429, "fourth action, on the other route");
     await fourth.body?.cancel();
     // A malformed request past the limit is still told what is wrong with it.
     const badLate = await post("/api/v0.3/chat", bad[0]!);
-    assert(badLate.status === 400, `malformed past the limit: ${badLate.status}`);
+    assert.equal(badLate.status, 400, "malformed past the limit");
     await badLate.body?.cancel();
-  } finally {
-    await stack.dispose();
   }
 });
 
 Deno.test("world update rate: a world changing too fast answers 429 world_busy and recovers", async () => {
-  const stack = await startStack({ WORLD_UPDATE_RATE: "2", WORLD_UPDATE_BURST: "2" });
-  try {
+  const clock = new ManualClock();
+  await using stack = await setup({
+    env: { WORLD_UPDATE_RATE: "2", WORLD_UPDATE_BURST: "2" },
+    clock,
+  });
+  {
     const a = await stack.login("a");
     const b = await stack.login("b");
     for (const [t, m] of [[a, "north"], [b, "north"]] as const) {
       const res = await act(stack, t, m);
-      assert(res.status === 200, `${m}: ${res.status}`);
+      assert.equal(res.status, 200, m);
       await res.body?.cancel();
     }
     const v = await version(stack, a);
     const busy = await act(stack, b, "south");
-    assert(busy.status === 429, `third change in the world: ${busy.status}`);
-    assert((await busy.json()).error.code === "world_busy", "code");
-    assert((await version(stack, a)) === v, "refused change changed state");
-    await sleep(600);
+    assert.equal(busy.status, 429, "third change in the world");
+    assert.equal((await busy.json()).error.code, "world_busy");
+    assert.equal(await version(stack, a), v, "refused change changed state");
+    clock.advance(500); // 2 per second: one is back
     const ok = await act(stack, b, "south");
-    assert(ok.status === 200, `after waiting: ${ok.status}`);
+    assert.equal(ok.status, 200, "after waiting");
     await ok.body?.cancel();
-  } finally {
-    await stack.dispose();
   }
 });
 
 Deno.test("stream caps: per user (429) and per process (503), both recover when a stream closes", async () => {
-  const stack = await startStack({ MAX_STREAMS_PER_USER: "2", MAX_STREAMS: "3" });
-  const open: SseStream[] = [];
+  await using stack = await setup({ env: { MAX_STREAMS_PER_USER: "2", MAX_STREAMS: "3" } });
+  const open: SseClient[] = [];
   const world = (token: string) =>
     fetch(`${stack.url}/api/v0.3/world/stream?experience=${EXP}&access_token=${token}`);
   try {
@@ -134,14 +145,14 @@ Deno.test("stream caps: per user (429) and per process (503), both recover when 
     const w = await stack.login("w");
     const url = (t: string) =>
       `${stack.url}/api/v0.3/world/stream?experience=${EXP}&access_token=${t}`;
-    open.push(await openSse(url(u)), await openSse(url(u)));
+    open.push(await SseClient.open(url(u)), await SseClient.open(url(u)));
     const third = await world(u);
-    assert(third.status === 429, `third stream of one user: ${third.status}`);
-    assert((await third.json()).error.code === "too_many_streams", "per-user code");
-    open.push(await openSse(url(v)));
+    assert.equal(third.status, 429, "third stream of one user");
+    assert.equal((await third.json()).error.code, "too_many_streams", "per-user code");
+    open.push(await SseClient.open(url(v)));
     const full = await world(w);
-    assert(full.status === 503, `fourth stream of the process: ${full.status}`);
-    assert((await full.json()).error.code === "too_many_streams", "per-process code");
+    assert.equal(full.status, 503, "fourth stream of the process");
+    assert.equal((await full.json()).error.code, "too_many_streams", "per-process code");
     // A chat stream counts too, and is refused before the action runs.
     const before = await version(stack, w);
     const chat = await fetch(`${stack.url}/api/v0.3/chat`, {
@@ -149,24 +160,23 @@ Deno.test("stream caps: per user (429) and per process (503), both recover when 
       headers: stack.headers(w),
       body: JSON.stringify({ message: "north", experience: EXP }),
     });
-    assert(chat.status === 503, `chat while full: ${chat.status}`);
+    assert.equal(chat.status, 503, "chat while full");
     await chat.body?.cancel();
-    assert((await version(stack, w)) === before, "refused chat changed state");
+    assert.equal(await version(stack, w), before, "refused chat changed state");
 
     await open.shift()!.close();
-    await sleep(100);
-    open.push(await openSse(url(w)));
+    await worldStreams(stack, 2);
+    open.push(await SseClient.open(url(w)));
     await open.shift()!.close();
-    await sleep(100);
-    open.push(await openSse(url(u)));
+    await worldStreams(stack, 2);
+    open.push(await SseClient.open(url(u)));
   } finally {
     for (const s of open) await s.close();
-    await stack.dispose();
   }
 });
 
 Deno.test("stream caps hold for concurrent chat requests (a chat stream opens after its KB round trip)", async () => {
-  const stack = await startStack({ MAX_STREAMS_PER_USER: "1", NARRATOR_PACING: "1" });
+  await using stack = await setup({ env: { MAX_STREAMS_PER_USER: "1", NARRATOR_PACING: "1" } });
   const responses: Response[] = [];
   try {
     const token = await stack.login("hasty");
@@ -179,35 +189,38 @@ Deno.test("stream caps hold for concurrent chat requests (a chat stream opens af
         }))),
     );
     const statuses = responses.map((r) => r.status).sort();
-    assert(
-      JSON.stringify(statuses) === JSON.stringify([200, 429, 429, 429, 429]),
-      `one of five concurrent streams admitted, got ${statuses}`,
+    assert.deepEqual(
+      statuses,
+      [200, 429, 429, 429, 429],
+      "one of five concurrent streams admitted",
     );
     const health = await (await fetch(`${stack.url}/health`)).json();
-    assert(health.streams.chat === 1, `open chat streams: ${JSON.stringify(health.streams)}`);
+    assert.equal(health.streams.chat, 1, "open chat streams");
     for (const r of responses.splice(0)) await r.body?.cancel();
-    await sleep(100);
+    await eventually(
+      async () => (await (await stack.fetch("/health")).json()).streams.chat === 0,
+      { what: "the chat stream released" },
+    );
     // A request whose action fails gives its slot back, as does a closed stream.
     const failed = await fetch(`${stack.url}/api/v0.3/chat`, {
       method: "POST",
       headers: stack.headers(token),
       body: JSON.stringify({ message: "look", experience: "no-such-world" }),
     });
-    assert(failed.status === 404, `unknown experience: ${failed.status}`);
+    assert.equal(failed.status, 404, "unknown experience");
     await failed.body?.cancel();
-    const again = await openSse(
+    const again = await SseClient.open(
       `${stack.url}/api/v0.3/world/stream?experience=${EXP}&access_token=${token}`,
     );
     await again.close();
   } finally {
     for (const r of responses) await r.body?.cancel();
-    await stack.dispose();
   }
 });
 
 Deno.test("body limit: over 16 KiB is 413 JSON and changes nothing", async () => {
-  const stack = await startStack();
-  try {
+  await using stack = await setup();
+  {
     const t = await stack.login("big");
     const v = await version(stack, t);
     const res = await fetch(`${stack.url}/api/v0.3/chat`, {
@@ -215,11 +228,9 @@ Deno.test("body limit: over 16 KiB is 413 JSON and changes nothing", async () =>
       headers: stack.headers(t),
       body: JSON.stringify({ message: "take " + "x".repeat(17 * 1024), experience: EXP }),
     });
-    assert(res.status === 413, `status ${res.status}`);
+    assert.equal(res.status, 413);
     const body = await res.json();
-    assert(typeof body.error?.code === "string", JSON.stringify(body));
-    assert((await version(stack, t)) === v, "oversize body changed state");
-  } finally {
-    await stack.dispose();
+    assert.equal(typeof body.error?.code, "string", JSON.stringify(body));
+    assert.equal(await version(stack, t), v, "oversize body changed state");
   }
 });

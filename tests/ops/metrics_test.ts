@@ -3,12 +3,8 @@
  * that every metric the README names is there with plausible values, and
  * that no label carries a user id.
  */
-import { openSse } from "../helpers/sse.ts";
-import { startStack } from "../helpers/stack.ts";
-
-function assert(cond: unknown, msg: string): asserts cond {
-  if (!cond) throw new Error(msg);
-}
+import assert from "node:assert/strict";
+import { eventually, setup } from "../_helpers/mod.ts";
 
 /** Parses Prometheus text into `name{labels}` -> value. */
 function parse(text: string): Map<string, number> {
@@ -34,7 +30,7 @@ function value(m: Map<string, number>, name: string, labels: Record<string, stri
       found = true;
     }
   }
-  if (!found) throw new Error(`metric ${name}${JSON.stringify(labels)} not exported`);
+  assert.ok(found, `metric ${name}${JSON.stringify(labels)} not exported`);
   return sum;
 }
 
@@ -44,61 +40,37 @@ const EXP = "wylding-woods";
 const ACTIONS = ["north", "south", "take the lantern", "drop the lantern", "look", "look"];
 
 Deno.test("metrics: every named metric is exported with plausible values after real actions", async () => {
-  const stack = await startStack();
-  try {
+  await using stack = await setup();
+  {
     const scrape = async () => parse(await (await fetch(`${stack.url}/metrics`)).text());
     const before = await scrape();
-    const alice = await stack.login("alice@example.com");
-    const bob = await stack.login("bob");
-    const bobStream = await openSse(
-      `${stack.url}/api/v0.3/world/stream?experience=${EXP}&access_token=${bob}`,
-    );
-    let lastId = "";
+    await stack.login("alice@example.com");
+    const bobStream = await stack.world("bob", EXP, { query: true });
     for (const message of ACTIONS) {
-      const s = await openSse(`${stack.url}/api/v0.3/chat`, {
-        method: "POST",
-        headers: stack.headers(alice),
-        body: JSON.stringify({ message, experience: EXP }),
-      });
-      const events = await s.collect();
-      await s.close();
-      assert(events.at(-1)?.event === "done", `${message}: ${JSON.stringify(events)}`);
+      const events = await stack.play("alice@example.com", message, EXP);
+      assert.equal(events.at(-1)?.event, "done", `${message}: ${JSON.stringify(events)}`);
     }
-    for (let got = 0; got < 4;) {
-      const e = await bobStream.next();
-      if (e?.event === "world_update") {
-        got++;
-        lastId = e.id!;
-      }
-    }
+    const lastId = (await bobStream.take(4)).at(-1)!.id!;
     const during = await scrape();
-    assert(value(during, "sse_streams_open", { kind: "world" }) === 1, "one world stream open");
+    assert.equal(value(during, "sse_streams_open", { kind: "world" }), 1, "one world stream open");
     await bobStream.close();
     // Bob misses one action and gets it by replay; an unknown id gets resync.
-    const missed = await openSse(`${stack.url}/api/v0.3/chat`, {
-      method: "POST",
-      headers: stack.headers(alice),
-      body: JSON.stringify({ message: "north", experience: EXP }),
-    });
-    await missed.collect();
-    await missed.close();
-    const replay = await openSse(
-      `${stack.url}/api/v0.3/world/stream?experience=${EXP}&access_token=${bob}&last_event_id=${lastId}`,
-    );
-    let replayed;
-    do replayed = await replay.next(); while (replayed && replayed.event !== "world_update");
-    assert(replayed, "replayed event");
+    await stack.play("alice@example.com", "north", EXP);
+    const replay = await stack.world("bob", EXP, { query: true, lastEventId: lastId });
+    await replay.take(1);
     await replay.close();
-    const resync = await openSse(
-      `${stack.url}/api/v0.3/world/stream?experience=${EXP}&access_token=${bob}&last_event_id=nope`,
-    );
-    assert((await resync.next())?.event !== undefined, "resync stream answers");
+    const resync = await stack.world("bob", EXP, { query: true, lastEventId: "nope" });
+    assert.equal((await resync.next()).event, "resync", "resync stream answers");
     await resync.close();
-    await new Promise((r) => setTimeout(r, 100));
+    // The streams are released once the server notices the closed sockets.
+    await eventually(
+      async () => value(await scrape(), "sse_streams_open", { kind: "world" }) === 0,
+      {
+        what: "world streams closed",
+      },
+    );
     // Publishes count once JetStream has acknowledged them.
-    for (let i = 0; i < 100 && stack.server.kb!.stats().pending > 0; i++) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await eventually(() => stack.kb!.stats().pending === 0, { what: "events acknowledged" });
 
     const m = await scrape();
     const delta = (name: string, labels: Record<string, string> = {}) => {
@@ -144,9 +116,9 @@ Deno.test("metrics: every named metric is exported with plausible values after r
       ["no unit paused", value(m, "kb_outbox_paused_units") === 0],
     ];
     const failed = checks.filter(([, ok]) => !ok).map(([n]) => n);
-    assert(failed.length === 0, `implausible metrics: ${failed.join(", ")}`);
+    assert.deepEqual(failed, [], "implausible metrics");
     const text = await (await fetch(`${stack.url}/metrics`)).text();
-    assert(!/alice|bob/.test(text), "a label carries a user id");
+    assert.doesNotMatch(text, /alice|bob/, "a label carries a user id");
     // Labelled counters that nothing tripped yet are still declared (the limits tests trip them).
     for (
       const name of [
@@ -155,51 +127,46 @@ Deno.test("metrics: every named metric is exported with plausible values after r
         "kb_outbox_dropped_total",
       ]
     ) {
-      assert(text.includes(`# TYPE ${name} counter`), `${name} not declared`);
+      assert.ok(text.includes(`# TYPE ${name} counter`), `${name} not declared`);
     }
-  } finally {
-    await stack.dispose();
   }
 });
 
 Deno.test("metrics: unknown routes count as 404, unknown methods as 'other'; every response has its request id", async () => {
-  const stack = await startStack();
-  try {
+  await using stack = await setup();
+  {
     const scrape = async () => parse(await (await fetch(`${stack.url}/metrics`)).text());
     const res = await fetch(`${stack.url}/random/abc123`);
-    assert(res.status === 404, `status ${res.status}`);
-    assert((await res.json()).error.code === "not_found", "JSON error");
+    assert.equal(res.status, 404);
+    assert.equal((await res.json()).error.code, "not_found", "JSON error");
     const odd = await fetch(`${stack.url}/x`, { method: "FOOBAR" });
     await odd.body?.cancel();
     const m = await scrape();
-    assert(
+    assert.ok(
       value(m, "http_requests_total", { route: "unmatched", status: "404" }) >= 1,
       "404 counted",
     );
-    assert(
+    assert.ok(
       ![...m.keys()].some((k) =>
         k.startsWith("http_requests_total") && k.includes('status="200"') &&
         k.includes("unmatched")
       ),
       "no unmatched request counted as 200",
     );
-    assert(value(m, "http_requests_total", { method: "other" }) >= 1, "method other");
-    assert(![...m.keys()].some((k) => k.includes("FOOBAR")), "no client-chosen method label");
+    assert.ok(value(m, "http_requests_total", { method: "other" }) >= 1, "method other");
+    assert.ok(![...m.keys()].some((k) => k.includes("FOOBAR")), "no client-chosen method label");
     for (const path of ["/", "/client/app.js", "/shared/apply.js", "/api/v0.3/experiences"]) {
       const r = await fetch(`${stack.url}${path}`, { headers: { "X-Request-Id": "rid-client" } });
       await r.body?.cancel();
-      assert(r.headers.get("X-Request-Id") === "rid-client", `${path}: no request id header`);
+      assert.equal(r.headers.get("X-Request-Id"), "rid-client", `${path}: request id header`);
     }
-  } finally {
-    await stack.dispose();
   }
 });
 
 Deno.test("metrics: a reconnect that missed nothing replays nothing; live events after it are timed", async () => {
-  const stack = await startStack();
-  try {
+  await using stack = await setup();
+  {
     const scrape = async () => parse(await (await fetch(`${stack.url}/metrics`)).text());
-    const watcher = await stack.login("watcher");
     const actor = await stack.login("actor");
     const act = async (message: string, token = actor) => {
       const r = await fetch(`${stack.url}/kb/experience/interact`, {
@@ -211,31 +178,23 @@ Deno.test("metrics: a reconnect that missed nothing replays nothing; live events
     };
     const last = await act("north");
     const before = await scrape();
-    const s = await openSse(
-      `${stack.url}/api/v0.3/world/stream?experience=${EXP}&last_event_id=${last}&access_token=${watcher}`,
-    );
+    const s = await stack.world("watcher", EXP, { query: true, lastEventId: last });
     // At once: they arrive while the stream is still catching up (held, then sent live).
     const others = await Promise.all(["p1", "p2", "p3"].map((u) => stack.login(u)));
     await Promise.all(others.map((t) => act("north", t)));
-    for (let seen = 0; seen < 3;) {
-      const e = await s.next(5_000);
-      assert(e, "stream ended");
-      if (e.event === "world_update") seen++;
-    }
+    await s.take(3);
     await s.close();
     const after = await scrape();
     const delta = (name: string, labels: Record<string, string> = {}) =>
       value(after, name, labels) - (before.has(name) ? value(before, name, labels) : 0);
-    assert(delta("world_replays_served_total") === 1, "one replay served");
-    assert(
+    assert.equal(delta("world_replays_served_total"), 1, "one replay served");
+    assert.ok(
       !after.has("world_replayed_events_total") || delta("world_replayed_events_total") === 0,
       `replayed events: ${delta("world_replayed_events_total")}`,
     );
-    assert(
+    assert.ok(
       delta("nats_world_updates_latency_ms_count", { stream: "world" }) >= 3,
       "the 3 live events are in the latency histogram",
     );
-  } finally {
-    await stack.dispose();
   }
 });

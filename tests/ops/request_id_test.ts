@@ -4,25 +4,19 @@
  * in the response header, travels to the KB in NATS headers, and appears in
  * both processes' JSON logs and in the event's metadata.
  */
+import assert from "node:assert/strict";
 import { buildApp } from "../../shared/app.ts";
-import { issueToken } from "../../shared/auth.ts";
 import { InProcessBus } from "../../shared/bus/mod.ts";
-import { startNatsServer } from "../../shared/nats_server.ts";
-import { spawnServer } from "../helpers/process.ts";
-import { startStack } from "../helpers/stack.ts";
-
-function assert(cond: unknown, msg: string): asserts cond {
-  if (!cond) throw new Error(msg);
-}
+import { eventually, natsServer, setup, spawnServer, tokenFor } from "../_helpers/mod.ts";
 
 Deno.test("request ids travel from the edge through NATS to the KB and into both logs", async () => {
-  const nats = await startNatsServer();
+  await using nats = await natsServer();
   const stateDir = await Deno.makeTempDir({ prefix: "gaia-rid-" });
   const env = { NATS_URL: nats.url, STATE_DIR: stateDir, LOG_LEVEL: "info" };
   const kb = await spawnServer({ ...env, ROLE: "kb" });
   const chat = await spawnServer({ ...env, ROLE: "chat", KB_URL: kb.url });
   try {
-    const token = await issueToken("tracer", "test-secret-test-secret-test-secret");
+    const token = await tokenFor("tracer");
     const rid = `trace-${crypto.randomUUID()}`;
     const res = await fetch(`${chat.url}/api/v0.3/chat`, {
       method: "POST",
@@ -33,41 +27,36 @@ Deno.test("request ids travel from the edge through NATS to the KB and into both
       },
       body: JSON.stringify({ message: "north", experience: "wylding-woods", stream: false }),
     });
-    assert(res.status === 200, `status ${res.status}`);
-    assert(res.headers.get("X-Request-Id") === rid, "request id header echoed");
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("X-Request-Id"), rid, "request id header echoed");
     const answer = await res.json();
-    assert(answer.world_updates[0]?.metadata.request_id === rid, JSON.stringify(answer));
+    assert.equal(answer.world_updates[0]?.metadata.request_id, rid, JSON.stringify(answer));
     // A response without a given id gets a generated one.
     const plain = await fetch(`${chat.url}/health`);
     await plain.body?.cancel();
-    assert((plain.headers.get("X-Request-Id") ?? "").length > 8, "generated request id");
+    assert.ok((plain.headers.get("X-Request-Id") ?? "").length > 8, "generated request id");
 
-    await new Promise((r) => setTimeout(r, 200));
-    const records = (lines: string[]) =>
-      lines.filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
-    const kbLines = records(kb.lines).filter((r) => r.request_id === rid);
-    const chatLines = records(chat.lines).filter((r) => r.request_id === rid);
-    assert(
-      kbLines.some((r) => r.msg === "kb action"),
-      `kb log lacks the id: ${kb.lines.slice(-5)}`,
-    );
-    assert(
-      chatLines.some((r) => r.msg === "http"),
-      `chat log lacks the id: ${chat.lines.slice(-5)}`,
-    );
+    // Both processes write their log lines as they go: wait for them.
+    const logged = (p: typeof kb, msg: string) => () =>
+      p.records().some((r) => r.request_id === rid && r.msg === msg);
+    await eventually(logged(kb, "kb action"), {
+      what: () => `the id in the kb log: ${kb.lines.slice(-5)}`,
+    });
+    await eventually(logged(chat, "http"), {
+      what: () => `the id in the chat log: ${chat.lines.slice(-5)}`,
+    });
   } finally {
     chat.kill("SIGTERM");
     kb.kill("SIGTERM");
     await chat.status;
     await kb.status;
-    await nats.dispose();
     await Deno.remove(stateDir, { recursive: true });
   }
 });
 
 Deno.test("one X-Request-Id for three actions at once: each answer has only its own event (409 for those refused)", async () => {
-  const stack = await startStack();
-  try {
+  await using stack = await setup();
+  {
     const token = await stack.login("reuser");
     const headers = { ...stack.headers(token), "X-Request-Id": "fixed-id" };
     const post = (message: string) =>
@@ -79,16 +68,15 @@ Deno.test("one X-Request-Id for three actions at once: each answer has only its 
     const answers = await Promise.all([post("go north"), post("inventory"), post("look")]);
     const ok = answers.filter((a) => a.status === 200);
     const refused = answers.filter((a) => a.status === 409);
-    assert(ok.length >= 1 && ok.length + refused.length === 3, JSON.stringify(answers));
-    for (const a of refused) assert(a.body.error.code === "request_in_progress", JSON.stringify(a));
+    assert.ok(ok.length >= 1 && ok.length + refused.length === 3, JSON.stringify(answers));
+    for (const a of refused) assert.equal(a.body.error.code, "request_in_progress");
     // Whatever ran got its own world updates only: one action's event at most.
     const ids = ok.flatMap((a) => a.body.world_updates.map((e: { id: string }) => e.id));
-    assert(new Set(ids).size === ids.length, `an event in two answers: ${JSON.stringify(ok)}`);
+    assert.equal(new Set(ids).size, ids.length, `an event in two answers: ${JSON.stringify(ok)}`);
     // Sequentially, the same id with another message is another action.
     const next = await post("go south");
-    assert(next.status === 200 && next.body.outcome.kind !== "looked", JSON.stringify(next));
-  } finally {
-    await stack.dispose();
+    assert.equal(next.status, 200);
+    assert.notEqual(next.body.outcome.kind, "looked", "a new action ran");
   }
 });
 
@@ -103,13 +91,14 @@ Deno.test("request ids: a sane incoming X-Request-Id is kept, anything else repl
     return res.headers.get("X-Request-Id") ?? "";
   };
   for (const kept of ["trace-1", "a.b:c_d-9", "x".repeat(128)]) {
-    assert((await idFor(kept)) === kept, `kept ${kept}`);
+    assert.equal(await idFor(kept), kept);
   }
   const generated = await idFor();
-  assert(generated.length > 8, `generated: ${generated}`);
+  assert.ok(generated.length > 8, `generated: ${generated}`);
   for (const replaced of ["has space", "semi;colon", "x".repeat(129), "ünï", "a=b"]) {
     const got = await idFor(replaced);
-    assert(got !== replaced && got.length > 8, `${replaced} was kept as ${got}`);
+    assert.notEqual(got, replaced);
+    assert.ok(got.length > 8, `${replaced} replaced by ${got}`);
   }
   await bus.close();
 });

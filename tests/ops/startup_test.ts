@@ -5,29 +5,10 @@
  * narrator was built.
  */
 import { deepStrictEqual as eq, ok } from "node:assert/strict";
+import { runToExit } from "../_helpers/mod.ts";
 
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-
-function denoEnv(): Record<string, string> {
-  const keep = ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME"];
-  return Object.fromEntries(keep.flatMap((k) => {
-    const v = Deno.env.get(k);
-    return v === undefined ? [] : [[k, v]];
-  }));
-}
-
-async function start(env: Record<string, string>): Promise<{ code: number; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN],
-    // Nothing of this process's settings inherited: only what Deno itself needs.
-    clearEnv: true,
-    env: { ...denoEnv(), DEV: "1", PORT: "0", ...env },
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
-}
+/** main.ts started with nothing of this process's settings inherited. */
+const start = (env: Record<string, string>) => runToExit({ DEV: "1", PORT: "0", ...env });
 
 Deno.test("startup: a bad setting exits 2 naming the variable", async () => {
   for (

@@ -14,9 +14,8 @@ import {
   NatsBus,
   type StoredMessage,
 } from "../../shared/bus/mod.ts";
-import { findNatsServer, freePort, startNatsServer } from "../../shared/nats_server.ts";
+import { delay as sleep, eventually, freePort, natsBinary, natsServer } from "../_helpers/mod.ts";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const text = (m: StoredMessage) => new TextDecoder().decode(m.data);
 
 function isBusError(code: BusError["code"]) {
@@ -28,7 +27,7 @@ function isBusError(code: BusError["code"]) {
 }
 
 async function withServer(fn: (bus: NatsBus, url: string) => Promise<void>): Promise<void> {
-  const nats = await startNatsServer();
+  const nats = await natsServer();
   const bus = await NatsBus.connect(nats.url, { name: "history-test", reconnectTimeWaitMs: 50 });
   try {
     await fn(bus, nats.url);
@@ -77,6 +76,7 @@ Deno.test("history: one subject in stream order from a start time, up to the cut
       bus.publish("t.b", `other${i}`);
     }
     await bus.flush();
+    // Wall-clock gaps either side of `middle`: the server stamps stored times.
     await sleep(50);
     const middle = Date.now();
     await sleep(50);
@@ -119,8 +119,7 @@ Deno.test("history: a missing stream is stream_not_found; JetStream off is jetst
   });
 
   // A plain nats-server, without -js.
-  const bin = findNatsServer();
-  ok(bin, "nats-server not found");
+  const bin = natsBinary();
   const port = freePort();
   const child = new Deno.Command(bin, {
     args: ["-a", "127.0.0.1", "-p", String(port)],
@@ -129,14 +128,10 @@ Deno.test("history: a missing stream is stream_not_found; JetStream off is jetst
   }).spawn();
   let bus: NatsBus | undefined;
   try {
-    for (let i = 0; !bus; i++) {
-      try {
-        bus = await NatsBus.connect(`nats://127.0.0.1:${port}`);
-      } catch (e) {
-        if (i > 100) throw e;
-        await sleep(50);
-      }
-    }
+    bus = await eventually(() => NatsBus.connect(`nats://127.0.0.1:${port}`), {
+      intervalMs: 50,
+      what: "the plain nats-server",
+    });
     await rejects(bus.history(SPEC).ensure(), isBusError("jetstream_unavailable"));
     await rejects(bus.publishAcked("t.a", "x"), isBusError("jetstream_unavailable"));
   } finally {
@@ -171,12 +166,12 @@ Deno.test("publishAcked: stored in call order with its sequence; a repeated msgI
 });
 
 Deno.test("publishAcked: refused at once while the bus is down", async () => {
-  const nats = await startNatsServer();
+  const nats = await natsServer();
   const bus = await NatsBus.connect(nats.url, { reconnectTimeWaitMs: 50 });
   try {
     await bus.history(SPEC).ensure();
     await nats.stop();
-    while (bus.status() === "connected") await sleep(10);
+    await eventually(() => bus.status() !== "connected", { what: "the bus down" });
     await rejects(bus.publishAcked("t.a", "x", { timeoutMs: 5_000 }), isBusError("disconnected"));
   } finally {
     await bus.close();

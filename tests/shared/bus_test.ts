@@ -1,15 +1,10 @@
-import { ok as assert } from "node:assert/strict";
+import { deepStrictEqual as eq, ok as assert } from "node:assert/strict";
 import { BusError, InProcessBus, NatsBus } from "../../shared/bus/mod.ts";
-import { startNatsServer } from "../../shared/nats_server.ts";
 import type { Bus, BusStatus } from "../../shared/bus/mod.ts";
+import { eventually, natsServer } from "../_helpers/mod.ts";
 
-async function waitFor(pred: () => boolean, what: string, ms = 10_000) {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const waitFor = (pred: () => boolean, what: string) =>
+  eventually(pred, { timeoutMs: 10_000, what });
 
 async function exerciseBus(a: Bus, b: Bus) {
   // subscribe as iterable; breaking out disposes the subscription
@@ -27,8 +22,8 @@ async function exerciseBus(a: Bus, b: Bus) {
     assert(a.publish("t.iter", `m${i}`, { requestId: `r${i}` }), "publish");
   }
   await reader;
-  assert(got.join(",") === "m0:r0,m1:r1,m2:r2", got.join(","));
-  assert(b.subscriptionCount() === base, "subscription disposed after break");
+  eq(got, ["m0:r0", "m1:r1", "m2:r2"]);
+  eq(b.subscriptionCount(), base, "subscription disposed after break");
 
   // request/reply with request id in headers
   const responder = b.subscribe("t.req", {
@@ -41,7 +36,7 @@ async function exerciseBus(a: Bus, b: Bus) {
     requestId: "abc",
   });
   const body = reply.json<{ echo: { x: number }; rid: string }>();
-  assert(body.echo.x === 1 && body.rid === "abc", JSON.stringify(body));
+  eq(body, { echo: { x: 1 }, rid: "abc" });
   responder.unsubscribe();
 
   // no responders
@@ -55,7 +50,7 @@ async function exerciseBus(a: Bus, b: Bus) {
 }
 
 Deno.test("NatsBus: pub/sub, request ids, no responders, against a real nats-server", async () => {
-  const nats = await startNatsServer();
+  const nats = await natsServer();
   const a = await NatsBus.connect(nats.url);
   const b = await NatsBus.connect(nats.url);
   try {
@@ -68,15 +63,15 @@ Deno.test("NatsBus: pub/sub, request ids, no responders, against a real nats-ser
 });
 
 Deno.test("NatsBus: status goes reconnecting then connected when the server restarts", async () => {
-  const nats = await startNatsServer();
+  const nats = await natsServer();
   const bus = await NatsBus.connect(nats.url, { reconnectTimeWaitMs: 50 });
   const seen: BusStatus[] = [];
   const off = bus.onStatus((s) => seen.push(s));
   try {
-    assert(bus.status() === "connected", bus.status());
+    eq(bus.status(), "connected");
     await nats.stop();
     await waitFor(() => bus.status() === "reconnecting", "reconnecting");
-    assert(bus.publish("x.y", "while down") === true, "publish never throws while down");
+    eq(bus.publish("x.y", "while down"), true, "publish never throws while down");
     let err: unknown;
     try {
       await bus.request("kb.interact", "{}", { timeoutMs: 200 });
@@ -86,14 +81,15 @@ Deno.test("NatsBus: status goes reconnecting then connected when the server rest
     assert(err instanceof BusError && err.code === "disconnected", `got ${err}`);
     await nats.restart();
     await waitFor(() => bus.status() === "connected", "connected again");
-    assert(seen.includes("reconnecting") && seen.at(-1) === "connected", seen.join(","));
+    assert(seen.includes("reconnecting"), seen.join(","));
+    eq(seen.at(-1), "connected");
   } finally {
     off();
     await bus.close();
     await nats.dispose();
   }
-  assert(bus.status() === "closed", "closed after close()");
-  assert(bus.publish("x.y", "after close") === false, "publish after close returns false");
+  eq(bus.status(), "closed", "closed after close()");
+  eq(bus.publish("x.y", "after close"), false, "publish after close returns false");
 });
 
 Deno.test("InProcessBus behaves like the real one", async () => {

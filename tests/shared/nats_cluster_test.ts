@@ -6,10 +6,10 @@
 import assert from "node:assert/strict";
 import { connect } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { startNatsCluster } from "../../shared/nats_server.ts";
+import { eventually, natsCluster } from "../_helpers/mod.ts";
 
 Deno.test("nats cluster: three nodes, an R3 stream outlives its leader, restart in place", async () => {
-  const cluster = await startNatsCluster();
+  await using cluster = await natsCluster();
   const nc = await connect({
     servers: cluster.url.split(","),
     maxReconnectAttempts: -1,
@@ -32,33 +32,25 @@ Deno.test("nats cluster: three nodes, an R3 stream outlives its leader, restart 
     assert.equal(victim.pid(), undefined);
 
     // A new leader is elected among the two left; publishing resumes.
-    let stored = 1;
-    const deadline = Date.now() + 20_000;
-    while (stored < 2) {
-      try {
-        await js.publish("kit.b", "2", { timeout: 1_000 });
-        stored++;
-      } catch (e) {
-        if (Date.now() > deadline) throw e;
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    }
+    await eventually(() => js.publish("kit.b", "2", { timeout: 1_000 }), {
+      timeoutMs: 20_000,
+      intervalMs: 200,
+      what: "a publish accepted by the new leader",
+    });
     const newLeader = await cluster.streamLeader("KIT");
     assert.ok(newLeader && newLeader !== leader, `a new leader (${newLeader}) replaced ${leader}`);
 
     await victim.restart();
     assert.ok(victim.pid() !== undefined && victim.pid() !== pid);
     await cluster.ready();
-    // The restarted member catches up; the leader reports both messages.
-    let info = await jsm.streams.info("KIT");
-    for (let i = 0; i < 50 && info.state.messages < 2; i++) {
-      await new Promise((r) => setTimeout(r, 200));
-      info = await jsm.streams.info("KIT");
-    }
+    // The restarted member catches up in the background (it may lead again meanwhile).
+    const info = await eventually(async () => {
+      const i = await jsm.streams.info("KIT");
+      return i.state.messages === 2 && i;
+    }, { timeoutMs: 10_000, what: "both messages in the stream after the restart" });
     assert.equal(info.state.messages, 2);
     assert.equal(info.config.num_replicas, 3);
   } finally {
     await nc.close();
-    await cluster.dispose();
   }
 });

@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
   ChatRequestSchema,
@@ -10,11 +11,6 @@ import {
   WorldUpdateEventSchema,
   worldUpdateJsonSchema,
 } from "../../shared/schema.ts";
-
-function assertEquals(a: unknown, b: unknown, msg = "") {
-  const x = JSON.stringify(a), y = JSON.stringify(b);
-  if (x !== y) throw new Error(`${msg}\n${x}\n!==\n${y}`);
-}
 
 const op = fc.record({
   operation: fc.constantFrom("add", "remove", "update") as fc.Arbitrary<
@@ -43,7 +39,7 @@ Deno.test("WorldUpdateEvent survives JSON round trips", () => {
   fc.assert(
     fc.property(event, (e) => {
       const parsed = WorldUpdateEventSchema.parse(JSON.parse(JSON.stringify(e)));
-      assertEquals(JSON.parse(JSON.stringify(parsed)), JSON.parse(JSON.stringify(e)));
+      assert.deepEqual(JSON.parse(JSON.stringify(parsed)), JSON.parse(JSON.stringify(e)));
     }),
     { numRuns: 500 },
   );
@@ -70,21 +66,15 @@ Deno.test("WorldUpdateEvent rejects wrong types", () => {
       { ...good, metadata: { ...good.metadata, state_model: "mixed" } },
     ]
   ) {
-    if (WorldUpdateEventSchema.safeParse(bad).success) {
-      throw new Error(`accepted ${JSON.stringify(bad)}`);
-    }
+    assert.equal(WorldUpdateEventSchema.safeParse(bad).success, false, JSON.stringify(bad));
   }
 });
 
 Deno.test("chat request: defaults, size limit, wrong types", () => {
-  assertEquals(ChatRequestSchema.parse({ message: "look", experience: "w" }).stream, true);
+  assert.equal(ChatRequestSchema.parse({ message: "look", experience: "w" }).stream, true);
   const big = "x".repeat(MAX_MESSAGE_BYTES + 1);
-  if (ChatRequestSchema.safeParse({ message: big, experience: "w" }).success) {
-    throw new Error("big ok");
-  }
-  if (ChatRequestSchema.safeParse({ message: 1, experience: "w" }).success) {
-    throw new Error("type ok");
-  }
+  assert.equal(ChatRequestSchema.safeParse({ message: big, experience: "w" }).success, false);
+  assert.equal(ChatRequestSchema.safeParse({ message: 1, experience: "w" }).success, false);
 });
 
 Deno.test("reply union and JSON Schema export", () => {
@@ -107,7 +97,7 @@ Deno.test("reply union and JSON Schema export", () => {
       "metadata",
     ]
   ) {
-    if (!(k in props)) throw new Error(`JSON Schema lacks ${k}`);
+    assert.ok(k in props, `JSON Schema lacks ${k}`);
   }
 });
 
@@ -116,8 +106,8 @@ Deno.test("a __proto__ key in operation data is dropped, never applied to protot
     '{"operation":"add","path":"x","data":{"__proto__":{"polluted":true},"ok":1}}',
   );
   const parsed = StateOperationSchema.parse(raw);
-  assertEquals(parsed.data, { ok: 1 });
-  if (({} as Record<string, unknown>).polluted) throw new Error("prototype polluted");
+  assert.deepEqual(parsed.data, { ok: 1 });
+  assert.equal(({} as Record<string, unknown>).polluted, undefined, "prototype polluted");
 });
 
 Deno.test("too large is told by the issue, not its wording; one formatter for every issue", () => {
@@ -125,22 +115,19 @@ Deno.test("too large is told by the issue, not its wording; one formatter for ev
     message: "é".repeat(MAX_MESSAGE_BYTES / 2 + 1),
     experience: "w",
   });
-  if (big.success || !isMessageTooLarge(big.error)) {
-    throw new Error("a 16 KiB+ message is too large");
-  }
+  assert.ok(!big.success && isMessageTooLarge(big.error), "a 16 KiB+ message is too large");
   const typed = ChatRequestSchema.safeParse({ message: 5, experience: "w" });
-  if (typed.success || isMessageTooLarge(typed.error)) {
-    throw new Error("a wrong type is not too large");
-  }
+  assert.ok(!typed.success && !isMessageTooLarge(typed.error), "a wrong type is not too large");
   // A message that merely mentions bytes is not mistaken for one over the limit.
   const empty = ChatRequestSchema.safeParse({ message: "", experience: ["bytes"] });
-  if (empty.success || isMessageTooLarge(empty.error)) throw new Error("not too large");
-  assertEquals(
+  assert.ok(!empty.success && !isMessageTooLarge(empty.error), "not too large");
+  assert.equal(
     describeIssues(empty.error, "(body)"),
     "message: message must not be empty; experience: Invalid input: expected string, received array",
   );
   const root = ChatRequestSchema.safeParse(null);
-  if (root.success || !describeIssues(root.error, "(body)").startsWith("(body): ")) {
-    throw new Error("a root issue is named by the root label");
-  }
+  assert.ok(
+    !root.success && describeIssues(root.error, "(body)").startsWith("(body): "),
+    "a root issue is named by the root label",
+  );
 });

@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
   decodeSubjectToken,
@@ -6,10 +7,6 @@ import {
   subjectToken,
   userSubject,
 } from "../../shared/subjects.ts";
-
-function assert(cond: unknown, msg: string): asserts cond {
-  if (!cond) throw new Error(msg);
-}
 
 const VALID_TOKEN = /^[A-Za-z0-9_-]+$/;
 const HOSTILE = [
@@ -58,9 +55,9 @@ Deno.test("subjectToken is always exactly one valid token", () => {
   fc.assert(
     fc.property(anyId, (id) => {
       const t = subjectToken(id);
-      assert(VALID_TOKEN.test(t), `token ${JSON.stringify(t)} for ${JSON.stringify(id)}`);
+      assert.match(t, VALID_TOKEN, `token for ${JSON.stringify(id)}`);
       const subject = userSubject(id);
-      assert(subject.split(".").length === 4, `subject ${subject} has extra tokens`);
+      assert.equal(subject.split(".").length, 4, `subject ${subject} has extra tokens`);
     }),
     { numRuns: 5000 },
   );
@@ -69,7 +66,7 @@ Deno.test("subjectToken is always exactly one valid token", () => {
 Deno.test("subjectToken round-trips, so it is injective", () => {
   fc.assert(
     fc.property(anyId, (id) => {
-      assert(decodeSubjectToken(subjectToken(id)) === id, `round trip of ${JSON.stringify(id)}`);
+      assert.equal(decodeSubjectToken(subjectToken(id)), id, "round trip");
     }),
     { numRuns: 5000 },
   );
@@ -79,31 +76,31 @@ Deno.test("distinct ids give distinct tokens (pairs)", () => {
   fc.assert(
     fc.property(anyId, anyId, (a, b) => {
       if (a === b) return;
-      assert(subjectToken(a) !== subjectToken(b), `collision: ${a} / ${b}`);
+      assert.notEqual(subjectToken(a), subjectToken(b), `collision: ${a} / ${b}`);
     }),
     { numRuns: 5000 },
   );
   const tokens = new Set(HOSTILE.map(subjectToken));
-  assert(tokens.size === HOSTILE.length, "hostile ids collide");
+  assert.equal(tokens.size, HOSTILE.length, "hostile ids collide");
 });
 
 Deno.test("hostile ids round-trip", () => {
   for (const id of HOSTILE) {
-    assert(decodeSubjectToken(subjectToken(id)) === id, `round trip of ${JSON.stringify(id)}`);
+    assert.equal(decodeSubjectToken(subjectToken(id)), id, "round trip");
   }
 });
 
 Deno.test("subjects keep users and experiences apart", () => {
-  assert(userSubject("a.b") !== userSubject("a"), "a.b vs a");
-  assert(userSubject("*") === "world.updates.user._2A", userSubject("*"));
-  assert(experienceSubject("wylding-woods") === "world.updates.experience.wylding-woods", "exp");
+  assert.notEqual(userSubject("a.b"), userSubject("a"), "a.b vs a");
+  assert.equal(userSubject("*"), "world.updates.user._2A");
+  assert.equal(experienceSubject("wylding-woods"), "world.updates.experience.wylding-woods");
 });
 
 Deno.test("fileNameFor is safe and bounded", async () => {
   for (const id of [...HOSTILE, "é".repeat(200)]) {
     const name = await fileNameFor(id);
-    assert(/^[A-Za-z0-9_-]{1,160}$/.test(name) || /^_L[0-9a-f]{64}$/.test(name), name);
-    assert(name !== "." && name !== "..", "dot names");
+    assert.ok(/^[A-Za-z0-9_-]{1,160}$/.test(name) || /^_L[0-9a-f]{64}$/.test(name), name);
+    assert.ok(name !== "." && name !== "..", "dot names");
   }
-  assert((await fileNameFor("é".repeat(200))).startsWith("_L"), "long ids hash");
+  assert.ok((await fileNameFor("é".repeat(200))).startsWith("_L"), "long ids hash");
 });
