@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { WorldUpdateEvent } from "../shared/schema.ts";
+import { conversationOnly, type WorldUpdateEvent } from "../shared/schema.ts";
 import { userSubject } from "../shared/subjects.ts";
 import type { HubEvent, SubjectHub } from "./hub.ts";
 import type { ChatPart } from "./parts.ts";
@@ -28,7 +28,12 @@ export class ActionUpdates {
   #detach: (() => void) | undefined;
   #closed = false;
   #firstArrived!: () => void;
-  /** Resolves when the first event of this action arrives on the bus. */
+  /**
+   * Resolves when the first event of this action that changes more than the
+   * player's conversation arrives on the bus (a conversation-only event, such
+   * as a `look` or a `talk` after another command, says nothing about the
+   * outcome, so the answer waits for the KB's reply and its model choice).
+   */
   readonly first: Promise<void> = new Promise((r) => this.#firstArrived = r);
 
   constructor(hub: SubjectHub, userId: string, requestId: string) {
@@ -41,7 +46,7 @@ export class ActionUpdates {
     this.#detach = hub.attach(userSubject(userId), (h: HubEvent) => {
       if (h.event.metadata.request_id !== requestId) return;
       this.#emit(h.event, h.frame);
-      this.#firstArrived();
+      if (!conversationOnly(h.event)) this.#firstArrived();
     }, { urgent: true });
   }
 

@@ -349,9 +349,14 @@ export class WorldStream {
         }, delay);
         return;
       }
-      // JetStream itself failed (disabled, stream missing): we cannot fill the gap.
-      log("error", "world stream replay failed", { user_id: this.userId, error: String(e) });
-      resync = "replay_failed";
+      if ((e as { code?: unknown })?.code === "not_stored_yet") {
+        // Still not in the stream after the retries: an id we cannot replay from.
+        resync = "unknown_event_id";
+      } else {
+        // JetStream itself failed (disabled, stream missing): we cannot fill the gap.
+        log("error", "world stream replay failed", { user_id: this.userId, error: String(e) });
+        resync = "replay_failed";
+      }
     }
     this.#replayRetries = 0;
     if (this.#state !== "catching_up") return;

@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { CONVERSATION_PATH } from "../shared/schema.ts";
 import type { Outcome, StateOperation } from "../shared/schema.ts";
 import {
   type Command,
@@ -235,10 +236,12 @@ function contextOps(before: Context, after: Context): StateOperation[] {
     const b = JSON.stringify(after[key]);
     if (a === b) continue;
     if (after[key] === undefined) {
-      ops.push({ operation: "remove", path: `context.${key}`, data: {} });
+      ops.push({ operation: "remove", path: `${CONVERSATION_PATH}.${key}`, data: {} });
     } else data[key] = after[key];
   }
-  if (Object.keys(data).length) ops.unshift({ operation: "update", path: "context", data });
+  if (Object.keys(data).length) {
+    ops.unshift({ operation: "update", path: CONVERSATION_PATH, data });
+  }
   return ops;
 }
 

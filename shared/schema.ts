@@ -9,6 +9,31 @@
  */
 import { z } from "zod";
 
+/**
+ * Where a player's profile keeps the conversation with the parser (the last
+ * command for `again`, the things `it` and `them` refer to, a pending
+ * question). Writing it is a player-scope change like any other, but not one
+ * to show ahead of the narrative: chat starts an answer early only for
+ * events that change more than this.
+ */
+export const CONVERSATION_PATH = "context";
+
+/**
+ * Whether an event changes nothing but the player's conversation ({@linkcode CONVERSATION_PATH}).
+ *
+ * @example
+ * ```ts
+ * if (!conversationOnly(event)) startNow();
+ * ```
+ */
+export function conversationOnly(event: { changes: WorldChanges }): boolean {
+  const { world, player } = event.changes;
+  if (world && world.length > 0) return false;
+  return (player ?? []).every((op) =>
+    op.path === CONVERSATION_PATH || op.path.startsWith(`${CONVERSATION_PATH}.`)
+  );
+}
+
 /** Largest accepted chat/interact message in bytes (DESIGN.md guarantee 7). */
 export const MAX_MESSAGE_BYTES = 16 * 1024;
 

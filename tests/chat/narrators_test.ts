@@ -86,10 +86,14 @@ for (const kind of KINDS) {
 
       await t.step("dialogue (needs_capable_model) uses the capable model", async () => {
         mock.mode = "ok";
-        // Erin's first words: a talk after another command also records the
-        // conversation (a change), and then the answer starts from the event.
         const msgs = await hh.play("erin", "talk to owl", EXP);
         assert.equal(msgs[0]!.data.model, "capable-m");
+        assert.equal(mock.requests.at(-1)!.body.model, "capable-m");
+        // Again after another command: the talk then records the conversation
+        // (a player-only event), which must not start the answer as a change.
+        await hh.play("erin", "look", EXP);
+        const again = await hh.play("erin", "talk to owl", EXP);
+        assert.equal(again[0]!.data.model, "capable-m", "metadata names the narrating model");
         assert.equal(mock.requests.at(-1)!.body.model, "capable-m");
       });
 
