@@ -193,6 +193,7 @@ export async function buildProcess(
         keepAliveMs: settings.KEEPALIVE_INTERVAL,
         narrator: settings,
         maxQueuedBytes: settings.STREAM_BUFFER_BYTES,
+        gapWaitMs: settings.WORLD_GAP_WAIT,
         maxStreamsPerUser: settings.MAX_STREAMS_PER_USER,
         maxStreams: settings.MAX_STREAMS,
         ...opts.chat,

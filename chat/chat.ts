@@ -55,6 +55,8 @@ export interface ChatOptions {
   maxQueuedBytes?: number;
   /** How long a stream that ended with `resync` may take to drain before it is cut (default 10 s). */
   slowClientDropMs?: number;
+  /** How long a missing version may hold later ones before `resync` (`gap`); default 5 s. */
+  gapWaitMs?: number;
   /** `retry:` hint at the start of world streams (default 2 s). */
   retryMs?: number;
   /** Most open streams (chat + world) per user; past it 429 (default unlimited). */
@@ -127,6 +129,7 @@ export class Chat {
       replayer,
       maxQueuedBytes: opts.maxQueuedBytes ?? 1024 * 1024,
       dropAfterMs: opts.slowClientDropMs ?? 10_000,
+      gapWaitMs: opts.gapWaitMs,
       retryMs: opts.retryMs ?? 2_000,
       busConnected: () => opts.bus.status() === "connected",
       subscribed: () => flushWithin(opts.bus, 2_000),

@@ -34,6 +34,8 @@ import type { Replayer, ReplayFrom } from "./replay.ts";
 import { encodeResync, encodeRetry, KEEP_ALIVE_FRAME } from "./sse.ts";
 import { FrameQueue } from "./frame_queue.ts";
 import { VersionOrder } from "./version_order.ts";
+import { GapPatience } from "./gap_patience.ts";
+import type { Clock } from "../shared/clock.ts";
 
 /** Process-wide settings every world stream shares. */
 export interface WorldStreamConfig {
@@ -49,6 +51,10 @@ export interface WorldStreamConfig {
   busConnected: () => boolean;
   /** Resolves once the bus server has seen our subscriptions (never rejects). */
   subscribed: () => Promise<void>;
+  /** How long a missing version may keep later ones waiting before `resync` (`gap`); see `gap_patience.ts`. */
+  gapWaitMs?: number;
+  /** Timers of the gap wait (tests inject a manual clock). */
+  clock?: Clock;
 }
 
 /** Per-connection parameters. */
@@ -110,6 +116,8 @@ export class WorldStream {
   #bufferBytes = 0;
   /** This stream's world, version by version. */
   #order = new VersionOrder<HubEvent>();
+  /** How long the current gap may hold later versions. */
+  readonly #gap: GapPatience;
   #lastId: string | undefined;
   /** Start point of a catch-up that has not completed (kept across NATS outages). */
   #pendingFrom: ReplayFrom | undefined;
@@ -128,6 +136,11 @@ export class WorldStream {
     this.#onEnd = params.onEnd;
     this.#userSubject = userSubject(params.userId);
     this.#experienceSubject = experienceSubject(params.experience);
+    this.#gap = new GapPatience({
+      waitMs: cfg.gapWaitMs,
+      clock: cfg.clock,
+      onLastLook: () => this.#lastLook(),
+    });
     this.#out = new FrameQueue({
       onTaken: () => {
         if (this.#out.queuedBytes < this.#cfg.maxQueuedBytes / 2) this.#wakeSpace(true);
@@ -170,8 +183,11 @@ export class WorldStream {
     if (!this.#wanted(h)) return;
     if (this.#state === "live") {
       this.#accept(h, "live");
-      // A version is missing: JetStream may have it (a republish, a retry after a failure).
-      if (this.#order.gapped && this.#lastId) this.#catchUp({ afterId: this.#lastId });
+      // A version is missing: JetStream may have it (a republish, a retry after
+      // a failure). One catch-up per gap; after it, the gap's patience decides.
+      if (this.#order.gapped && this.#lastId && this.#gap.idle) {
+        this.#catchUp({ afterId: this.#lastId });
+      }
     } else if (this.#state === "catching_up") {
       this.#buffer.push(h);
       this.#bufferBytes += h.frame.byteLength;
@@ -188,10 +204,19 @@ export class WorldStream {
   #accept(h: HubEvent, from: "live" | "buffer" | "replay"): void {
     for (const ready of this.#order.offer(h.event.version, h)) this.#deliver(ready, from);
     if (this.#order.overflowing) this.#skipGap();
+    else if (!this.#order.gapped) this.#gap.filled();
+  }
+
+  /** The gap's wait is over: one more catch-up, after which a gap left is given up. */
+  #lastLook(): void {
+    if (!this.#order.gapped) return this.#gap.filled();
+    if (this.#lastId) this.#catchUp({ afterId: this.#lastId });
+    else this.#skipGap();
   }
 
   /** Gives up on missing versions: `resync` (`gap`), then what was held, in order. */
   #skipGap(): void {
+    this.#gap.filled();
     if (!this.#order.gapped) return;
     log("warn", "world stream cannot show a committed version; sending resync", {
       user_id: this.userId,
@@ -367,6 +392,7 @@ export class WorldStream {
       this.#enqueue(encodeResync(resync, true));
       // The client refetches the snapshot; the next event starts the sequence again.
       this.#order = new VersionOrder();
+      this.#gap.filled();
     } else {
       // Both kinds: after Last-Event-ID, and after a NATS outage.
       metrics.replaysServed.inc();
@@ -379,8 +405,9 @@ export class WorldStream {
       if (!(await this.#space())) return;
       this.#accept(h, "buffer");
     }
-    // Whatever JetStream and the live subscription could not supply is gone.
-    this.#skipGap();
+    // Still missing: wait for it first (a publish resent after an election),
+    // then give it up with resync gap.
+    if (this.#order.gapped && this.#gap.afterCatchUp() === "skip") this.#skipGap();
     this.#state = "live";
   }
 
@@ -441,6 +468,7 @@ export class WorldStream {
     if (this.#dropTimer !== undefined) clearTimeout(this.#dropTimer);
     this.#dropTimer = undefined;
     clearTimeout(this.#retryTimer);
+    this.#gap.filled();
     this.#onEnd?.();
   }
 }

@@ -103,6 +103,8 @@ const SettingsSchema = z.object({
   ACTION_BURST: z.coerce.number().min(1).default(20),
   WORLD_UPDATE_RATE: z.coerce.number().min(0).default(1000),
   WORLD_UPDATE_BURST: z.coerce.number().min(1).default(2000),
+  /** How long a world stream holds versions after a missing one before resync gap. */
+  WORLD_GAP_WAIT: duration("5s", { timer: true }),
   STREAM_BUFFER_BYTES: z.coerce.number().int().min(4096).default(1024 * 1024),
   MAX_STREAMS_PER_USER: z.coerce.number().int().min(1).default(8),
   MAX_STREAMS: z.coerce.number().int().min(1).default(20_000),
