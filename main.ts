@@ -195,6 +195,9 @@ export async function buildProcess(
         maxQueuedBytes: settings.STREAM_BUFFER_BYTES,
         maxStreamsPerUser: settings.MAX_STREAMS_PER_USER,
         maxStreams: settings.MAX_STREAMS,
+        presenceGraceMs: settings.PRESENCE_GRACE,
+        say: { rate: settings.SAY_RATE, burst: settings.SAY_BURST },
+        clock: opts.clock,
         ...opts.chat,
       });
       routes.push(chat.routes(), clientRoutes());

@@ -83,6 +83,12 @@ export const WorldUpdateEventSchema = z.object({
     state_model: StateModelSchema,
     request_id: z.string(),
   }),
+  /**
+   * What the change looks like to other players, one short third-person line
+   * the KB writes from the outcome ("ada takes the dream bottle"). Plain
+   * text, never markup. Absent where nothing shows (a conversation-only event).
+   */
+  third_person: z.string().max(300).optional(),
 });
 /** A world update event. */
 export type WorldUpdateEvent = z.infer<typeof WorldUpdateEventSchema>;
