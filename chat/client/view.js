@@ -44,14 +44,17 @@ function itemEntries(items, hidden = {}) {
 
 /**
  * The view model of a snapshot for user `me`; `described` (location id →
- * description) overrides the snapshot's static descriptions.
+ * description) overrides the snapshot's static descriptions. Other players
+ * are listed only while `present` (user id → `{name, location}`, from the
+ * world stream's `presence` events) has them, also before their first action
+ * put them in the world; without `present`, every player the world knows.
  *
  * @example
  * ```js
- * const vm = viewModel(snapshot, "alice", described); // vm.items[0].label
+ * const vm = viewModel(snapshot, "alice", described, present); // vm.items[0].label
  * ```
  */
-export function viewModel(snapshot, me, described = null) {
+export function viewModel(snapshot, me, described = null, present = null) {
   const world = snapshot?.world ?? {};
   const player = snapshot?.player ?? {};
   const here = player.location;
@@ -73,7 +76,10 @@ export function viewModel(snapshot, me, described = null) {
       people.push({ key: `npc:${id}`, label: npc.name ?? id, kind: "npc" });
     }
   }
-  for (const [id, p] of Object.entries(world.players ?? {})) {
+  const players = present
+    ? [...present].map(([id, p]) => [id, world.players?.[id] ?? p])
+    : Object.entries(world.players ?? {});
+  for (const [id, p] of players) {
     if (id === me) continue;
     const entry = { key: `player:${id}`, label: p?.name ?? id, kind: "player" };
     if (p?.location === here) people.push(entry);
