@@ -173,6 +173,7 @@ export async function buildProcess(
           maxBytes: settings.OUTBOX_MAX_BYTES,
         },
         clock: opts.clock,
+        presenceGraceMs: settings.PRESENCE_GRACE,
       });
       kb.startResponder();
       routes.push(

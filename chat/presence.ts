@@ -32,7 +32,6 @@
  * @module
  */
 import type { Bus, BusSubscription } from "../shared/bus/mod.ts";
-import { splitPath } from "../shared/apply.ts";
 import { type Clock, systemClock, type TimerHandle } from "../shared/clock.ts";
 import type { KbService } from "../shared/kb_service.ts";
 import { log } from "../shared/log.ts";
@@ -52,6 +51,8 @@ import {
   userSubject,
 } from "../shared/subjects.ts";
 import type { HubEvent, SubjectHub } from "./hub.ts";
+import { Roster } from "../shared/presence_roster.ts";
+import { parseOrNull, type Place, place, placeIn, presenceFrame } from "./presence_parts.ts";
 import { encodeEvent } from "./sse.ts";
 
 /** What presence needs of a world stream. */
@@ -74,11 +75,6 @@ export interface PresenceOptions {
   processId?: string;
 }
 
-interface Place {
-  name: string;
-  location: string;
-}
-
 /** A user with streams (or in their grace period) in this process. */
 interface LocalUser extends Partial<Place> {
   readonly userId: string;
@@ -93,26 +89,14 @@ interface LocalUser extends Partial<Place> {
   detach: () => void;
 }
 
-interface Seen extends Place {
-  seenAt: number;
-}
-
 interface ExperienceEntry {
   readonly id: string;
   readonly locals: Map<string, LocalUser>;
-  /** user → process → last beat. */
-  readonly roster: Map<string, Map<string, Seen>>;
+  readonly roster: Roster;
   /** The next beat asks the other processes for theirs (we just started listening). */
   hello: boolean;
   readonly subs: BusSubscription[];
   detachEvents: () => void;
-}
-
-/** The newest beat of a user (any process), or `undefined` when absent. */
-function current(entries: Map<string, Seen> | undefined): Seen | undefined {
-  let best: Seen | undefined;
-  for (const s of entries?.values() ?? []) if (!best || s.seenAt >= best.seenAt) best = s;
-  return best;
 }
 
 /**
@@ -165,12 +149,7 @@ export class PresenceService {
       this.#locate(exp, user);
     }
     user.members.add(member);
-    for (const [userId, entries] of exp.roster) {
-      const seen = current(entries);
-      if (seen) {
-        member.sendEphemeral(presenceFrame({ user_id: userId, ...place(seen), state: "here" }));
-      }
-    }
+    for (const p of exp.roster.present()) member.sendEphemeral(presenceFrame(p));
     this.#schedule();
     const joined = user;
     let left = false;
@@ -215,13 +194,7 @@ export class PresenceService {
 
   /** Who this process counts as present in an experience it has streams in (tests, metrics). */
   present(experience: string): Presence[] {
-    const exp = this.#experiences.get(experience);
-    const out: Presence[] = [];
-    for (const [userId, entries] of exp?.roster ?? []) {
-      const seen = current(entries);
-      if (seen) out.push({ user_id: userId, ...place(seen), state: "here" });
-    }
-    return out;
+    return this.#experiences.get(experience)?.roster.present() ?? [];
   }
 
   /** Stops beating and listening (no `left` is sent: other processes expire our beats). */
@@ -239,7 +212,7 @@ export class PresenceService {
       exp = {
         id,
         locals: new Map(),
-        roster: new Map(),
+        roster: new Roster(),
         hello: false,
         subs: [],
         detachEvents: () => {},
@@ -389,24 +362,13 @@ export class PresenceService {
   #onBeat(exp: ExperienceEntry, beat: PresenceBeat, now: number): void {
     // Not listening (no streams here): nobody to tell, and the roster would go stale.
     if (beat.experience !== exp.id || exp.subs.length === 0) return;
-    const entries = exp.roster.get(beat.user_id) ?? new Map<string, Seen>();
-    const before = current(entries);
-    if (beat.state === "left") entries.delete(beat.process);
-    else entries.set(beat.process, { name: beat.name, location: beat.location, seenAt: now });
-    if (entries.size > 0) exp.roster.set(beat.user_id, entries);
-    else exp.roster.delete(beat.user_id);
-    this.#announce(exp, beat.user_id, before, current(entries));
+    const change = exp.roster.apply(beat, now);
+    if (change) this.#announce(exp, change);
   }
 
   /** Tells this process's streams of a roster change (arrived, moved, left). */
-  #announce(exp: ExperienceEntry, userId: string, before?: Seen, after?: Seen): void {
-    let presence: Presence | undefined;
-    if (!after && before) presence = { user_id: userId, ...place(before), state: "left" };
-    else if (
-      after && (!before || before.location !== after.location || before.name !== after.name)
-    ) presence = { user_id: userId, ...place(after), state: "here" };
-    if (!presence) return;
-    const frame = presenceFrame(presence);
+  #announce(exp: ExperienceEntry, change: Presence): void {
+    const frame = presenceFrame(change);
     for (const user of exp.locals.values()) for (const m of user.members) m.sendEphemeral(frame);
   }
 
@@ -443,61 +405,9 @@ export class PresenceService {
         if (user.located) this.#beat(exp, user, "here");
         else this.#locate(exp, user);
       }
-      for (const [userId, entries] of [...exp.roster]) {
-        const before = current(entries);
-        for (const [process, seen] of [...entries]) {
-          if (process !== this.#process && now - seen.seenAt >= expireMs) entries.delete(process);
-        }
-        if (entries.size === 0) exp.roster.delete(userId);
-        this.#announce(exp, userId, before, current(entries));
+      for (const change of exp.roster.expire(now, expireMs, this.#process)) {
+        this.#announce(exp, change);
       }
     }
   }
-}
-
-function place(p: Place): Place {
-  return { name: p.name, location: p.location };
-}
-
-function presenceFrame(p: Presence): Uint8Array {
-  return encodeEvent("presence", p);
-}
-
-const decoder = new TextDecoder();
-
-function parseOrNull<T>(
-  schema: { safeParse(v: unknown): { success: true; data: T } | { success: false } },
-  data: Uint8Array,
-): T | undefined {
-  try {
-    const r = schema.safeParse(JSON.parse(decoder.decode(data)));
-    return r.success ? r.data : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Where a user's own event puts them: the profile's location (`player` op at
- * the root) or their entry in the shared world's `players`.
- */
-function placeIn(h: HubEvent, userId: string): { location: string; name?: string } | undefined {
-  let found: { location: string; name?: string } | undefined;
-  const consider = (data: Record<string, unknown>) => {
-    if (typeof data.location !== "string") return;
-    found = {
-      location: data.location,
-      ...(typeof data.name === "string" ? { name: data.name } : {}),
-    };
-  };
-  for (const op of h.event.changes.world ?? []) {
-    const s = splitPath(op.path);
-    if (s.length === 2 && s[0] === "players" && s[1] === userId && op.operation !== "remove") {
-      consider(op.data);
-    }
-  }
-  for (const op of h.event.changes.player ?? []) {
-    if (op.path === "" && op.operation !== "remove") consider(op.data);
-  }
-  return found;
 }

@@ -40,6 +40,7 @@ import type { Experience } from "./content.ts";
 import { EventPublisher, type EventPublisherStats } from "./event_publisher.ts";
 import { worldUpdate } from "./events.ts";
 import { thirdPersonLine } from "./third_person.ts";
+import { PresenceView } from "./presence_view.ts";
 import { type ActionPlan, describeFor, planAction, planReset, snapshotView } from "./play.ts";
 import { type OutboxLimits, type StateBackend, StateStore, type Unit } from "./state/mod.ts";
 
@@ -70,6 +71,8 @@ export interface KbOptions {
   worldUpdateRate?: { rate: number; burst: number };
   /** Time of the world-update buckets and the catalog's listing TTL (tests: a `ManualClock`). */
   clock?: Clock;
+  /** `PRESENCE_GRACE` (ms): how long a silent chat process's players stay in `present` (default 10 s). */
+  presenceGraceMs?: number;
 }
 
 /** Request shape accepted on the bus and by `interact`: the experience id is checked against the catalog, not by length. */
@@ -129,6 +132,8 @@ export class Kb implements KbService {
   #locateSub: BusSubscription | undefined;
   #swept: Promise<number> = Promise.resolve(0);
   readonly #history: EventHistory | undefined;
+  /** Who is present (the snapshot's `present`), from chat's presence beats. */
+  readonly #presence: PresenceView;
 
   private constructor(opts: KbOptions, catalog: Catalog) {
     this.#bus = opts.bus;
@@ -153,6 +158,10 @@ export class Kb implements KbService {
       clock: opts.clock,
     });
     this.#recent = new LruMap({ max: opts.dedupeSize ?? 10_000 });
+    this.#presence = new PresenceView(opts.bus, {
+      graceMs: opts.presenceGraceMs ?? 10_000,
+      clock: opts.clock,
+    });
   }
 
   /**
@@ -474,6 +483,7 @@ export class Kb implements KbService {
       state_model: model,
       version: state.version,
       ...snapshotView(exp, state, userId),
+      ...(model === "shared" ? { present: this.#presence.present(exp.id) } : {}),
     };
   }
 
@@ -605,6 +615,7 @@ export class Kb implements KbService {
     this.#listSub?.unsubscribe();
     this.#locateSub?.unsubscribe();
     this.#sub = this.#listSub = this.#locateSub = undefined;
+    this.#presence.close();
     await this.#swept;
     while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
     // Unacknowledged events stay in their outboxes; the next process sends them.

@@ -111,6 +111,13 @@ export const WorldSnapshotSchema = z.object({
     /** The most points the experience's goals give (its `score` command counts up to it). */
     max_score: z.number().int().nonnegative().optional(),
   }).optional(),
+  /**
+   * Shared worlds: the players present now (holding a world stream), where
+   * presence says they are. `world.players` lists every player who ever
+   * acted; this says who is here.
+   */
+  present: z.array(z.object({ user_id: z.string(), name: z.string(), location: z.string() }))
+    .optional(),
 });
 /** A world snapshot. */
 export type WorldSnapshot = z.infer<typeof WorldSnapshotSchema>;

@@ -27,6 +27,21 @@ export function speechLine(say, mine) {
   return mine ? `You say, “${say.text}”` : `${say.name} says, “${say.text}”`;
 }
 
+/** What free-form text was understood as, before the prose: "(take dream bottle) ". */
+function understoodSpan(doc, command) {
+  const span = doc.createElement("span");
+  span.className = "understood";
+  span.textContent = `(${command}) `;
+  return span;
+}
+
+function errorSpan(doc, message) {
+  const span = doc.createElement("span");
+  span.className = "error";
+  span.textContent = ` ${message}`;
+  return span;
+}
+
 /**
  * One experience's story, shown in `root` and saved under `key`.
  *
@@ -85,7 +100,7 @@ export class Transcript {
     return {
       understood: (command) => {
         entry.understood = command;
-        parts.understood.textContent = `(${command}) `;
+        parts.story.insertBefore(understoodSpan(this.root.ownerDocument, command), parts.text);
         this.#scroll();
       },
       append: (text) => {
@@ -95,8 +110,7 @@ export class Transcript {
       },
       error: (message) => {
         entry.error = message;
-        parts.error.textContent = message;
-        parts.error.hidden = false;
+        parts.story.append(errorSpan(this.root.ownerDocument, message));
         this.#scroll();
       },
       done: save,
@@ -128,15 +142,10 @@ export class Transcript {
     turn.className = entry.t === "intro" ? "turn intro" : "turn";
     const story = doc.createElement("p");
     story.className = "story";
-    const understood = doc.createElement("span");
-    understood.className = "understood";
-    if (entry.understood) understood.textContent = `(${entry.understood}) `;
     const text = doc.createTextNode(String(entry.text ?? ""));
-    const error = doc.createElement("span");
-    error.className = "error";
-    error.hidden = !entry.error;
-    error.textContent = entry.error ? ` ${entry.error}` : "";
-    story.append(understood, text, error);
+    story.append(text);
+    if (entry.understood) story.insertBefore(understoodSpan(doc, entry.understood), text);
+    if (entry.error) story.append(errorSpan(doc, entry.error));
     if (entry.t === "turn") {
       const said = doc.createElement("p");
       said.className = "said";
@@ -144,7 +153,7 @@ export class Transcript {
       turn.append(said);
     }
     turn.append(story);
-    return { el: turn, understood, text, error };
+    return { el: turn, story, text };
   }
 
   #save() {

@@ -70,6 +70,14 @@ Deno.test("presence: arrivals, moves and leaving after the grace period, across 
   });
   assert.ok(presence(ada).includes("ada@glade:here"), "a player's own stream lists them too");
 
+  // The snapshot (from A's KB, which hears every process's beats) says who is present.
+  const presentIn = async () =>
+    ((await p.a.state("ada", X)).present as { user_id: string; location: string }[])
+      .map((u) => `${u.user_id}@${u.location}`).sort();
+  await eventually(async () => (await presentIn()).join() === "ada@glade,bryn@glade", {
+    what: "the snapshot lists both",
+  });
+
   // A move through process B reaches A's stream with the new place.
   await move(p.b, "bryn", "north");
   await eventually(() => presence(ada).includes("bryn@store:here"), {
@@ -95,6 +103,9 @@ Deno.test("presence: arrivals, moves and leaving after the grace period, across 
     what: () => `ada sees bryn leave: ${presence(ada)}`,
   });
   assert.deepEqual(p.a.chat.presence.present(X).map((x) => x.user_id), ["ada"]);
+  await eventually(async () => (await presentIn()).join() === "ada@glade", {
+    what: "the snapshot no longer lists bryn",
+  });
   await ada.close();
 });
 
