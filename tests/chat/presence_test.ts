@@ -144,3 +144,31 @@ Deno.test("presence: none in an isolated world, and a closed stream's subscripti
     what: () => `subscriptions back to ${base}: ${p.a.bus.subscriptionCount()}`,
   });
 });
+
+Deno.test("presence: hostile user ids, two shared experiences: each stream hears only its own experience", async () => {
+  await using p = await twoProcesses();
+  const users = ["*", ">", "a.b", "player@example.com", "../x", "Jörmungandr-名前-🙂"];
+  const experiences = [GLADE.shared, GLADE.cellar];
+  const streams = new Map<string, SseClient>();
+  for (const [i, u] of users.entries()) {
+    for (const x of experiences) {
+      // Half on each process.
+      streams.set(`${u}\u0000${x}`, await (i % 2 ? p.b : p.a).world(u, x));
+    }
+  }
+  const start = (x: string) => x === GLADE.cellar ? "cellar" : "glade";
+  for (const [key, s] of streams) {
+    const [u, x] = key.split("\u0000") as [string, string];
+    const want = users.map((v) => `${v}@${start(x)}:here`).sort();
+    await eventually(() => [...new Set(presence(s))].sort().join("\n") === want.join("\n"), {
+      what: () => `${JSON.stringify(u)} in ${x}: ${presence(s)}`,
+    });
+  }
+  // Everything sent by now has arrived: still nothing from the other experience.
+  await delay(200);
+  for (const [key, s] of streams) {
+    const x = key.split("\u0000")[1]!;
+    for (const m of s.received("presence")) assert.equal(m.data.location, start(x), key);
+  }
+  for (const s of streams.values()) await s.close();
+});
