@@ -13,7 +13,7 @@
  */
 import { postSse } from "/client/sse.js";
 import { LiveWorld } from "/client/live.js";
-import { flash, quietEvent, reconcile, viewModel } from "/client/view.js";
+import { exitItem, flash, quietEvent, reconcile, textItem, viewModel } from "/client/view.js";
 import {
   ContentWatch,
   introduce,
@@ -158,25 +158,9 @@ function render(prev, next, events, reason) {
   });
 }
 
-function exitButton(entry) {
-  const li = document.createElement("li");
-  const b = document.createElement("button");
-  b.type = "button";
-  b.textContent = entry.label;
-  b.addEventListener(
-    "click",
-    (ev) => command(`go ${entry.dir}`, performance.timeOrigin + ev.timeStamp),
-  );
-  li.append(b);
-  return li;
-}
-
-function textItem(entry) {
-  const li = document.createElement("li");
-  li.textContent = entry.label;
-  if (entry.kind) li.className = entry.kind;
-  return li;
-}
+/** An exit's button: clicking it goes that way (timed from the click). */
+const exitButton = (entry) =>
+  exitItem(entry, (dir, ev) => command(`go ${dir}`, performance.timeOrigin + ev.timeStamp));
 
 // ---------- commands and narrative ----------
 

@@ -103,6 +103,39 @@ export function viewModel(snapshot, me, described = null, present = null) {
   };
 }
 
+/**
+ * A list entry with a button for an exit; `go(dir, clickEvent)` runs on click.
+ *
+ * @example
+ * ```js
+ * reconcile(list, vm.exits, (e) => exitItem(e, (dir) => command(`go ${dir}`)), true);
+ * ```
+ */
+export function exitItem(entry, go, doc = document) {
+  const li = doc.createElement("li");
+  const b = doc.createElement("button");
+  b.type = "button";
+  b.textContent = entry.label;
+  b.addEventListener("click", (ev) => go(entry.dir, ev));
+  li.append(b);
+  return li;
+}
+
+/**
+ * A list entry of text (an item, a person: `kind` becomes its class).
+ *
+ * @example
+ * ```js
+ * reconcile(list, vm.people, textItem, true);
+ * ```
+ */
+export function textItem(entry, doc = document) {
+  const li = doc.createElement("li");
+  li.textContent = entry.label;
+  if (entry.kind) li.className = entry.kind;
+  return li;
+}
+
 /** Restarts the highlight animation on `el`. */
 export function flash(el) {
   el.classList.remove("changed");
