@@ -141,12 +141,14 @@ export class PresenceService {
     }
     if (exp.subs.length === 0) this.#listen(exp);
     if (user.members.size === 0) {
-      // New, or back within the grace period (they may have moved meanwhile): ask the KB.
       this.#clock.clearTimeout(user.leaveTimer);
       user.leaveTimer = undefined;
       this.#follow(exp, user);
-      user.placedByEvent = false;
-      this.#locate(exp, user);
+      // New: ask the KB where they are. Back within the grace period (a
+      // reconnect, the common case): they are where they were (moving takes
+      // a command, and the client that sends it holds a stream), so a
+      // reconnect storm costs the KB nothing.
+      if (!user.located) this.#locate(exp, user);
     }
     user.members.add(member);
     for (const p of exp.roster.present()) member.sendEphemeral(presenceFrame(p));
