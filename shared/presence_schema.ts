@@ -10,8 +10,12 @@
 import { z } from "zod";
 import { StateModelSchema } from "./schema.ts";
 
-/** Longest player or location name these formats carry (names come from content and user ids). */
-const name = z.string().max(200);
+/**
+ * Longest player or location name these formats carry: a player's name is
+ * their user id until content names them (user ids have at most 256
+ * characters), location names come from content.
+ */
+const name = z.string().max(1024);
 const userId = z.string().max(1024);
 
 /**

@@ -147,7 +147,15 @@ Deno.test("presence: none in an isolated world, and a closed stream's subscripti
 
 Deno.test("presence: hostile user ids, two shared experiences: each stream hears only its own experience", async () => {
   await using p = await twoProcesses();
-  const users = ["*", ">", "a.b", "player@example.com", "../x", "Jörmungandr-名前-🙂"];
+  const users = [
+    "*",
+    ">",
+    "a.b",
+    "player@example.com",
+    "../x",
+    "Jörmungandr-名前-🙂",
+    "L" + "ong-".repeat(63) + "xyz", // the longest user id (256 characters)
+  ];
   const experiences = [GLADE.shared, GLADE.cellar];
   const streams = new Map<string, SseClient>();
   for (const [i, u] of users.entries()) {

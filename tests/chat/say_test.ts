@@ -10,7 +10,15 @@ import assert from "node:assert/strict";
 import { ManualClock } from "../../shared/clock.ts";
 import { delay, eventually, GLADE, setup, type SseClient } from "../_helpers/mod.ts";
 
-const USERS = ["*", ">", "a.b", "player@example.com", "../x", "Jörmungandr-名前-🙂"];
+const USERS = [
+  "*",
+  ">",
+  "a.b",
+  "player@example.com",
+  "L" + "ong-".repeat(63) + "xyz", // the longest user id (256 characters)
+  "../x",
+  "Jörmungandr-名前-🙂",
+];
 /** Two shared experiences (the glade's players start in the glade, the cellar's in the cellar). */
 const EXPERIENCES = [GLADE.shared, GLADE.cellar];
 
