@@ -88,7 +88,8 @@ export const WorldUpdateEventSchema = z.object({
    * the KB writes from the outcome ("ada takes the dream bottle"). Plain
    * text, never markup. Absent where nothing shows (a conversation-only event).
    */
-  third_person: z.string().max(300).optional(),
+  // The KB clips it to 200 characters; the bound here is in UTF-16 units, with room.
+  third_person: z.string().max(1000).optional(),
 });
 /** A world update event. */
 export type WorldUpdateEvent = z.infer<typeof WorldUpdateEventSchema>;

@@ -3,7 +3,7 @@
  * KB writes it into the events other players see.
  */
 import assert from "node:assert/strict";
-import type { Outcome } from "../../shared/schema.ts";
+import { type Outcome, WorldUpdateEventSchema } from "../../shared/schema.ts";
 import { thirdPersonLine } from "../../kb/third_person.ts";
 import { GLADE, setup } from "../_helpers/mod.ts";
 
@@ -36,6 +36,13 @@ Deno.test("third person: the summary's first sentence, retold", () => {
   for (const [o, line] of cases) assert.equal(thirdPersonLine(o, "ada"), line);
   const long = thirdPersonLine(outcome("took", `You take ${"a".repeat(400)}.`), "ada")!;
   assert.equal([...long].length, 200);
+  // The longest name in emoji still makes a line the event schema accepts.
+  const emoji = thirdPersonLine(
+    outcome("took", `You take ${"🙂".repeat(400)}.`),
+    "🙂".repeat(128),
+  )!;
+  assert.equal([...emoji].length, 200);
+  assert.ok(WorldUpdateEventSchema.shape.third_person.safeParse(emoji).success);
 });
 
 Deno.test("third person: world updates carry the line; a conversation-only event does not", async () => {
