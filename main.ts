@@ -173,6 +173,7 @@ export async function buildProcess(
           maxBytes: settings.OUTBOX_MAX_BYTES,
         },
         clock: opts.clock,
+        presenceGraceMs: settings.PRESENCE_GRACE,
       });
       kb.startResponder();
       routes.push(
@@ -196,6 +197,9 @@ export async function buildProcess(
         gapWaitMs: settings.WORLD_GAP_WAIT,
         maxStreamsPerUser: settings.MAX_STREAMS_PER_USER,
         maxStreams: settings.MAX_STREAMS,
+        presenceGraceMs: settings.PRESENCE_GRACE,
+        say: { rate: settings.SAY_RATE, burst: settings.SAY_BURST },
+        clock: opts.clock,
         ...opts.chat,
       });
       routes.push(chat.routes(), clientRoutes());

@@ -20,6 +20,8 @@ import type { Narrator } from "./narrators/types.ts";
 import { StreamRegistry } from "./registry.ts";
 import { createReplayer } from "./replay.ts";
 import { chatRoutes } from "./routes.ts";
+import { PresenceService } from "./presence.ts";
+import type { Clock } from "../shared/clock.ts";
 import type { WorldStreamConfig } from "./world_stream.ts";
 
 /** Options of {@linkcode Chat.create}. */
@@ -63,6 +65,12 @@ export interface ChatOptions {
   maxStreamsPerUser?: number;
   /** Most open streams in this process; past it 503 (default unlimited). */
   maxStreams?: number;
+  /** `PRESENCE_GRACE` (ms): how long a player stays present after their last stream closed (default 10 s). */
+  presenceGraceMs?: number;
+  /** `SAY_RATE`/`SAY_BURST`: speech lines per second per user and the burst (default 1 and 5). */
+  say?: { rate: number; burst: number };
+  /** Time of presence (grace, heartbeats) and of the speech bucket (tests pass a `ManualClock`). */
+  clock?: Clock;
 }
 
 type Env = { Variables: AuthVariables & RequestIdVariables };
@@ -95,6 +103,8 @@ export class Chat {
   readonly #hub: SubjectHub;
   readonly #registry: StreamRegistry;
   readonly #routes: Hono<Env>;
+  /** Who is present in the experiences this process has streams in. */
+  readonly presence: PresenceService;
   #closed = false;
 
   private constructor(
@@ -102,11 +112,13 @@ export class Chat {
     routes: Hono<Env>,
     hub: SubjectHub,
     registry: StreamRegistry,
+    presence: PresenceService,
   ) {
     this.#opts = opts;
     this.#routes = routes;
     this.#hub = hub;
     this.#registry = registry;
+    this.presence = presence;
   }
 
   /**
@@ -134,11 +146,25 @@ export class Chat {
       busConnected: () => opts.bus.status() === "connected",
       subscribed: () => flushWithin(opts.bus, 2_000),
     };
+    const kb = new KbClient({ bus: opts.bus, fallback: opts.kb, kbTimeoutMs: opts.kbTimeoutMs });
+    const presence = new PresenceService({
+      bus: opts.bus,
+      hub,
+      kb,
+      graceMs: opts.presenceGraceMs ?? 10_000,
+      clock: opts.clock,
+    });
     const routes = chatRoutes({
       auth: opts.auth,
       actions: opts.actions ?? new TokenBucket({ rate: 0, burst: 1 }),
       hub,
-      kb: new KbClient({ bus: opts.bus, fallback: opts.kb, kbTimeoutMs: opts.kbTimeoutMs }),
+      kb,
+      presence,
+      sayLimit: new TokenBucket({
+        rate: opts.say?.rate ?? 1,
+        burst: opts.say?.burst ?? 5,
+        clock: opts.clock,
+      }),
       narrator,
       narratorTimeoutMs: opts.narrator.NARRATOR_TIMEOUT,
       intent: IntentStep.fromSettings(opts.narrator),
@@ -146,7 +172,7 @@ export class Chat {
       registry,
       world,
     });
-    return new Chat(opts, routes, hub, registry);
+    return new Chat(opts, routes, hub, registry, presence);
   }
 
   /**
@@ -177,6 +203,7 @@ export class Chat {
     if (this.#closed) return Promise.resolve();
     this.#closed = true;
     this.#registry.shutdownAll(this.#opts.retryMs ?? 2_000);
+    this.presence.close();
     this.#hub.close();
     return Promise.resolve();
   }

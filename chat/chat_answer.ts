@@ -6,6 +6,7 @@
  */
 import { metrics } from "../shared/metrics.ts";
 import type { Outcome, WorldUpdateEvent } from "../shared/schema.ts";
+import type { Say } from "../shared/presence_schema.ts";
 import { type ChatPart, partFrame } from "./parts.ts";
 import { DONE_FRAME, encodeEvent } from "./sse.ts";
 
@@ -114,6 +115,8 @@ export interface ChatJsonAnswer {
   intent?: { command: string };
   /** Present when narration failed after the action was committed. */
   error?: { code: string; message: string };
+  /** Present when the message was speech: the line as the others got it. */
+  say?: Say;
 }
 
 /**
@@ -146,6 +149,7 @@ export async function chatJsonAnswer(
       if (value.type === "world_update") answer.world_updates.push(value.event);
       else if (value.type === "content") answer.narrative += value.content;
       else if (value.type === "intent") answer.intent = { command: value.command };
+      else if (value.type === "say") answer.say = value.say;
       else answer.error = { code: value.code, message: value.message };
     }
   } finally {

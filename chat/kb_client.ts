@@ -18,6 +18,8 @@ import { AppError } from "../shared/errors.ts";
 import { type KbCallContext, type KbService, parseInteractReply } from "../shared/kb_service.ts";
 import { log } from "../shared/log.ts";
 import type { InteractReply, InteractRequest } from "../shared/schema.ts";
+import type { PlayerPlace } from "../shared/presence_schema.ts";
+import { locateOverBus } from "./locate.ts";
 import { KB_INTERACT } from "../shared/subjects.ts";
 
 export type { KbCallContext } from "../shared/kb_service.ts";
@@ -101,5 +103,11 @@ export class KbClient implements KbService {
   /** The fallback's answer: the in-process KB's catalog, or `RemoteKb`'s directory. */
   hasExperience(id: string): Promise<boolean> {
     return this.#opts.fallback.hasExperience(id);
+  }
+
+  /** `kb.locate` on the bus, else the fallback's answer. */
+  async locate(userId: string, experience: string): Promise<PlayerPlace | undefined> {
+    return await locateOverBus(this.#opts.bus, userId, experience, this.#opts.kbTimeoutMs) ??
+      await this.#opts.fallback.locate(userId, experience);
   }
 }

@@ -5,6 +5,7 @@
  * @module
  */
 import type { WorldUpdateEvent } from "../shared/schema.ts";
+import type { Say } from "../shared/presence_schema.ts";
 import { encodeEvent, encodeWorldUpdate } from "./sse.ts";
 
 /** One part of a chat answer. */
@@ -13,7 +14,9 @@ export type ChatPart =
   | { type: "content"; content: string }
   /** The command the intent step ran for a message the grammar did not understand. */
   | { type: "intent"; command: string }
-  | { type: "error"; code: string; message: string };
+  | { type: "error"; code: string; message: string }
+  /** The speaker's confirmation of a `say`/`emote` line. */
+  | { type: "say"; say: Say };
 
 /**
  * The SSE frame of a part (world updates reuse the hub's pre-encoded frame).
@@ -33,5 +36,7 @@ export function partFrame(part: ChatPart): Uint8Array {
       return encodeEvent("intent", { command: part.command });
     case "error":
       return encodeEvent("error", { code: part.code, message: part.message });
+    case "say":
+      return encodeEvent("say", part.say);
   }
 }

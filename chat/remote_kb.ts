@@ -12,6 +12,8 @@ import { AppError } from "../shared/errors.ts";
 import { type KbCallContext, type KbService, parseInteractReply } from "../shared/kb_service.ts";
 import { log } from "../shared/log.ts";
 import type { InteractReply, InteractRequest } from "../shared/schema.ts";
+import type { PlayerPlace } from "../shared/presence_schema.ts";
+import { locateOverBus } from "./locate.ts";
 import { KB_EXPERIENCES, REQUEST_ID_HEADER } from "../shared/subjects.ts";
 
 const ListingSchema = z.object({ experiences: z.array(z.object({ id: z.string() })) });
@@ -123,6 +125,11 @@ export class RemoteKb implements KbService {
       this.#cached = { at: performance.now(), ids };
     }
     return this.#cached!.ids.has(id);
+  }
+
+  /** `kb.locate` over the bus (`KB_URL` has no such route): `undefined` when no KB answers. */
+  locate(userId: string, experience: string): Promise<PlayerPlace | undefined> {
+    return locateOverBus(this.#opts.bus, userId, experience, this.#opts.listingTimeoutMs ?? 2_000);
   }
 
   async #load(): Promise<Set<string> | undefined> {

@@ -5,10 +5,12 @@
  *
  * - `POST /api/v0.3/chat`: body limit → auth → validation → the user's
  *   action bucket (shared with `POST /kb/experience/interact`) → stream
- *   admission → the action (chat/chat_action.ts)
+ *   admission → the action (chat/chat_action.ts), or for speech the user's
+ *   speech bucket and the line (chat/say_action.ts)
  * - `GET /api/v0.3/world/stream`: auth (header or `?access_token=`) →
  *   validation → the experience exists (`KbService.hasExperience`) → stream
- *   admission → the world stream (chat/world_stream.ts)
+ *   admission → the world stream (chat/world_stream.ts) → presence
+ *   (chat/presence.ts)
  *
  * @module
  */
@@ -27,6 +29,9 @@ import {
 } from "./chat_action.ts";
 import type { ChatHandle, StreamRegistry } from "./registry.ts";
 import { SSE_HEADERS } from "./sse.ts";
+import { parseSpeech } from "../shared/speech.ts";
+import type { PresenceService } from "./presence.ts";
+import { type SayDeps, startSayAction } from "./say_action.ts";
 import { WorldStream, type WorldStreamConfig } from "./world_stream.ts";
 
 /** What the routes need. */
@@ -36,6 +41,9 @@ export interface ChatRouteDeps extends ChatActionDeps {
   actions: TokenBucket;
   registry: StreamRegistry;
   world: WorldStreamConfig;
+  presence: PresenceService;
+  /** `SAY_RATE`/`SAY_BURST`, per user. */
+  sayLimit: SayDeps["sayLimit"];
 }
 
 const WorldQuerySchema = z.object({
@@ -69,14 +77,18 @@ export function chatRoutes(deps: ChatRouteDeps): Hono<Env> {
       const slot = body.stream ? deps.registry.admit(c.get("userId")) : undefined;
       const conversationId = body.conversation_id ?? crypto.randomUUID();
       let action;
+      // Speech goes to the players nearby, never to the KB (chat/say_action.ts).
+      const speech = parseSpeech(body.message);
       try {
-        action = await startChatAction(deps, {
-          userId: c.get("userId"),
-          requestId: c.get("requestId"),
-          message: body.message,
-          experience: body.experience,
-          authorization: c.req.header("Authorization"),
-        }, { early: body.stream });
+        action = speech
+          ? await startSayAction(deps, c.get("userId"), body.experience, speech)
+          : await startChatAction(deps, {
+            userId: c.get("userId"),
+            requestId: c.get("requestId"),
+            message: body.message,
+            experience: body.experience,
+            authorization: c.req.header("Authorization"),
+          }, { early: body.stream });
       } catch (e) {
         slot?.release();
         throw e;
@@ -107,12 +119,16 @@ export function chatRoutes(deps: ChatRouteDeps): Hono<Env> {
       // EventSource sends the header on reconnects; the query serves the first connect.
       const lastEventId = c.req.header("Last-Event-ID")?.trim() || query.last_event_id || undefined;
       let ws: WorldStream;
+      let leave: (() => void) | undefined;
       try {
         ws = new WorldStream(deps.world, {
           userId: c.get("userId"),
           experience: query.experience,
           lastEventId,
-          onEnd: () => deps.registry.removeWorld(ws),
+          onEnd: () => {
+            deps.registry.removeWorld(ws);
+            leave?.();
+          },
         });
       } catch (e) {
         slot.release();
@@ -122,6 +138,8 @@ export function chatRoutes(deps: ChatRouteDeps): Hono<Env> {
       // Headers only once subscribed: a client that sees the stream open
       // (EventSource `onopen`) can act and will not miss its own echo.
       await ws.ready;
+      // Holding the stream is being present (after its `retry:` hint, the roster).
+      if (ws.isOpen) leave = deps.presence.join(ws);
       return c.body(ws.body, 200, SSE_HEADERS);
     },
   );

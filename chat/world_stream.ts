@@ -441,6 +441,19 @@ export class WorldStream {
     this.#catchUp(this.#lastId ? { afterId: this.#lastId } : { sinceMs: this.#openedAt });
   }
 
+  /** Whether the stream still takes frames (not ending or closed). */
+  get isOpen(): boolean {
+    return this.#state === "live" || this.#state === "catching_up";
+  }
+
+  /**
+   * Queues a frame that is not a world update (`presence`, `say`): no id, no
+   * version, not replayed; counted against the unread-bytes bound.
+   */
+  sendEphemeral(frame: Uint8Array): void {
+    if (this.isOpen) this.#enqueue(frame);
+  }
+
   /** Sends a keep-alive comment when nothing was written for `idleMs`. */
   keepAlive(now: number, idleMs: number): void {
     if (this.#state !== "live" && this.#state !== "catching_up") return;

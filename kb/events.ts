@@ -22,6 +22,8 @@ export interface CommittedChange {
   timestamp: number;
   world: readonly StateOperation[];
   player: readonly StateOperation[];
+  /** What other players read of it (`third_person`), if anything. */
+  thirdPerson?: string;
 }
 
 /** One message of an event. */
@@ -62,6 +64,7 @@ export function worldUpdate(c: CommittedChange): WorldUpdateEvent {
     changes: changes(c.world, c.player),
     timestamp: c.timestamp,
     metadata: { source: "kb", state_model: c.model, request_id: c.requestId },
+    ...(c.thirdPerson ? { third_person: c.thirdPerson } : {}),
   };
 }
 

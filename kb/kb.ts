@@ -22,6 +22,7 @@ import { newEventId, newRequestId } from "../shared/ids.ts";
 import { log } from "../shared/log.ts";
 import type { KbService } from "../shared/kb_service.ts";
 import {
+  conversationOnly,
   describeIssues,
   type IntentContext,
   type InteractReply,
@@ -32,11 +33,14 @@ import {
   type Outcome,
   type WorldSnapshot,
 } from "../shared/schema.ts";
-import { KB_EXPERIENCES, KB_INTERACT, KB_QUEUE } from "../shared/subjects.ts";
+import { KB_EXPERIENCES, KB_INTERACT, KB_LOCATE, KB_QUEUE } from "../shared/subjects.ts";
+import type { LocateReply, PlayerPlace } from "../shared/presence_schema.ts";
 import { Catalog, type ExperienceInfo } from "./catalog.ts";
 import type { Experience } from "./content.ts";
 import { EventPublisher, type EventPublisherStats } from "./event_publisher.ts";
 import { worldUpdate } from "./events.ts";
+import { thirdPersonLine } from "./third_person.ts";
+import { PresenceView } from "./presence_view.ts";
 import { type ActionPlan, describeFor, planAction, planReset, snapshotView } from "./play.ts";
 import { type OutboxLimits, type StateBackend, StateStore, type Unit } from "./state/mod.ts";
 
@@ -67,6 +71,8 @@ export interface KbOptions {
   worldUpdateRate?: { rate: number; burst: number };
   /** Time of the world-update buckets and the catalog's listing TTL (tests: a `ManualClock`). */
   clock?: Clock;
+  /** `PRESENCE_GRACE` (ms): how long a silent chat process's players stay in `present` (default 10 s). */
+  presenceGraceMs?: number;
 }
 
 /** Request shape accepted on the bus and by `interact`: the experience id is checked against the catalog, not by length. */
@@ -123,8 +129,11 @@ export class Kb implements KbService {
   readonly #inflight = new Set<Promise<unknown>>();
   #sub: BusSubscription | undefined;
   #listSub: BusSubscription | undefined;
+  #locateSub: BusSubscription | undefined;
   #swept: Promise<number> = Promise.resolve(0);
   readonly #history: EventHistory | undefined;
+  /** Who is present (the snapshot's `present`), from chat's presence beats. */
+  readonly #presence: PresenceView;
 
   private constructor(opts: KbOptions, catalog: Catalog) {
     this.#bus = opts.bus;
@@ -149,6 +158,10 @@ export class Kb implements KbService {
       clock: opts.clock,
     });
     this.#recent = new LruMap({ max: opts.dedupeSize ?? 10_000 });
+    this.#presence = new PresenceView(opts.bus, {
+      graceMs: opts.presenceGraceMs ?? 10_000,
+      clock: opts.clock,
+    });
   }
 
   /**
@@ -339,9 +352,12 @@ export class Kb implements KbService {
     const model = exp.config.state.model;
     // What the player can see, for chat's intent step (the plan may run twice: the last counts).
     let context: IntentContext | undefined;
+    let actor = r.user_id;
     const planned = (state: Parameters<typeof plan>[0]) => {
       const p = plan(state);
       context = p.intent;
+      const name = p.base.player.name;
+      actor = typeof name === "string" && name ? name : r.user_id;
       return p;
     };
     const commit = await this.#store.transact<Outcome>(unit, r.user_id, planned, {
@@ -358,6 +374,10 @@ export class Kb implements KbService {
           timestamp: c.timestamp,
           world: c.world,
           player: c.player,
+          // What other players read in their story; a conversation-only event shows nothing.
+          thirdPerson: conversationOnly({ changes: { world: c.world, player: c.player } })
+            ? undefined
+            : thirdPersonLine(c.result, actor),
         }),
     });
     const event = commit.event;
@@ -463,7 +483,34 @@ export class Kb implements KbService {
       state_model: model,
       version: state.version,
       ...snapshotView(exp, state, userId),
+      ...(model === "shared" ? { present: this.#presence.present(exp.id) } : {}),
     };
+  }
+
+  /**
+   * Where the user is and under which name (`kb.locate`; a player who has
+   * not acted yet is at the start). Never writes; `undefined` for an
+   * unknown experience or a reserved user id.
+   *
+   * @example
+   * ```ts
+   * await kb.locate("alice", "wylding-woods"); // { name: "alice", location: "woods-edge", state_model: "shared" }
+   * ```
+   */
+  async locate(userId: string, experience: string): Promise<PlayerPlace | undefined> {
+    try {
+      const snap = await this.snapshot(userId, experience);
+      const { name, location } = snap.player as { name?: unknown; location?: unknown };
+      if (typeof location !== "string") return undefined;
+      return {
+        name: typeof name === "string" ? name : userId,
+        location,
+        state_model: snap.state_model,
+      };
+    } catch (e) {
+      if (e instanceof AppError && e.status < 500) return undefined;
+      throw e;
+    }
   }
 
   /**
@@ -519,6 +566,27 @@ export class Kb implements KbService {
           .then(() => msg.respond(JSON.stringify({ experiences: this.experiences() })));
       },
     });
+    this.#locateSub = this.#bus.subscribe(KB_LOCATE, {
+      queue: KB_QUEUE,
+      callback: (msg) => {
+        const answer = async (): Promise<LocateReply> => {
+          const raw = msg.json<{ user_id?: unknown; experience?: unknown }>();
+          if (typeof raw?.user_id !== "string" || typeof raw.experience !== "string") {
+            return { ok: false, error: { code: "bad_request", message: "user_id, experience" } };
+          }
+          const place = await this.locate(raw.user_id, raw.experience);
+          return place
+            ? { ok: true, ...place }
+            : { ok: false, error: { code: "not_found", message: "no such player or experience" } };
+        };
+        answer()
+          .catch((e): LocateReply => ({
+            ok: false,
+            error: { code: "internal", message: String(e) },
+          }))
+          .then((r) => msg.respond(JSON.stringify(r)));
+      },
+    });
   }
 
   async #respond(msg: BusMessage): Promise<void> {
@@ -545,7 +613,9 @@ export class Kb implements KbService {
   async close(): Promise<void> {
     this.#sub?.unsubscribe();
     this.#listSub?.unsubscribe();
-    this.#sub = this.#listSub = undefined;
+    this.#locateSub?.unsubscribe();
+    this.#sub = this.#listSub = this.#locateSub = undefined;
+    this.#presence.close();
     await this.#swept;
     while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
     // Unacknowledged events stay in their outboxes; the next process sends them.

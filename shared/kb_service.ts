@@ -11,6 +11,7 @@
 import { AppError } from "./errors.ts";
 import { log } from "./log.ts";
 import { type InteractReply, InteractReplySchema, type InteractRequest } from "./schema.ts";
+import type { PlayerPlace } from "./presence_schema.ts";
 
 /** Per-call context a KB reached over HTTP needs. */
 export interface KbCallContext {
@@ -51,6 +52,13 @@ export interface KbService {
    * refusing would turn a KB outage into a chat outage.
    */
   hasExperience(id: string): Promise<boolean>;
+  /**
+   * Where a player is now and under which name (a player who has not acted
+   * yet: the start). `undefined` when no KB could say (unknown experience,
+   * KB unreachable): presence and speech then wait for the player's next
+   * event.
+   */
+  locate(userId: string, experience: string): Promise<PlayerPlace | undefined>;
 }
 
 /**

@@ -83,6 +83,13 @@ export const WorldUpdateEventSchema = z.object({
     state_model: StateModelSchema,
     request_id: z.string(),
   }),
+  /**
+   * What the change looks like to other players, one short third-person line
+   * the KB writes from the outcome ("ada takes the dream bottle"). Plain
+   * text, never markup. Absent where nothing shows (a conversation-only event).
+   */
+  // The KB clips it to 200 characters; the bound here is in UTF-16 units, with room.
+  third_person: z.string().max(1000).optional(),
 });
 /** A world update event. */
 export type WorldUpdateEvent = z.infer<typeof WorldUpdateEventSchema>;
@@ -105,6 +112,13 @@ export const WorldSnapshotSchema = z.object({
     /** The most points the experience's goals give (its `score` command counts up to it). */
     max_score: z.number().int().nonnegative().optional(),
   }).optional(),
+  /**
+   * Shared worlds: the players present now (holding a world stream), where
+   * presence says they are. `world.players` lists every player who ever
+   * acted; this says who is here.
+   */
+  present: z.array(z.object({ user_id: z.string(), name: z.string(), location: z.string() }))
+    .optional(),
 });
 /** A world snapshot. */
 export type WorldSnapshot = z.infer<typeof WorldSnapshotSchema>;

@@ -105,6 +105,11 @@ const SettingsSchema = z.object({
   WORLD_UPDATE_BURST: z.coerce.number().min(1).default(2000),
   /** How long a world stream holds versions after a missing one before resync gap. */
   WORLD_GAP_WAIT: duration("5s", { timer: true }),
+  /** How long a player stays listed after their last world stream closed (a reconnect does not flicker). */
+  PRESENCE_GRACE: duration("10s", { positive: true, timer: true }),
+  /** `say`/`emote` lines per second per user, and the burst. */
+  SAY_RATE: z.coerce.number().min(0).default(1),
+  SAY_BURST: z.coerce.number().min(1).default(5),
   STREAM_BUFFER_BYTES: z.coerce.number().int().min(4096).default(1024 * 1024),
   MAX_STREAMS_PER_USER: z.coerce.number().int().min(1).default(8),
   MAX_STREAMS: z.coerce.number().int().min(1).default(20_000),

@@ -113,6 +113,37 @@ export function experienceSubject(experienceId: string): string {
   return `${WORLD_UPDATES_PREFIX}.experience.${subjectToken(experienceId)}`;
 }
 
+/** Prefix of presence heartbeats (core NATS, not retained). */
+export const PRESENCE_PREFIX = "presence.experience";
+
+/**
+ * The subject on which chat processes announce who holds a world stream of
+ * one experience (heartbeats, arrivals, moves, departures). Not retained:
+ * presence is what is true now.
+ *
+ * @example
+ * ```ts
+ * presenceSubject("wylding-woods"); // "presence.experience.wylding-woods"
+ * ```
+ */
+export function presenceSubject(experienceId: string): string {
+  return `${PRESENCE_PREFIX}.${subjectToken(experienceId)}`;
+}
+
+/**
+ * The subject that carries `say` and `emote` lines of one experience (core
+ * NATS, not retained: speech is ephemeral). User ids travel in the payload
+ * only, so no user id can shape a subject.
+ *
+ * @example
+ * ```ts
+ * talkSubject("wylding-woods"); // "talk.experience.wylding-woods"
+ * ```
+ */
+export function talkSubject(experienceId: string): string {
+  return `talk.experience.${subjectToken(experienceId)}`;
+}
+
 /** Request-reply subject of the KB (queue group {@linkcode KB_QUEUE}). */
 export const KB_INTERACT = "kb.interact";
 /**
@@ -121,6 +152,12 @@ export const KB_INTERACT = "kb.interact";
  * `ROLE=chat` process uses it to refuse world streams for unknown experiences.
  */
 export const KB_EXPERIENCES = "kb.experiences";
+/**
+ * Request-reply subject on which a KB says where a player is:
+ * `{user_id, experience}` → `{ok: true, name, location, state_model}` (queue
+ * group {@linkcode KB_QUEUE}); chat needs it for presence and speech.
+ */
+export const KB_LOCATE = "kb.locate";
 /** Queue group of KB responders. */
 export const KB_QUEUE = "kb";
 /** Lifecycle announcement when a module is ready. */

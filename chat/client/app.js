@@ -1,7 +1,10 @@
 /**
- * The local-play client: dev sign-in, experience choice, the scene, a
- * command box whose narrative streams below, and the persistent world stream
- * that keeps the scene live. Measurements for tests and the curious are on
+ * The local-play client: dev sign-in, experience choice, the scene (only
+ * players present, from the world stream's `presence` events), the story
+ * (story.js: the player's turns, other players' actions in the third person,
+ * speech heard here; kept across a reload) above the command box, and the
+ * persistent world stream that keeps it all live. The KB commit → paint log
+ * is the developer view (devlog.js), behind a toggle. Measurements for tests and the curious are on
  * `window.__gaia` (all times are ms since the epoch, this page's clock):
  * `paints` (per event: KB commit → paint), `commands` (submit, first world
  * render, first narrative text, done), `connectionLog`, `resyncs`.
@@ -10,8 +13,17 @@
  */
 import { postSse } from "/client/sse.js";
 import { LiveWorld } from "/client/live.js";
-import { describe, flash, quietEvent, reconcile, viewModel } from "/client/view.js";
-import { ContentWatch, introduce, showProblems, showProgress } from "/client/game.js";
+import { exitItem, flash, quietEvent, reconcile, textItem, viewModel } from "/client/view.js";
+import {
+  ContentWatch,
+  introduce,
+  showExperiences,
+  showProblems,
+  showProgress,
+} from "/client/game.js";
+import { speechLine, Transcript } from "/client/story.js";
+import { changeRow, devToggle, noteRow } from "/client/devlog.js";
+import { historyKey, inputProblem, showHint } from "/client/input.js";
 
 const API = "/api/v0.3";
 const KEEP = 500; // entries kept in each __gaia log
@@ -30,6 +42,10 @@ const gaia = globalThis.__gaia = {
   commands: [],
   resyncs: [],
   stats: null,
+  /** User ids present (presence events). */
+  present: [],
+  /** `say` events heard, with when they arrived and were painted. */
+  heard: [],
 };
 const push = (list, entry) => {
   list.push(entry);
@@ -50,6 +66,10 @@ const S = {
   described: null,
   shown: new Set(),
   sources: new Map(),
+  /** Players present in this experience (user id → {name, location}), from `presence` events. */
+  present: new Map(),
+  /** The story of the current experience (story.js). */
+  story: null,
   history: [],
   historyAt: 0,
 };
@@ -71,8 +91,8 @@ function onWorldUpdate(event, source) {
 // ---------- rendering ----------
 
 function render(prev, next, events, reason) {
-  const vm = viewModel(next, S.user, S.described);
-  const before = prev ? viewModel(prev, S.user, S.described) : null;
+  const vm = viewModel(next, S.user, S.described, S.present);
+  const before = prev ? viewModel(prev, S.user, S.described, S.present) : null;
   // Moving somewhere else flashes the heading only: every list is new there.
   const moved = before !== null && before.location !== vm.location;
   const hl = before !== null && !moved;
@@ -103,10 +123,17 @@ function render(prev, next, events, reason) {
   const fresh = events.filter((e) => !S.shown.has(e.id));
   for (const e of fresh) S.shown.add(e.id);
   while (S.shown.size > 4096) S.shown.delete(S.shown.values().next().value);
+  // Other players' actions this player witnesses (the actor was or is here) go into the story.
+  for (const e of fresh) {
+    if (e.user_id === S.user || !e.third_person || quietEvent(e)) continue;
+    const was = prev?.world?.players?.[e.user_id]?.location;
+    const is = next.world?.players?.[e.user_id]?.location;
+    if (was === vm.location || is === vm.location) S.story?.line("other", e.third_person);
+  }
   // Events that only keep the conversation change nothing to show.
-  const rows = fresh.map((e) => quietEvent(e) ? null : changeRow(e, prev));
-  // Refetches that only refresh text (after the player's own change, or a content edit) are quiet.
-  const quiet = ["update", "initial", "describe", "content"];
+  const rows = fresh.map((e) => quietEvent(e) ? null : changeRow(e, prev, S.user));
+  // Refetches that only refresh text are quiet; the others' reasons are for developers only.
+  const quiet = ["update", "initial", "describe", "content", "presence"];
   if (!quiet.includes(reason)) rows.push(noteRow(`refetched (${reason})`));
   requestAnimationFrame(() => {
     const paintedAt = now();
@@ -131,57 +158,14 @@ function render(prev, next, events, reason) {
   });
 }
 
-function exitButton(entry) {
-  const li = document.createElement("li");
-  const b = document.createElement("button");
-  b.type = "button";
-  b.textContent = entry.label;
-  b.addEventListener(
-    "click",
-    (ev) => command(`go ${entry.dir}`, performance.timeOrigin + ev.timeStamp),
-  );
-  li.append(b);
-  return li;
-}
-
-function textItem(entry) {
-  const li = document.createElement("li");
-  li.textContent = entry.label;
-  if (entry.kind) li.className = entry.kind;
-  return li;
-}
-
-function changeRow(event, prev) {
-  const li = document.createElement("li");
-  li.dataset.id = event.id;
-  const text = document.createElement("span");
-  text.textContent = describe(event, prev, S.user);
-  const lat = document.createElement("span");
-  lat.className = "lat";
-  li.append(text, " ", lat);
-  addRow(li);
-  return li;
-}
-
-function noteRow(text) {
-  const li = document.createElement("li");
-  li.className = "note";
-  li.textContent = text;
-  addRow(li);
-  return li;
-}
-
-function addRow(li) {
-  const list = $("changes");
-  list.prepend(li);
-  flash(li);
-  while (list.children.length > 30) list.lastElementChild.remove();
-}
+/** An exit's button: clicking it goes that way (timed from the click). */
+const exitButton = (entry) =>
+  exitItem(entry, (dir, ev) => command(`go ${dir}`, performance.timeOrigin + ev.timeStamp));
 
 // ---------- commands and narrative ----------
 
 async function command(message, submittedAt = now()) {
-  if (!S.live) return;
+  if (!S.live || !S.story) return;
   const cmd = {
     message,
     submittedAt,
@@ -191,20 +175,7 @@ async function command(message, submittedAt = now()) {
     error: null,
   };
   push(gaia.commands, cmd);
-  const turn = document.createElement("article");
-  turn.className = "turn";
-  const said = document.createElement("p");
-  said.className = "said";
-  said.textContent = `> ${message}`;
-  const story = document.createElement("p");
-  story.className = "story";
-  const text = document.createTextNode("");
-  story.append(text);
-  turn.append(said, story);
-  const narrative = $("narrative");
-  narrative.append(turn);
-  while (narrative.children.length > 40) narrative.firstElementChild.remove();
-  narrative.scrollTop = narrative.scrollHeight;
+  const turn = S.story.turn(message);
   const body = { message, experience: S.experience };
   const changes = [];
   if (S.conversation) body.conversation_id = S.conversation;
@@ -216,21 +187,21 @@ async function command(message, submittedAt = now()) {
         store.setItem("gaia.conversation", S.conversation);
       } else if (m.event === "intent") {
         // What free-form text was understood as, before the prose: "(take dream bottle)".
-        const understood = document.createElement("span");
-        understood.className = "understood";
-        understood.textContent = `(${data.command}) `;
-        story.insertBefore(understood, text);
+        turn.understood(data.command);
       } else if (m.event === "world_update") {
         cmd.eventIds.push(data.id);
         changes.push(data);
         onWorldUpdate(data, "chat");
       } else if (m.event === "content") {
-        text.appendData(data.content);
+        turn.append(data.content);
         cmd.firstContentAt ??= now();
-        narrative.scrollTop = narrative.scrollHeight;
+      } else if (m.event === "say") {
+        // The server's confirmation of the player's own speech.
+        turn.append(speechLine(data, true));
+        cmd.firstContentAt ??= now();
       } else if (m.event === "error") {
         cmd.error = data.code;
-        story.append(errorSpan(data.message));
+        turn.error(data.message);
       } else if (m.event === "resync") {
         S.live?.resync(data.reason ?? "server");
       } else if (m.event === "done") {
@@ -239,12 +210,30 @@ async function command(message, submittedAt = now()) {
     });
   } catch (e) {
     cmd.error = e.code ?? "network";
-    story.append(errorSpan(e.status ? e.message : "The server cannot be reached."));
+    turn.error(e.status ? e.message : "The server cannot be reached.");
     if (e.status === 401) signOut("Your session expired; sign in again.");
   }
   cmd.doneAt ??= now();
+  turn.done();
   // Descriptions can follow state (a door opened, a lamp lit): refetch them after a change.
   if (changes.some((e) => !quietEvent(e))) refreshDescriptions();
+}
+
+/** A `presence` event: who is in this experience now, and where. */
+function onPresence(p) {
+  if (p.state === "here") S.present.set(p.user_id, { name: p.name, location: p.location });
+  else S.present.delete(p.user_id);
+  gaia.present = [...S.present.keys()];
+  const snap = S.live?.sync.snapshot;
+  if (snap) render(snap, snap, [], "presence");
+}
+
+/** A `say` event: someone here spoke or acted. */
+function onSay(say) {
+  const heard = { ...say, receivedAt: now(), paintedAt: undefined };
+  push(gaia.heard, heard);
+  S.story?.line(say.kind, speechLine(say, false));
+  requestAnimationFrame(() => heard.paintedAt = now());
 }
 
 /** Fetches the descriptions as they read now and shows them (content varies them with state). */
@@ -270,28 +259,8 @@ async function loadExperiences() {
     return;
   }
   status.remove();
-  const fieldset = $("experiences");
   const chosen = S.experience ?? S.experiences.find((x) => x.state_model === "shared")?.id;
-  for (const x of S.experiences) {
-    const label = document.createElement("label");
-    label.className = "choice";
-    const radio = document.createElement("input");
-    radio.type = "radio";
-    radio.name = "experience";
-    radio.value = x.id;
-    radio.required = true;
-    radio.checked = x.id === chosen;
-    const title = document.createElement("strong");
-    title.textContent = `${x.name} `;
-    const model = document.createElement("span");
-    model.className = "muted small";
-    model.textContent = x.state_model === "shared" ? "(shared world)" : "(your own world)";
-    const desc = document.createElement("span");
-    desc.className = "muted small block";
-    desc.textContent = x.description ?? "";
-    label.append(radio, title, model, desc);
-    fieldset.append(label);
-  }
+  showExperiences($("experiences"), S.experiences, chosen);
   if (S.token && S.user && S.experience) enterGame();
 }
 
@@ -334,10 +303,21 @@ function enterGame() {
   $("experience-desc").textContent = x?.description ?? "";
   for (const id of ["whoami", "connection", "leave", "signout", "game"]) $(id).hidden = false;
   $("signin").hidden = true;
+  S.story = new Transcript({
+    root: $("narrative"),
+    key: `gaia.transcript:${S.user}:${S.experience}`,
+    storage: store,
+  });
+  S.story.restore();
+  S.present.clear();
   S.live = new LiveWorld({
     experience: S.experience,
     token: S.token,
     onEvent: onWorldUpdate,
+    onPresence,
+    onSay,
+    // Every (re)opened stream starts with the whole roster.
+    onStreamOpen: () => S.present.clear(),
     onChange: render,
     onConnection: showConnection,
     onResync: (reason) => push(gaia.resyncs, { reason, at: now() }),
@@ -353,7 +333,7 @@ function enterGame() {
     },
   });
   S.watch.start();
-  introduce(x, command);
+  introduce(x, command, S.story);
   $("command").focus();
 }
 
@@ -363,6 +343,8 @@ function leaveGame() {
   S.watch?.stop();
   S.watch = null;
   S.described = null;
+  S.story = null;
+  S.present.clear();
   showProblems([]);
   S.shown.clear();
   S.sources.clear();
@@ -389,29 +371,31 @@ function signOut(message = "") {
   $("signin-error").textContent = message;
 }
 
-function onCommandKey(ev) {
-  const input = ev.target;
-  if (ev.key !== "ArrowUp" && ev.key !== "ArrowDown") return;
-  if (S.history.length === 0) return;
-  ev.preventDefault();
-  const step = ev.key === "ArrowUp" ? -1 : 1;
-  S.historyAt = Math.max(0, Math.min(S.history.length, S.historyAt + step));
-  input.value = S.history[S.historyAt] ?? "";
-}
-
 $("signin-form").addEventListener("submit", signIn);
+$("command").addEventListener("input", (ev) => {
+  const message = ev.target.value.trim();
+  // Empty while typing is no problem yet; a too-long line is said at once.
+  showHint(message ? inputProblem(message) : null);
+});
 $("command-form").addEventListener("submit", (ev) => {
   ev.preventDefault();
   const input = $("command");
   const message = input.value.trim();
-  if (!message) return;
+  const problem = inputProblem(message);
+  showHint(problem);
+  if (problem) {
+    input.focus();
+    return;
+  }
   S.history.push(message);
   S.historyAt = S.history.length;
   input.value = "";
   command(message, performance.timeOrigin + ev.timeStamp);
 });
-$("command").addEventListener("keydown", onCommandKey);
+$("command").addEventListener("keydown", (ev) => historyKey(ev, S));
 $("leave").addEventListener("click", leaveGame);
 $("signout").addEventListener("click", () => signOut());
 $("name").value = S.user ?? "";
+devToggle();
+showHint(null);
 loadExperiences();

@@ -85,24 +85,18 @@ export class ContentWatch {
 }
 
 /**
- * The experience's intro as the first turn of the story, then a look
- * (`command` runs it like a typed one); nothing when the story has turns.
+ * The experience's intro as the first turn of the story (a `Transcript`,
+ * story.js), then a look (`command` runs it like a typed one); nothing when
+ * the story has entries (a reload shows the kept transcript instead).
  *
  * @example
  * ```js
- * introduce(experienceInfo, command);
+ * introduce(experienceInfo, command, transcript);
  * ```
  */
-export function introduce(x, command, doc = document) {
-  const narrative = doc.getElementById("narrative");
-  if (narrative.children.length) return;
-  const turn = doc.createElement("article");
-  turn.className = "turn intro";
-  const story = doc.createElement("p");
-  story.className = "story";
-  story.textContent = x?.intro ?? x?.description ?? "";
-  turn.append(story);
-  narrative.append(turn);
+export function introduce(x, command, story) {
+  if (story.entries.length) return;
+  story.intro(x?.intro ?? x?.description ?? "");
   command("look");
 }
 
@@ -121,4 +115,35 @@ export function showProblems(problems, doc = document) {
     li.textContent = p;
     return li;
   }));
+}
+
+/**
+ * The experience choices of the sign-in form, one radio each (`chosen` checked).
+ *
+ * @example
+ * ```js
+ * showExperiences(document.getElementById("experiences"), experiences, "wylding-woods");
+ * ```
+ */
+export function showExperiences(fieldset, experiences, chosen, doc = document) {
+  for (const x of experiences) {
+    const label = doc.createElement("label");
+    label.className = "choice";
+    const radio = doc.createElement("input");
+    radio.type = "radio";
+    radio.name = "experience";
+    radio.value = x.id;
+    radio.required = true;
+    radio.checked = x.id === chosen;
+    const title = doc.createElement("strong");
+    title.textContent = `${x.name} `;
+    const model = doc.createElement("span");
+    model.className = "muted small";
+    model.textContent = x.state_model === "shared" ? "(shared world)" : "(your own world)";
+    const desc = doc.createElement("span");
+    desc.className = "muted small block";
+    desc.textContent = x.description ?? "";
+    label.append(radio, title, model, desc);
+    fieldset.append(label);
+  }
 }

@@ -1,6 +1,7 @@
 /**
  * The live connection to one experience: the persistent world stream
- * (EventSource: it reconnects by itself and sends `Last-Event-ID`), the
+ * (EventSource: it reconnects by itself and sends `Last-Event-ID`; besides
+ * world updates it carries `presence` and `say` events), the
  * snapshot (`/world/state`, refetched on `resync`), and the connection state
  * the badge shows:
  *
@@ -40,6 +41,9 @@ export class LiveWorld {
    *   experience: string,
    *   token: string,
    *   onEvent: (event: any, source: string) => void,
+   *   onPresence?: (presence: any) => void,
+   *   onSay?: (say: any) => void,
+   *   onStreamOpen?: () => void,
    *   onChange: (prev: any, next: any, events: any[], reason: string) => void,
    *   onConnection: (state: string) => void,
    *   onResync?: (reason: string) => void,
@@ -155,6 +159,8 @@ export class LiveWorld {
     const es = this.es = new EventSource(`${API}/world/stream?${q}`);
     let firstOpen = true;
     es.onopen = () => {
+      // The server sends the whole roster after each open.
+      this.opts.onStreamOpen?.();
       this.esOpen = true;
       this.esFailures = 0;
       // The snapshot follows the open, so no event can fall between the two.
@@ -179,6 +185,8 @@ export class LiveWorld {
       this.lastEventId = m.lastEventId || this.lastEventId;
       this.opts.onEvent(JSON.parse(m.data), "stream");
     });
+    es.addEventListener("presence", (m) => this.opts.onPresence?.(JSON.parse(m.data)));
+    es.addEventListener("say", (m) => this.opts.onSay?.(JSON.parse(m.data)));
     es.addEventListener("resync", (m) => {
       this.lastEventId = m.lastEventId; // the server may clear it
       this.resync(JSON.parse(m.data).reason ?? "server");

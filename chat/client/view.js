@@ -44,14 +44,17 @@ function itemEntries(items, hidden = {}) {
 
 /**
  * The view model of a snapshot for user `me`; `described` (location id →
- * description) overrides the snapshot's static descriptions.
+ * description) overrides the snapshot's static descriptions. Other players
+ * are listed only while `present` (user id → `{name, location}`, from the
+ * world stream's `presence` events) has them, also before their first action
+ * put them in the world; without `present`, every player the world knows.
  *
  * @example
  * ```js
- * const vm = viewModel(snapshot, "alice", described); // vm.items[0].label
+ * const vm = viewModel(snapshot, "alice", described, present); // vm.items[0].label
  * ```
  */
-export function viewModel(snapshot, me, described = null) {
+export function viewModel(snapshot, me, described = null, present = null) {
   const world = snapshot?.world ?? {};
   const player = snapshot?.player ?? {};
   const here = player.location;
@@ -73,7 +76,10 @@ export function viewModel(snapshot, me, described = null) {
       people.push({ key: `npc:${id}`, label: npc.name ?? id, kind: "npc" });
     }
   }
-  for (const [id, p] of Object.entries(world.players ?? {})) {
+  const players = present
+    ? [...present].map(([id, p]) => [id, world.players?.[id] ?? p])
+    : Object.entries(world.players ?? {});
+  for (const [id, p] of players) {
     if (id === me) continue;
     const entry = { key: `player:${id}`, label: p?.name ?? id, kind: "player" };
     if (p?.location === here) people.push(entry);
@@ -95,6 +101,39 @@ export function viewModel(snapshot, me, described = null) {
       : null,
     ending: player.ending ?? null,
   };
+}
+
+/**
+ * A list entry with a button for an exit; `go(dir, clickEvent)` runs on click.
+ *
+ * @example
+ * ```js
+ * reconcile(list, vm.exits, (e) => exitItem(e, (dir) => command(`go ${dir}`)), true);
+ * ```
+ */
+export function exitItem(entry, go, doc = document) {
+  const li = doc.createElement("li");
+  const b = doc.createElement("button");
+  b.type = "button";
+  b.textContent = entry.label;
+  b.addEventListener("click", (ev) => go(entry.dir, ev));
+  li.append(b);
+  return li;
+}
+
+/**
+ * A list entry of text (an item, a person: `kind` becomes its class).
+ *
+ * @example
+ * ```js
+ * reconcile(list, vm.people, textItem, true);
+ * ```
+ */
+export function textItem(entry, doc = document) {
+  const li = doc.createElement("li");
+  li.textContent = entry.label;
+  if (entry.kind) li.className = entry.kind;
+  return li;
 }
 
 /** Restarts the highlight animation on `el`. */

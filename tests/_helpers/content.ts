@@ -34,7 +34,7 @@ const COIN_NAME = `gold coin stamped with ${"a long row of tiny runes ".repeat(2
  *
  * | change           | command                                                                          |
  * | ---------------- | -------------------------------------------------------------------------------- |
- * | none             | `say hi` (not understood); a player's first `look`, `inventory` or `talk to owl` (capable model), or one right after the same command |
+ * | none             | `dance wildly` (not understood); a player's first `look`, `inventory` or `talk to owl` (capable model), or one right after the same command |
  * | world and player | `north` / `south` (glade and store, repeatable), `take lamp` (once)              |
  * | player only      | holding `<c> sack`, `<c> stone` and a second sack: `put <c> stone in <c> sack`; `look`, `inventory`, `talk to owl` after another command (the player's conversation: what `again` and `it` mean) |
  * | large (~75 KB)   | in `cellar`: `take chest` / `drop chest` (the actor's events; others see each drop); `take candle` / `drop candle` are small |

@@ -85,6 +85,20 @@ export interface Gaia {
   commands: CommandRecord[];
   resyncs: { reason: string; at: number }[];
   stats: Record<string, number> | null;
+  /** User ids present (from `presence` events). */
+  present: string[];
+  /** `say` events heard: the event, when it arrived and when it was painted. */
+  heard: Heard[];
+}
+
+/** One `say` event as the page recorded it. */
+export interface Heard {
+  user_id: string;
+  name: string;
+  kind: "say" | "emote";
+  text: string;
+  receivedAt: number;
+  paintedAt?: number;
 }
 
 /** What the test reads of the page's globals. */

@@ -28,7 +28,10 @@ Deno.test("browser: expired token, network switch, long names", async (t) => {
       eq(await page.isVisible("#connection"), false, "badge hidden on the sign-in screen");
       await signIn(page, stack.url, name);
       eq(await page.isVisible("#connection"), true);
-      // Another long-named player appears in "Also here" / "Elsewhere" and the change log.
+      // Another long-named player, present (a world stream open), appears in
+      // "Also here", then "Elsewhere", and in the change log.
+      const present = await stack.world(`${name}.second`, EXP);
+      await page.waitForSelector(`#people li[data-key="player:${name}.second"]`);
       const other = await stack.login(`${name}.second`);
       const res = await fetch(`${stack.url}/kb/experience/interact`, {
         method: "POST",
@@ -40,6 +43,7 @@ Deno.test("browser: expired token, network switch, long names", async (t) => {
       await page.waitForSelector(`#elsewhere li[data-key="player:${name}.second"]`);
       const width = await page.evaluate("document.documentElement.scrollWidth");
       ok(Number(width) <= 360, `no horizontal scroll at 360 px (scrollWidth ${width})`);
+      await present.close();
     });
 
     await t.step(

@@ -1,8 +1,7 @@
 /**
  * The local-play client in a real Chromium against the full stack (real
  * nats-server): two players in separate browser contexts share the Wylding
- * Woods. Screenshots of each step go to `tests/artifacts/`; the two-player
- * image for the README goes to `deploy/screenshot-two-players.png`.
+ * Woods. Screenshots of each step go to `tests/artifacts/`.
  *
  * @module
  */
@@ -24,12 +23,7 @@ import {
   waitReady,
 } from "./_harness.ts";
 
-/**
- * The README's image. Every run makes `tests/artifacts/two-players.png`; the
- * committed copy is replaced only when missing or with `UPDATE_SCREENSHOTS=1`,
- * so a test run does not dirty the work tree.
- */
-const README_SHOT = new URL("../../deploy/screenshot-two-players.png", import.meta.url).pathname;
+/** Every run makes `tests/artifacts/two-players.png` (the README's image, two players talking, comes from multiplayer_test.ts). */
 const TWO_PLAYERS_SHOT = new URL("two-players.png", ARTIFACTS).pathname;
 const ITEMS = JSON.parse(
   await Deno.readTextFile(
@@ -163,10 +157,6 @@ Deno.test("browser: two players share the Wylding Woods live", async (t) => {
         await sideBySide(browser, await a.screenshot(), await b.screenshot(), TWO_PLAYERS_SHOT);
         const size = (await Deno.stat(TWO_PLAYERS_SHOT)).size;
         assert(size < 300_000, `two-player screenshot is ${size} bytes`);
-        const exists = await Deno.stat(README_SHOT).then(() => true, () => false);
-        if (!exists || Deno.env.get("UPDATE_SCREENSHOTS") === "1") {
-          await Deno.copyFile(TWO_PLAYERS_SHOT, README_SHOT);
-        }
       },
     );
 

@@ -26,7 +26,7 @@ const script = (color: string) => [
   `take ${color} sack`,
   `take ${color} stone`,
   `put ${color} stone in ${color} sack`,
-  "say hi", // not understood: no change
+  "dance wildly", // not understood: no change
   "north",
 ];
 

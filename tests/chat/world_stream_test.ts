@@ -69,7 +69,7 @@ Deno.test("world stream: own events and others' world changes, each exactly once
   // Nothing else arrives (in particular no duplicate through the experience
   // subject): the next update on each stream is a later action's.
   // (Not understood: no change, so no event.)
-  assert.deepEqual((await h.act("alice", "say hi", SHARED)).body.world_updates, []);
+  assert.deepEqual((await h.act("alice", "dance wildly", SHARED)).body.world_updates, []);
   const carol = await act(h, "carol", "north");
   const late = await act(h, "alice", "north", SOLO);
   assert.equal((await alice.take(1))[0]!.id, carol.id);
@@ -102,12 +102,12 @@ Deno.test("world streams share one NATS subscription per subject; gone within 1 
   const baseServer = await subsz();
   const users = Array.from({ length: 40 }, (_, i) => `u${i}`);
   const streams = await Promise.all(users.map((u) => h.world(u, SHARED)));
-  // 40 user subjects + 1 experience subject.
-  assert.equal(h.bus.subscriptionCount() - baseLocal, 41);
+  // 40 user subjects + 1 experience subject, + the experience's presence and talk subjects.
+  assert.equal(h.bus.subscriptionCount() - baseLocal, 43);
   assert.equal(h.chat.subscribedSubjects(), 41);
-  await eventually(async () => (await subsz()) - baseServer === 41, {
+  await eventually(async () => (await subsz()) - baseServer === 43, {
     timeoutMs: 2000,
-    what: "server sees 41 subs",
+    what: "server sees 43 subs",
   });
   await act(h, "u0", "north");
   for (const s of streams) assert.equal((await s.take(1))[0]!.data.user_id, "u0");
