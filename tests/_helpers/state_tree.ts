@@ -5,10 +5,13 @@
  * @module
  */
 import { eventually } from "./eventually.ts";
+import { ACKED_FILE } from "../../kb/state/ack_marks.ts";
 
 /**
  * Every file under `dir` (relative path -> content; directories as `path/`
- * -> ""). A missing `dir` is an empty tree.
+ * -> ""). A missing `dir` is an empty tree. A unit's `.acked` mark is left
+ * out: it is the publisher's progress (written lazily, up to 200 ms after
+ * JetStream acknowledged an earlier action), not state a request changes.
  *
  * @example
  * ```ts
@@ -26,6 +29,7 @@ export async function tree(dir: string): Promise<Record<string, string>> {
       throw e;
     }
     for (const e of entries) {
+      if (e.name === ACKED_FILE) continue;
       const r = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory) {
         out[`${r}/`] = "";
