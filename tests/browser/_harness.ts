@@ -8,7 +8,13 @@
  *
  * @module
  */
-import { type Browser, chromium, type Page } from "playwright-core";
+import {
+  type Browser,
+  type BrowserContext,
+  type BrowserContextOptions,
+  chromium,
+  type Page,
+} from "playwright-core";
 
 /** Where screenshots and measurements go (git-ignored). */
 export const ARTIFACTS = new URL("../artifacts/", import.meta.url);
@@ -46,6 +52,44 @@ export function launchBrowser(): Promise<Browser> {
       "--disable-sync",
     ],
   });
+}
+
+/** Two players' pages, each in its own browser context; see {@linkcode twoPlayers}. */
+export interface TwoPlayers {
+  /** Both contexts, for the caller's `finally` (close them). */
+  contexts: BrowserContext[];
+  /** Player A: a 960×760 desktop window. */
+  a: Page;
+  /** Player B: the context `bOptions` describes (a phone, usually). */
+  b: Page;
+  /** Page errors and console errors of both, prefixed `A:` / `B:` (assert it stays empty). */
+  errors: string[];
+}
+
+/**
+ * Opens two players' pages in separate contexts (separate storage, as two
+ * people would be) and records their page and console errors.
+ *
+ * @example
+ * ```ts
+ * const { contexts, a, b, errors } = await twoPlayers(browser, { viewport: { width: 390, height: 844 } });
+ * try { ... assert.deepEqual(errors, []); } finally { for (const c of contexts) await c.close(); }
+ * ```
+ */
+export async function twoPlayers(
+  browser: Browser,
+  bOptions: BrowserContextOptions,
+): Promise<TwoPlayers> {
+  const ctxA = await browser.newContext({ viewport: { width: 960, height: 760 } });
+  const ctxB = await browser.newContext(bOptions);
+  const a = await ctxA.newPage();
+  const b = await ctxB.newPage();
+  const errors: string[] = [];
+  for (const [who, page] of [["A", a], ["B", b]] as const) {
+    page.on("pageerror", (e) => errors.push(`${who}: ${e.message}`));
+    page.on("console", (m) => m.type() === "error" && errors.push(`${who}: ${m.text()}`));
+  }
+  return { contexts: [ctxA, ctxB], a, b, errors };
 }
 
 /** One painted world update, as recorded by the page. */

@@ -29,6 +29,7 @@ import {
   shot,
   sideBySide,
   signIn,
+  twoPlayers,
 } from "./_harness.ts";
 
 const X = "wylding-woods";
@@ -66,20 +67,13 @@ Deno.test("browser: presence, talking, others in the story, the phone layout, a 
   });
   const contexts: BrowserContext[] = [];
   try {
-    const ctxA = await browser.newContext({ viewport: { width: 960, height: 760 } });
-    const ctxB = await browser.newContext({
+    const players = await twoPlayers(browser, {
       viewport: { width: 390, height: 844 },
       isMobile: true,
       hasTouch: true,
     });
-    contexts.push(ctxA, ctxB);
-    const a = await ctxA.newPage();
-    const b = await ctxB.newPage();
-    const errors: string[] = [];
-    for (const [who, page] of [["A", a], ["B", b]] as const) {
-      page.on("pageerror", (e) => errors.push(`${who}: ${e.message}`));
-      page.on("console", (m) => m.type() === "error" && errors.push(`${who}: ${m.text()}`));
-    }
+    contexts.push(...players.contexts);
+    const { a, b, errors } = players;
 
     await t.step("a player is listed as soon as they sign in, before any action", async () => {
       await signIn(a, stack.url, "ada");

@@ -19,6 +19,7 @@ import {
   shot,
   sideBySide,
   signIn,
+  twoPlayers,
   waitForConnection,
   waitReady,
 } from "./_harness.ts";
@@ -68,22 +69,15 @@ Deno.test("browser: two players share the Wylding Woods live", async (t) => {
   });
   const contexts: BrowserContext[] = [];
   try {
-    const ctxA = await browser.newContext({ viewport: { width: 960, height: 760 } });
     // B plays at phone width and asks for reduced motion.
-    const ctxB = await browser.newContext({
+    const players = await twoPlayers(browser, {
       viewport: { width: 360, height: 760 },
       reducedMotion: "reduce",
       isMobile: true,
       hasTouch: true,
     });
-    contexts.push(ctxA, ctxB);
-    const a = await ctxA.newPage();
-    const b = await ctxB.newPage();
-    const errors: string[] = [];
-    for (const [who, page] of [["A", a], ["B", b]] as const) {
-      page.on("pageerror", (e) => errors.push(`${who}: ${e.message}`));
-      page.on("console", (m) => m.type() === "error" && errors.push(`${who}: ${m.text()}`));
-    }
+    contexts.push(...players.contexts);
+    const { a, b, errors } = players;
 
     await t.step("both sign in by keyboard and walk to Woander's Store", async () => {
       await signIn(a, stack.url, "ada");
@@ -205,12 +199,12 @@ Deno.test("browser: two players share the Wylding Woods live", async (t) => {
     );
 
     await t.step("the browser going offline shows offline, then live again", async () => {
-      await ctxB.setOffline(true);
+      await b.context().setOffline(true);
       await waitForConnection(b, "offline");
       await shot(b, "06-b-offline");
       const adjective = ITEMS[taken]!.adjectives[0]!;
       await act(a, `drop ${adjective} bottle`); // B must not miss it
-      await ctxB.setOffline(false);
+      await b.context().setOffline(false);
       await waitForConnection(b, "live");
       await b.waitForSelector(`#items li[data-key="${taken}"]`);
     });
