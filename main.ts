@@ -25,7 +25,6 @@ import {
   loadSettings,
   log,
   metrics,
-  NatsBus,
   type NatsServerProcess,
   SERVICE_READY,
   setLogLevel,
@@ -36,6 +35,7 @@ import {
   withTimeout,
 } from "./shared/mod.ts";
 import type { Clock } from "./shared/clock.ts";
+import { connectNats } from "./shared/nats_connect.ts";
 import { Kb, kbRoutes } from "./kb/mod.ts";
 import { Chat, type ChatOptions, clientRoutes, RemoteKb } from "./chat/mod.ts";
 
@@ -88,18 +88,39 @@ export interface StartOptions extends BuildOptions {
   banner?: boolean;
 }
 
+function randomHex(bytes: number): string {
+  return Array.from(
+    crypto.getRandomValues(new Uint8Array(bytes)),
+    (b) => b.toString(16).padStart(2, "0"),
+  ).join("");
+}
+
+/** Deno's answer to an operation the process was not granted (an edge host's limits). */
+function notPermitted(e: unknown): boolean {
+  return e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied;
+}
+
 async function devSecret(stateDir: string): Promise<string> {
   // Persisted so browser tokens survive a dev restart.
   const path = `${stateDir}/.dev-jwt-secret`;
   try {
     return (await Deno.readTextFile(path)).trim();
-  } catch {
-    const bytes = crypto.getRandomValues(new Uint8Array(32));
-    const secret = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  } catch { /* none yet (or unreadable): make one */ }
+  const secret = randomHex(32);
+  try {
     await Deno.mkdir(stateDir, { recursive: true });
     await Deno.writeTextFile(path, secret, { mode: 0o600 });
-    return secret;
+  } catch (e) {
+    if (!notPermitted(e)) throw e;
+    log(
+      "warn",
+      "no write access: the dev JWT secret lives in memory; tokens end with the process",
+      {
+        path,
+      },
+    );
   }
+  return secret;
 }
 
 async function openBus(
@@ -107,7 +128,9 @@ async function openBus(
   localNats: boolean,
 ): Promise<{ bus: Bus; natsServer?: NatsServerProcess }> {
   if (settings.NATS_URL) {
-    return { bus: await NatsBus.connect(settings.NATS_URL, { name: `gaia-${settings.ROLE}` }) };
+    return {
+      bus: await connectNats(settings.NATS_URL, settings, { name: `gaia-${settings.ROLE}` }),
+    };
   }
   // Only reachable in dev: loadSettings rejects a missing NATS_URL otherwise.
   const bin = localNats ? findNatsServer(settings.NATS_SERVER_BIN) : undefined;
@@ -118,9 +141,27 @@ async function openBus(
     );
   }
   if (bin) {
-    const natsServer = await startNatsServer({ bin });
+    // A random token: another dev server or test run on this machine that
+    // reuses the port can never join this server and take its requests.
+    const token = settings.NATS_TOKEN ?? randomHex(16);
+    let natsServer: NatsServerProcess | undefined;
+    try {
+      natsServer = await startNatsServer({ bin, token });
+    } catch (e) {
+      if (!notPermitted(e)) throw e;
+      log(
+        "warn",
+        "no permission to run nats-server: using an in-process bus (single process only)",
+      );
+      return { bus: new InProcessBus() };
+    }
     log("info", "started a local nats-server for dev", { url: natsServer.url });
-    return { bus: await NatsBus.connect(natsServer.url, { name: "gaia-dev" }), natsServer };
+    const bus = await connectNats(natsServer.url, { NATS_TOKEN: token }, { name: "gaia-dev" })
+      .catch(async (e) => {
+        await natsServer.dispose();
+        throw e;
+      });
+    return { bus, natsServer };
   }
   log(
     "warn",

@@ -82,13 +82,31 @@ export interface NatsServerOptions {
   cluster?: ClusterMembership;
   /** Path of the binary (default: {@linkcode findNatsServer}). */
   bin?: string;
-  /** Extra command-line arguments (auth, TLS, limits). */
+  /** Extra command-line arguments (limits, debugging). */
   args?: string[];
+  /** Clients must present this token (`--auth`). */
+  token?: string;
+  /** Clients must log in as this user (`--user`, `--pass`). */
+  user?: { name: string; password: string };
+  /** Clients must speak TLS to this certificate (`--tls`); the URL becomes `tls://`. */
+  tls?: { certFile: string; keyFile: string };
+  /** Text of a configuration file (`-c`): operator mode (`.creds` users) and the like. */
+  config?: string;
+}
+
+/** The command-line arguments of the client security options. */
+function securityArgs(opts: NatsServerOptions, configFile: string | undefined): string[] {
+  return [
+    ...(opts.token ? ["--auth", opts.token] : []),
+    ...(opts.user ? ["--user", opts.user.name, "--pass", opts.user.password] : []),
+    ...(opts.tls ? ["--tls", "--tlscert", opts.tls.certFile, "--tlskey", opts.tls.keyFile] : []),
+    ...(configFile ? ["-c", configFile] : []),
+  ];
 }
 
 /** A running (or stopped) nats-server child. */
 export interface NatsServerProcess {
-  /** Client URL, `nats://127.0.0.1:<port>`. */
+  /** Client URL, `nats://127.0.0.1:<port>` (`tls://` with TLS). */
   readonly url: string;
   readonly port: number;
   /** HTTP monitoring port (`/varz`, `/connz`, `/subsz`, `/jsz`). */
@@ -140,6 +158,11 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
   const monitorPort = freePort();
   const ownStore = !opts.storeDir;
   const storeDir = opts.storeDir ?? await Deno.makeTempDir({ prefix: "nats-js-" });
+  let configFile: string | undefined;
+  if (opts.config !== undefined) {
+    configFile = `${storeDir}/nats-server.conf`;
+    await Deno.writeTextFile(configFile, opts.config);
+  }
   const args = [
     ...["-a", "127.0.0.1", "-p", String(port), "-m", String(monitorPort), "-js", "-sd", storeDir],
     ...(opts.name ? ["-n", opts.name] : []),
@@ -150,6 +173,7 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
         ...["--routes", opts.cluster.routes.join(",")],
       ]
       : []),
+    ...securityArgs(opts, configFile),
     ...(opts.args ?? []),
   ];
   let child: Deno.ChildProcess | undefined;
@@ -174,7 +198,7 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
 
   await spawn();
   return {
-    url: `nats://127.0.0.1:${port}`,
+    url: `${opts.tls ? "tls" : "nats"}://127.0.0.1:${port}`,
     port,
     monitorPort,
     storeDir,
@@ -200,6 +224,10 @@ export interface NatsClusterOptions {
   bin?: string;
   /** Extra arguments for every server. */
   args?: string[];
+  /** Client security of every server (see {@linkcode NatsServerOptions}). */
+  token?: NatsServerOptions["token"];
+  user?: NatsServerOptions["user"];
+  tls?: NatsServerOptions["tls"];
   /** How long to wait for a JetStream meta leader (ms, default 15 s). */
   readyTimeoutMs?: number;
 }
@@ -260,6 +288,9 @@ export async function startNatsCluster(opts: NatsClusterOptions = {}): Promise<N
           name: `n${i + 1}`,
           bin: opts.bin,
           args: opts.args,
+          token: opts.token,
+          user: opts.user,
+          tls: opts.tls,
           cluster: {
             name,
             port: routePorts[i]!,
