@@ -98,6 +98,28 @@ function securityOptions(url: string, opts: NatsBusOptions): Partial<ConnectionO
   };
 }
 
+let resetGuard = false;
+
+/**
+ * A server that refuses a login closes the socket, and nats.js drops its
+ * socket listeners before Deno's node layer reports the reset of the read
+ * still pending on it: that `ECONNRESET` would reach the top level as an
+ * uncaught error and end the process (exit 1 instead of the SettingsError's
+ * 2). A socket read reset that nothing listens for belongs to a connection
+ * already given up, so it is logged and dropped; nothing else is touched.
+ */
+function guardSocketResets(): void {
+  if (resetGuard) return;
+  resetGuard = true;
+  globalThis.addEventListener("error", (event) => {
+    const e = event.error as { code?: unknown; syscall?: unknown } | undefined;
+    if (e?.code === "ECONNRESET" && e.syscall === "read") {
+      event.preventDefault();
+      log("debug", "reset of an abandoned NATS socket ignored");
+    }
+  });
+}
+
 /** TLS failures of node's sockets carry one of these codes (OpenSSL's verify errors). */
 const TLS_ERROR_CODE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|TLS|SSL/;
 
@@ -158,6 +180,7 @@ export class NatsBus implements Bus {
    */
   static async connect(url: string, opts: NatsBusOptions = {}): Promise<NatsBus> {
     const security = securityOptions(url, opts);
+    guardSocketResets();
     // Not nats.js's waitOnFirstConnect: it retries refused credentials and
     // untrusted certificates forever too. Only "nobody answered" is waited out.
     for (let attempt = 1;; attempt++) {
