@@ -26,7 +26,6 @@ import {
   log,
   metrics,
   type NatsServerProcess,
-  SERVICE_READY,
   setLogLevel,
   type Settings,
   SettingsError,
@@ -36,6 +35,8 @@ import {
 } from "./shared/mod.ts";
 import type { Clock } from "./shared/clock.ts";
 import { connectNats } from "./shared/nats_connect.ts";
+import { readiness, type ServiceHealth, startAnnouncer } from "./shared/service.ts";
+import { WORLD_STREAM, worldUpdatesStream } from "./shared/bus/streams.ts";
 import { Kb, kbRoutes } from "./kb/mod.ts";
 import { Chat, type ChatOptions, clientRoutes, RemoteKb } from "./chat/mod.ts";
 
@@ -51,6 +52,8 @@ export interface GaiaProcess {
   readonly chat?: Chat;
   /** The nats-server this process started for dev, if any. */
   readonly natsServer?: NatsServerProcess;
+  /** The readiness checks `GET /ready` answers with. */
+  ready(): ReturnType<typeof readiness>;
   /** Ends streams, lets in-flight actions finish, drains the bus; idempotent. */
   close(): Promise<void>;
 }
@@ -66,6 +69,12 @@ export interface RunningServer {
   readonly chat?: Chat;
   /** The nats-server this process started for dev, if any. */
   readonly natsServer?: NatsServerProcess;
+  /** The readiness checks `GET /ready` answers with. */
+  ready(): ReturnType<typeof readiness>;
+  /** Resolves once `gaia.service.ready` is published. */
+  readonly announced: Promise<void>;
+  /** The next `gaia.service.health` this process publishes (`HEALTH_INTERVAL`, on the clock). */
+  nextHealth(): Promise<ServiceHealth>;
   /** Stops accepting, ends streams, drains the bus; idempotent. */
   close(): Promise<void>;
 }
@@ -76,7 +85,7 @@ export interface BuildOptions {
   localNats?: boolean;
   /** A bus to use instead of opening one from the settings; `close()` closes it. */
   bus?: Bus;
-  /** Time of the token buckets and the catalog's listing TTL (tests pass a `ManualClock`). */
+  /** Time of the token buckets, the catalog's listing TTL and the health announcements (tests pass a `ManualClock`). */
   clock?: Clock;
   /** Chat options that are not settings (a narrator object, the slow-client cut). */
   chat?: Pick<ChatOptions, "narratorImpl" | "slowClientDropMs">;
@@ -240,9 +249,17 @@ export async function buildProcess(
       });
       routes.push(chat.routes(), clientRoutes());
     }
+    const worldStream = bus.history(worldUpdatesStream({
+      retentionMs: settings.WORLD_RETENTION,
+      replicas: settings.WORLD_REPLICAS,
+    }));
+    const localKb = kb;
+    const ready = () =>
+      readiness({ bus, worldStream, experiences: localKb && (() => localKb.experiences().length) });
     const app = buildApp({
       role: settings.ROLE,
       bus,
+      ready,
       streams: chat && (() => chat!.openStreams()),
       devLogin: settings.DEV ? auth : undefined,
       routes,
@@ -255,7 +272,7 @@ export async function buildProcess(
         await bus.close();
         await natsServer?.dispose();
       })();
-    return { settings, app, bus, jwtSecret, kb, chat, natsServer, close };
+    return { settings, app, bus, jwtSecret, kb, chat, natsServer, ready, close };
   } catch (e) {
     await chat?.close();
     await kb?.close();
@@ -286,7 +303,16 @@ export async function startServer(
   }, app.fetch);
   const port = server.addr.port;
   const url = `http://${settings.HOST}:${port}`;
-  bus.publish(SERVICE_READY, JSON.stringify({ role: settings.ROLE, url, timestamp: Date.now() }));
+  const announcer = startAnnouncer({
+    bus,
+    role: settings.ROLE,
+    url,
+    streams: bus.kind === "nats" ? [WORLD_STREAM] : [],
+    check: proc.ready,
+    openStreams: chat && (() => chat.openStreams()),
+    intervalMs: settings.HEALTH_INTERVAL,
+    clock: opts.clock,
+  });
   log("info", "listening", { url, role: settings.ROLE, nats: bus.status() });
   if (opts.banner) printBanner(url);
 
@@ -298,6 +324,7 @@ export async function startServer(
   // the shutdown budget the KB and the bus are closed anyway.
   const close = () =>
     closing ??= (async () => {
+      announcer.stop();
       const stopped = server.shutdown();
       await chat?.close();
       const waitedMs = settings.SHUTDOWN_TIMEOUT / 2;
@@ -317,6 +344,9 @@ export async function startServer(
     kb: proc.kb,
     chat,
     natsServer: proc.natsServer,
+    ready: proc.ready,
+    announced: announcer.announced,
+    nextHealth: announcer.nextHealth,
     close,
   };
 }
