@@ -90,8 +90,15 @@ export interface NatsServerOptions {
   user?: { name: string; password: string };
   /** Clients must speak TLS to this certificate (`--tls`); the URL becomes `tls://`. */
   tls?: { certFile: string; keyFile: string };
-  /** Text of a configuration file (`-c`): operator mode (`.creds` users) and the like. */
+  /**
+   * Text of a configuration file (`-c`): operator mode (`.creds` users) and
+   * the like. Flags override it. nats-server refuses a `store_dir` in both
+   * the file and the flags: a file that says `store_dir: $NATS_STORE_DIR`
+   * gets the store through that variable instead of `-sd`.
+   */
   config?: string;
+  /** Extra environment of the server process (a configuration's `$VARIABLE` references). */
+  env?: Record<string, string>;
 }
 
 /** The command-line arguments of the client security options. */
@@ -163,8 +170,11 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
     configFile = `${storeDir}/nats-server.conf`;
     await Deno.writeTextFile(configFile, opts.config);
   }
+  const storeByEnv = opts.config?.includes("$NATS_STORE_DIR") ?? false;
+  const env = { ...opts.env, ...(storeByEnv ? { NATS_STORE_DIR: storeDir } : {}) };
   const args = [
-    ...["-a", "127.0.0.1", "-p", String(port), "-m", String(monitorPort), "-js", "-sd", storeDir],
+    ...["-a", "127.0.0.1", "-p", String(port), "-m", String(monitorPort), "-js"],
+    ...(storeByEnv ? [] : ["-sd", storeDir]),
     ...(opts.name ? ["-n", opts.name] : []),
     ...(opts.cluster
       ? [
@@ -179,7 +189,13 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
   let child: Deno.ChildProcess | undefined;
 
   const spawn = async () => {
-    child = new Deno.Command(bin, { args, stdin: "null", stdout: "null", stderr: "null" }).spawn();
+    child = new Deno.Command(bin, {
+      args,
+      env,
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
     // Never keeps a program alive by itself; stop() refs it again to await its exit.
     child.unref();
     await waitForPort(port, child, 10_000);
@@ -228,6 +244,10 @@ export interface NatsClusterOptions {
   token?: NatsServerOptions["token"];
   user?: NatsServerOptions["user"];
   tls?: NatsServerOptions["tls"];
+  config?: NatsServerOptions["config"];
+  env?: NatsServerOptions["env"];
+  /** The cluster's name (default: `gaia-` and a random suffix). */
+  name?: string;
   /** How long to wait for a JetStream meta leader (ms, default 15 s). */
   readyTimeoutMs?: number;
 }
@@ -278,7 +298,7 @@ async function jsz(server: NatsServerProcess, query = ""): Promise<Record<string
  */
 export async function startNatsCluster(opts: NatsClusterOptions = {}): Promise<NatsCluster> {
   const size = opts.size ?? 3;
-  const name = `gaia-${crypto.randomUUID().slice(0, 8)}`;
+  const name = opts.name ?? `gaia-${crypto.randomUUID().slice(0, 8)}`;
   const routePorts = Array.from({ length: size }, () => freePort());
   const servers: NatsServerProcess[] = [];
   try {
@@ -291,6 +311,8 @@ export async function startNatsCluster(opts: NatsClusterOptions = {}): Promise<N
           token: opts.token,
           user: opts.user,
           tls: opts.tls,
+          config: opts.config,
+          env: opts.env,
           cluster: {
             name,
             port: routePorts[i]!,
