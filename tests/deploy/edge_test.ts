@@ -88,3 +88,16 @@ Deno.test("edge: in dev without JWT_SECRET the secret stays in memory, with one 
     await Deno.remove(stateDir, { recursive: true });
   }
 });
+
+Deno.test("edge: in dev without NATS_URL, no permission to start nats-server means the in-process bus, with one log line", async () => {
+  const permissions = await edgePermissions();
+  await using chat = await spawnServer({ ROLE: "all", DEV: "1" }, { permissions });
+  const health = await (await fetch(`${chat.url}/health`)).json();
+  assert.equal(health.nats, "in-process");
+  const notes = chat.records().filter((r) =>
+    String(r.msg).includes("no permission to run nats-server")
+  );
+  assert.equal(notes.length, 1, chat.lines.join("\n"));
+  chat.kill("SIGTERM");
+  assert.equal((await chat.status).code, 0);
+});
