@@ -135,7 +135,8 @@ function firstConnectError(e: unknown, url: string, tls: boolean): BusError | un
       cause: e,
     });
   }
-  if (e instanceof ConnectionError) return undefined;
+  // Refused, or no answer within the connect timeout: the server may be starting.
+  if (e instanceof ConnectionError || e instanceof TimeoutError) return undefined;
   const code = (e as { code?: unknown })?.code;
   if (tls || (typeof code === "string" && TLS_ERROR_CODE.test(code))) {
     return new BusError("tls_failed", `TLS to NATS at ${url} failed: ${text}`, { cause: e });
