@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { ManualClock } from "../../shared/clock.ts";
-import { NatsBus, worldUpdatesStream } from "../../shared/bus/mod.ts";
+import { NatsBus } from "../../shared/bus/mod.ts";
 import { SERVICE_HEALTH, SERVICE_READY } from "../../shared/subjects.ts";
 import {
   type ServiceHealth,
@@ -42,14 +42,11 @@ Deno.test("/ready: 200 when serving; 503 JSON when the world stream is gone or t
   assert.equal(noStream.status, 503);
   assert.equal((noStream.body.error as { code: string }).code, "not_ready");
   assert.match(String((noStream.body.checks as Record<string, string>).world_stream), /missing/);
-  // An operator (or any process starting) puts it back: ready again.
-  const operator = await NatsBus.connect(nats.url);
-  try {
-    await operator.history(worldUpdatesStream({ retentionMs: 3_600_000 }))!.ensure();
-  } finally {
-    await operator.close();
-  }
-  assert.equal((await ready(stack.url)).status, 200, "ready again once the stream is back");
+  // The next action's publish finds no stream and the KB makes it again: ready again.
+  assert.equal((await stack.act("ready-ann", "north", "wylding-woods")).status, 200);
+  await eventually(async () => (await ready(stack.url)).status === 200, {
+    what: () => "ready again once the KB has put the stream back",
+  });
 
   await nats.stop();
   await eventually(() => stack.bus.status() !== "connected");
