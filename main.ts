@@ -25,9 +25,7 @@ import {
   loadSettings,
   log,
   metrics,
-  NatsBus,
   type NatsServerProcess,
-  SERVICE_READY,
   setLogLevel,
   type Settings,
   SettingsError,
@@ -36,6 +34,9 @@ import {
   withTimeout,
 } from "./shared/mod.ts";
 import type { Clock } from "./shared/clock.ts";
+import { connectNats } from "./shared/nats_connect.ts";
+import { readiness, type ServiceHealth, startAnnouncer } from "./shared/service.ts";
+import { WORLD_STREAM, worldUpdatesStream } from "./shared/bus/streams.ts";
 import { Kb, kbRoutes } from "./kb/mod.ts";
 import { Chat, type ChatOptions, clientRoutes, RemoteKb } from "./chat/mod.ts";
 
@@ -51,6 +52,8 @@ export interface GaiaProcess {
   readonly chat?: Chat;
   /** The nats-server this process started for dev, if any. */
   readonly natsServer?: NatsServerProcess;
+  /** The readiness checks `GET /ready` answers with. */
+  ready(): ReturnType<typeof readiness>;
   /** Ends streams, lets in-flight actions finish, drains the bus; idempotent. */
   close(): Promise<void>;
 }
@@ -66,6 +69,12 @@ export interface RunningServer {
   readonly chat?: Chat;
   /** The nats-server this process started for dev, if any. */
   readonly natsServer?: NatsServerProcess;
+  /** The readiness checks `GET /ready` answers with. */
+  ready(): ReturnType<typeof readiness>;
+  /** Resolves once `gaia.service.ready` is published. */
+  readonly announced: Promise<void>;
+  /** The next `gaia.service.health` this process publishes (`HEALTH_INTERVAL`, on the clock). */
+  nextHealth(): Promise<ServiceHealth>;
   /** Stops accepting, ends streams, drains the bus; idempotent. */
   close(): Promise<void>;
 }
@@ -76,7 +85,7 @@ export interface BuildOptions {
   localNats?: boolean;
   /** A bus to use instead of opening one from the settings; `close()` closes it. */
   bus?: Bus;
-  /** Time of the token buckets and the catalog's listing TTL (tests pass a `ManualClock`). */
+  /** Time of the token buckets, the catalog's listing TTL and the health announcements (tests pass a `ManualClock`). */
   clock?: Clock;
   /** Chat options that are not settings (a narrator object, the slow-client cut). */
   chat?: Pick<ChatOptions, "narratorImpl" | "slowClientDropMs">;
@@ -88,18 +97,39 @@ export interface StartOptions extends BuildOptions {
   banner?: boolean;
 }
 
+function randomHex(bytes: number): string {
+  return Array.from(
+    crypto.getRandomValues(new Uint8Array(bytes)),
+    (b) => b.toString(16).padStart(2, "0"),
+  ).join("");
+}
+
+/** Deno's answer to an operation the process was not granted (an edge host's limits). */
+function notPermitted(e: unknown): boolean {
+  return e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied;
+}
+
 async function devSecret(stateDir: string): Promise<string> {
   // Persisted so browser tokens survive a dev restart.
   const path = `${stateDir}/.dev-jwt-secret`;
   try {
     return (await Deno.readTextFile(path)).trim();
-  } catch {
-    const bytes = crypto.getRandomValues(new Uint8Array(32));
-    const secret = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  } catch { /* none yet (or unreadable): make one */ }
+  const secret = randomHex(32);
+  try {
     await Deno.mkdir(stateDir, { recursive: true });
     await Deno.writeTextFile(path, secret, { mode: 0o600 });
-    return secret;
+  } catch (e) {
+    if (!notPermitted(e)) throw e;
+    log(
+      "warn",
+      "no write access: the dev JWT secret lives in memory; tokens end with the process",
+      {
+        path,
+      },
+    );
   }
+  return secret;
 }
 
 async function openBus(
@@ -107,7 +137,9 @@ async function openBus(
   localNats: boolean,
 ): Promise<{ bus: Bus; natsServer?: NatsServerProcess }> {
   if (settings.NATS_URL) {
-    return { bus: await NatsBus.connect(settings.NATS_URL, { name: `gaia-${settings.ROLE}` }) };
+    return {
+      bus: await connectNats(settings.NATS_URL, settings, { name: `gaia-${settings.ROLE}` }),
+    };
   }
   // Only reachable in dev: loadSettings rejects a missing NATS_URL otherwise.
   const bin = localNats ? findNatsServer(settings.NATS_SERVER_BIN) : undefined;
@@ -118,9 +150,27 @@ async function openBus(
     );
   }
   if (bin) {
-    const natsServer = await startNatsServer({ bin });
+    // A random token: another dev server or test run on this machine that
+    // reuses the port can never join this server and take its requests.
+    const token = settings.NATS_TOKEN ?? randomHex(16);
+    let natsServer: NatsServerProcess | undefined;
+    try {
+      natsServer = await startNatsServer({ bin, token });
+    } catch (e) {
+      if (!notPermitted(e)) throw e;
+      log(
+        "warn",
+        "no permission to run nats-server: using an in-process bus (single process only)",
+      );
+      return { bus: new InProcessBus() };
+    }
     log("info", "started a local nats-server for dev", { url: natsServer.url });
-    return { bus: await NatsBus.connect(natsServer.url, { name: "gaia-dev" }), natsServer };
+    const bus = await connectNats(natsServer.url, { NATS_TOKEN: token }, { name: "gaia-dev" })
+      .catch(async (e) => {
+        await natsServer.dispose();
+        throw e;
+      });
+    return { bus, natsServer };
   }
   log(
     "warn",
@@ -204,9 +254,17 @@ export async function buildProcess(
       });
       routes.push(chat.routes(), clientRoutes());
     }
+    const worldStream = bus.history(worldUpdatesStream({
+      retentionMs: settings.WORLD_RETENTION,
+      replicas: settings.WORLD_REPLICAS,
+    }));
+    const localKb = kb;
+    const ready = () =>
+      readiness({ bus, worldStream, experiences: localKb && (() => localKb.experiences().length) });
     const app = buildApp({
       role: settings.ROLE,
       bus,
+      ready,
       streams: chat && (() => chat!.openStreams()),
       devLogin: settings.DEV ? auth : undefined,
       routes,
@@ -219,7 +277,7 @@ export async function buildProcess(
         await bus.close();
         await natsServer?.dispose();
       })();
-    return { settings, app, bus, jwtSecret, kb, chat, natsServer, close };
+    return { settings, app, bus, jwtSecret, kb, chat, natsServer, ready, close };
   } catch (e) {
     await chat?.close();
     await kb?.close();
@@ -250,7 +308,16 @@ export async function startServer(
   }, app.fetch);
   const port = server.addr.port;
   const url = `http://${settings.HOST}:${port}`;
-  bus.publish(SERVICE_READY, JSON.stringify({ role: settings.ROLE, url, timestamp: Date.now() }));
+  const announcer = startAnnouncer({
+    bus,
+    role: settings.ROLE,
+    url,
+    streams: bus.kind === "nats" ? [WORLD_STREAM] : [],
+    check: proc.ready,
+    openStreams: chat && (() => chat.openStreams()),
+    intervalMs: settings.HEALTH_INTERVAL,
+    clock: opts.clock,
+  });
   log("info", "listening", { url, role: settings.ROLE, nats: bus.status() });
   if (opts.banner) printBanner(url);
 
@@ -262,6 +329,7 @@ export async function startServer(
   // the shutdown budget the KB and the bus are closed anyway.
   const close = () =>
     closing ??= (async () => {
+      announcer.stop();
       const stopped = server.shutdown();
       await chat?.close();
       const waitedMs = settings.SHUTDOWN_TIMEOUT / 2;
@@ -281,6 +349,9 @@ export async function startServer(
     kb: proc.kb,
     chat,
     natsServer: proc.natsServer,
+    ready: proc.ready,
+    announced: announcer.announced,
+    nextHealth: announcer.nextHealth,
     close,
   };
 }

@@ -147,7 +147,7 @@ export class Kb implements KbService {
       ackTimeoutMs: opts.ackTimeoutMs,
       onAcked: (unit, version) => this.#store.acked(unit, version),
       // Nothing stores the subjects (the stream was deleted, or never made): make it again.
-      onNoStream: () => this.#ensureStream(),
+      onNoStream: () => this.#ensureStream({ again: true }),
     });
     this.#store = new StateStore(opts.stateDir, {
       outbox: this.#publisher,
@@ -308,9 +308,10 @@ export class Kb implements KbService {
   }
 
   /** Creates or updates the world stream; a failure is logged and retried by the next publish failure. */
-  async #ensureStream(): Promise<void> {
+  async #ensureStream(opts: { again?: boolean } = {}): Promise<void> {
     try {
-      await this.#history?.ensure();
+      // again: the publisher found no stream, so an earlier success no longer holds.
+      await this.#history?.ensure(opts);
     } catch (e) {
       log("warn", "world stream setup failed; events wait in their outboxes until it exists", {
         error: String(e),

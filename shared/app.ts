@@ -1,6 +1,7 @@
 /**
  * The one place the HTTP app is assembled around the modules: the JSON error
- * handler, request ids, HTTP metrics, `GET /metrics`, `GET /health`, dev
+ * handler, request ids, HTTP metrics, `GET /metrics`, `GET /health`,
+ * `GET /ready` (when given its checks), dev
  * login (DEV only) and the JSON 404. The modules bring their own route
  * chains (auth, validation, limits); this module knows nothing of them
  * beyond their Hono sub-apps, so `shared/` never imports `kb/` or `chat/`.
@@ -14,6 +15,7 @@ import type { Bus } from "./bus/mod.ts";
 import { AppError } from "./errors.ts";
 import { httpMetrics, jsonErrorHandler, limitBody, requestId, validate } from "./http.ts";
 import { metrics } from "./metrics.ts";
+import { isReady, type ReadinessChecks, VERSION } from "./service.ts";
 
 /** What {@linkcode buildApp} mounts and reports. */
 export interface AppOptions {
@@ -23,6 +25,8 @@ export interface AppOptions {
   bus: Pick<Bus, "status" | "subscriptionCount">;
   /** Open SSE streams by kind, when this process serves chat (`/health`). */
   streams?: () => { chat: number; world: number };
+  /** Readiness checks (`shared/service.ts`): `GET /ready` is 200 when all pass, else 503. */
+  ready?: () => Promise<ReadinessChecks>;
   /** Set in dev only: `POST /api/v0.3/dev/login` issues tokens for any valid user id. */
   devLogin?: AuthOptions;
   /** The modules' route apps, mounted at `/` in this order. */
@@ -61,6 +65,22 @@ export function buildApp(opts: AppOptions): Hono {
       nats: opts.bus.status(),
       streams: opts.streams?.(),
     }));
+  const ready = opts.ready;
+  if (ready) {
+    app.get("/ready", async (c) => {
+      const checks = await ready();
+      if (isReady(checks)) {
+        return c.json({ status: "ready", role: opts.role, version: VERSION, checks });
+      }
+      const failing = Object.entries(checks).filter(([, v]) => v !== "ok");
+      const message = failing.map(([k, v]) => `${k}: ${v}`).join("; ");
+      const body = new AppError("not_ready", message, 503).toBody();
+      return c.json(
+        { ...body, status: "not_ready", role: opts.role, version: VERSION, checks },
+        503,
+      );
+    });
+  }
   const dev = opts.devLogin;
   if (dev) {
     app.post("/api/v0.3/dev/login", limitBody(), validate("json", DevLoginSchema), async (c) => {

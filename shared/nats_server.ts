@@ -82,13 +82,38 @@ export interface NatsServerOptions {
   cluster?: ClusterMembership;
   /** Path of the binary (default: {@linkcode findNatsServer}). */
   bin?: string;
-  /** Extra command-line arguments (auth, TLS, limits). */
+  /** Extra command-line arguments (limits, debugging). */
   args?: string[];
+  /** Clients must present this token (`--auth`). */
+  token?: string;
+  /** Clients must log in as this user (`--user`, `--pass`). */
+  user?: { name: string; password: string };
+  /** Clients must speak TLS to this certificate (`--tls`); the URL becomes `tls://`. */
+  tls?: { certFile: string; keyFile: string };
+  /**
+   * Text of a configuration file (`-c`): operator mode (`.creds` users) and
+   * the like. Flags override it. nats-server refuses a `store_dir` in both
+   * the file and the flags: a file that says `store_dir: $NATS_STORE_DIR`
+   * gets the store through that variable instead of `-sd`.
+   */
+  config?: string;
+  /** Extra environment of the server process (a configuration's `$VARIABLE` references). */
+  env?: Record<string, string>;
+}
+
+/** The command-line arguments of the client security options. */
+function securityArgs(opts: NatsServerOptions, configFile: string | undefined): string[] {
+  return [
+    ...(opts.token ? ["--auth", opts.token] : []),
+    ...(opts.user ? ["--user", opts.user.name, "--pass", opts.user.password] : []),
+    ...(opts.tls ? ["--tls", "--tlscert", opts.tls.certFile, "--tlskey", opts.tls.keyFile] : []),
+    ...(configFile ? ["-c", configFile] : []),
+  ];
 }
 
 /** A running (or stopped) nats-server child. */
 export interface NatsServerProcess {
-  /** Client URL, `nats://127.0.0.1:<port>`. */
+  /** Client URL, `nats://127.0.0.1:<port>` (`tls://` with TLS). */
   readonly url: string;
   readonly port: number;
   /** HTTP monitoring port (`/varz`, `/connz`, `/subsz`, `/jsz`). */
@@ -140,8 +165,16 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
   const monitorPort = freePort();
   const ownStore = !opts.storeDir;
   const storeDir = opts.storeDir ?? await Deno.makeTempDir({ prefix: "nats-js-" });
+  let configFile: string | undefined;
+  if (opts.config !== undefined) {
+    configFile = `${storeDir}/nats-server.conf`;
+    await Deno.writeTextFile(configFile, opts.config);
+  }
+  const storeByEnv = opts.config?.includes("$NATS_STORE_DIR") ?? false;
+  const env = { ...opts.env, ...(storeByEnv ? { NATS_STORE_DIR: storeDir } : {}) };
   const args = [
-    ...["-a", "127.0.0.1", "-p", String(port), "-m", String(monitorPort), "-js", "-sd", storeDir],
+    ...["-a", "127.0.0.1", "-p", String(port), "-m", String(monitorPort), "-js"],
+    ...(storeByEnv ? [] : ["-sd", storeDir]),
     ...(opts.name ? ["-n", opts.name] : []),
     ...(opts.cluster
       ? [
@@ -150,12 +183,19 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
         ...["--routes", opts.cluster.routes.join(",")],
       ]
       : []),
+    ...securityArgs(opts, configFile),
     ...(opts.args ?? []),
   ];
   let child: Deno.ChildProcess | undefined;
 
   const spawn = async () => {
-    child = new Deno.Command(bin, { args, stdin: "null", stdout: "null", stderr: "null" }).spawn();
+    child = new Deno.Command(bin, {
+      args,
+      env,
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
     // Never keeps a program alive by itself; stop() refs it again to await its exit.
     child.unref();
     await waitForPort(port, child, 10_000);
@@ -174,7 +214,7 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
 
   await spawn();
   return {
-    url: `nats://127.0.0.1:${port}`,
+    url: `${opts.tls ? "tls" : "nats"}://127.0.0.1:${port}`,
     port,
     monitorPort,
     storeDir,
@@ -200,6 +240,14 @@ export interface NatsClusterOptions {
   bin?: string;
   /** Extra arguments for every server. */
   args?: string[];
+  /** Client security of every server (see {@linkcode NatsServerOptions}). */
+  token?: NatsServerOptions["token"];
+  user?: NatsServerOptions["user"];
+  tls?: NatsServerOptions["tls"];
+  config?: NatsServerOptions["config"];
+  env?: NatsServerOptions["env"];
+  /** The cluster's name (default: `gaia-` and a random suffix). */
+  name?: string;
   /** How long to wait for a JetStream meta leader (ms, default 15 s). */
   readyTimeoutMs?: number;
 }
@@ -250,7 +298,7 @@ async function jsz(server: NatsServerProcess, query = ""): Promise<Record<string
  */
 export async function startNatsCluster(opts: NatsClusterOptions = {}): Promise<NatsCluster> {
   const size = opts.size ?? 3;
-  const name = `gaia-${crypto.randomUUID().slice(0, 8)}`;
+  const name = opts.name ?? `gaia-${crypto.randomUUID().slice(0, 8)}`;
   const routePorts = Array.from({ length: size }, () => freePort());
   const servers: NatsServerProcess[] = [];
   try {
@@ -260,6 +308,11 @@ export async function startNatsCluster(opts: NatsClusterOptions = {}): Promise<N
           name: `n${i + 1}`,
           bin: opts.bin,
           args: opts.args,
+          token: opts.token,
+          user: opts.user,
+          tls: opts.tls,
+          config: opts.config,
+          env: opts.env,
           cluster: {
             name,
             port: routePorts[i]!,

@@ -64,6 +64,15 @@ const SettingsSchema = z.object({
   NATS_URL: z.string().optional(),
   /** Dev only: the nats-server binary to start when `NATS_URL` is unset (else PATH). */
   NATS_SERVER_BIN: z.string().optional(),
+  /** NATS authentication: a token, a user and password, or a `.creds` file (one of the three). */
+  NATS_TOKEN: z.string().optional(),
+  NATS_USER: z.string().optional(),
+  NATS_PASSWORD: z.string().optional(),
+  NATS_CREDS: z.string().optional(),
+  /** PEM file of the CA that signed the NATS servers' certificates (`tls://` URLs). */
+  NATS_CA: z.string().optional(),
+  /** How often a process announces `gaia.service.health`. */
+  HEALTH_INTERVAL: duration("30s", { positive: true, timer: true }),
   KB_URL: httpUrl.transform((u) => u.replace(/\/+$/, "")).optional(),
   KB_DATA_DIR: z.string().default("./kb-data"),
   STATE_DIR: z.string().default("./.state"),
@@ -120,6 +129,21 @@ const SettingsSchema = z.object({
     ctx.addIssue({ code: "custom", path: [name], message });
   if (!s.DEV && !s.JWT_SECRET) need("JWT_SECRET", "required outside dev (DEV=1 for local play)");
   if (!s.DEV && !s.NATS_URL) need("NATS_URL", "required outside dev (DEV=1 for local play)");
+  if (!!s.NATS_USER !== !!s.NATS_PASSWORD) {
+    need(s.NATS_USER ? "NATS_PASSWORD" : "NATS_USER", "NATS_USER and NATS_PASSWORD go together");
+  }
+  const natsAuth = [
+    s.NATS_TOKEN && "NATS_TOKEN",
+    s.NATS_USER && "NATS_USER",
+    s.NATS_CREDS && "NATS_CREDS",
+  ]
+    .filter(Boolean);
+  if (natsAuth.length > 1) {
+    need(
+      natsAuth[1] as keyof typeof s,
+      `set one NATS authentication, not ${natsAuth.join(" and ")}`,
+    );
+  }
   if (s.NARRATOR === "anthropic" && !s.ANTHROPIC_API_KEY) {
     need("ANTHROPIC_API_KEY", "required with NARRATOR=anthropic");
   }

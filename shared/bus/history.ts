@@ -96,10 +96,11 @@ export interface EventHistory {
   readonly stream: string;
   /**
    * Creates the stream, or updates it where it differs from the spec. Done
-   * once: later calls share the first success (a failure is retried).
+   * once: later calls share the first success (a failure is retried), unless
+   * `again` says the stream was found missing since (deleted at run time).
    * Rejects with a `BusError`.
    */
-  ensure(): Promise<void>;
+  ensure(opts?: { again?: boolean }): Promise<void>;
   /** The stream's state now. Rejects with a `BusError` (`stream_not_found` when it is gone). */
   state(): Promise<HistoryState>;
   /** Opens an ordered read of one subject. Rejects with a `BusError`. */

@@ -109,7 +109,8 @@ export class JetStreamHistory implements EventHistory {
     this.#clusterSize = clusterSize;
   }
 
-  ensure(): Promise<void> {
+  ensure(opts: { again?: boolean } = {}): Promise<void> {
+    if (opts.again) this.#ready = undefined;
     this.#ready ??= this.#createOrUpdate().catch((e) => {
       this.#ready = undefined; // retried by the next call
       throw jetStreamError(e, `stream ${this.stream} setup`);

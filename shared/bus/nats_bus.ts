@@ -6,7 +6,11 @@
  * @module
  */
 import {
+  AuthorizationError,
   connect,
+  ConnectionError,
+  type ConnectionOptions,
+  credsAuthenticator,
   headers as natsHeaders,
   type Msg,
   type MsgHdrs,
@@ -14,6 +18,7 @@ import {
   RequestError,
   type Subscription,
   TimeoutError,
+  UserAuthenticationExpiredError,
 } from "@nats-io/transport-node";
 import { jetstream, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import { REQUEST_ID_HEADER } from "../subjects.ts";
@@ -69,6 +74,74 @@ export interface NatsBusOptions {
   name?: string;
   /** Base wait between reconnect attempts (ms); jitter is added. */
   reconnectTimeWaitMs?: number;
+  /** Authentication token (`NATS_TOKEN`). */
+  token?: string;
+  /** User and password (`NATS_USER`, `NATS_PASSWORD`). */
+  user?: { name: string; password: string };
+  /** Contents of a `.creds` file: the user JWT and its nkey seed (`NATS_CREDS`). */
+  creds?: string;
+  /** PEM of the CA the servers' certificates are signed by (`NATS_CA`); implies TLS. */
+  ca?: string;
+}
+
+/** nats.js's connection options for the security part of {@linkcode NatsBusOptions}. */
+function securityOptions(url: string, opts: NatsBusOptions): Partial<ConnectionOptions> {
+  const tlsUrl = url.split(",").some((s) => s.trim().startsWith("tls://"));
+  return {
+    ...(opts.token ? { token: opts.token } : {}),
+    ...(opts.user ? { user: opts.user.name, pass: opts.user.password } : {}),
+    ...(opts.creds
+      ? { authenticator: credsAuthenticator(new TextEncoder().encode(opts.creds)) }
+      : {}),
+    // A tls:// URL must never fall back to plain TCP; {} keeps the system CAs.
+    ...(opts.ca ? { tls: { ca: opts.ca } } : tlsUrl ? { tls: {} } : {}),
+  };
+}
+
+let resetGuard = false;
+
+/**
+ * A server that refuses a login closes the socket, and nats.js drops its
+ * socket listeners before Deno's node layer reports the reset of the read
+ * still pending on it: that `ECONNRESET` would reach the top level as an
+ * uncaught error and end the process (exit 1 instead of the SettingsError's
+ * 2). A socket read reset that nothing listens for belongs to a connection
+ * already given up, so it is logged and dropped; nothing else is touched.
+ */
+function guardSocketResets(): void {
+  if (resetGuard) return;
+  resetGuard = true;
+  globalThis.addEventListener("error", (event) => {
+    const e = event.error as { code?: unknown; syscall?: unknown } | undefined;
+    if (e?.code === "ECONNRESET" && e.syscall === "read") {
+      event.preventDefault();
+      log("debug", "reset of an abandoned NATS socket ignored");
+    }
+  });
+}
+
+/** TLS failures of node's sockets carry one of these codes (OpenSSL's verify errors). */
+const TLS_ERROR_CODE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|TLS|SSL/;
+
+/**
+ * What failed on the way to a first connection, as a `BusError`; undefined
+ * when it is worth waiting for (no server answered yet: start order of a
+ * host's services is nobody's contract).
+ */
+function firstConnectError(e: unknown, url: string, tls: boolean): BusError | undefined {
+  const text = String((e as Error)?.message ?? e);
+  if (e instanceof AuthorizationError || e instanceof UserAuthenticationExpiredError) {
+    return new BusError("auth_failed", `NATS at ${url} refused the credentials: ${text}`, {
+      cause: e,
+    });
+  }
+  // Refused, or no answer within the connect timeout: the server may be starting.
+  if (e instanceof ConnectionError || e instanceof TimeoutError) return undefined;
+  const code = (e as { code?: unknown })?.code;
+  if (tls || (typeof code === "string" && TLS_ERROR_CODE.test(code))) {
+    return new BusError("tls_failed", `TLS to NATS at ${url} failed: ${text}`, { cause: e });
+  }
+  return new BusError("unreachable", `cannot connect to NATS at ${url}: ${text}`, { cause: e });
 }
 
 /**
@@ -107,19 +180,40 @@ export class NatsBus implements Bus {
    * ```
    */
   static async connect(url: string, opts: NatsBusOptions = {}): Promise<NatsBus> {
-    const nc = await connect({
+    const security = securityOptions(url, opts);
+    guardSocketResets();
+    // Not nats.js's waitOnFirstConnect: it retries refused credentials and
+    // untrusted certificates forever too. Only "nobody answered" is waited out.
+    for (let attempt = 1;; attempt++) {
+      try {
+        return new NatsBus(await NatsBus.#connectOnce(url, opts, security));
+      } catch (e) {
+        const error = firstConnectError(e, url, security.tls !== undefined);
+        if (error) throw error;
+        if (attempt === 1) log("warn", "NATS not reachable yet; waiting for it", { url });
+        const waitMs = (opts.reconnectTimeWaitMs ?? 250) + Math.random() * 250;
+        await new Promise((r) => setTimeout(r, waitMs));
+      }
+    }
+  }
+
+  static async #connectOnce(
+    url: string,
+    opts: NatsBusOptions,
+    security: Partial<ConnectionOptions>,
+  ): Promise<NatsConnection> {
+    return await connect({
       servers: url.split(",").map((s) => s.trim()),
       name: opts.name ?? "gaia",
       maxReconnectAttempts: -1,
       reconnectTimeWait: opts.reconnectTimeWaitMs ?? 250,
       reconnectJitter: 250,
-      waitOnFirstConnect: true,
       timeout: 5_000,
       // Otherwise every request builds an Error up front for its stack
       // (measured: ~3% of server CPU per action in the benchmark profile).
       noAsyncTraces: true,
+      ...security,
     });
-    return new NatsBus(nc);
   }
 
   async #watch(): Promise<void> {

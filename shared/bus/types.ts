@@ -88,6 +88,8 @@ export interface SubscribeOptions {
  * - `jetstream_unavailable`: JetStream is off, or no stream stores the subject;
  * - `stream_not_found`: the named stream does not exist;
  * - `rejected`: the JetStream server refused it (sending it again fails again).
+ * - `auth_failed`, `tls_failed`, `unreachable`: the first connection failed
+ *   (credentials refused, certificate not trusted, no server answered).
  */
 export type BusErrorCode =
   | "timeout"
@@ -96,7 +98,10 @@ export type BusErrorCode =
   | "failed"
   | "jetstream_unavailable"
   | "stream_not_found"
-  | "rejected";
+  | "rejected"
+  | "auth_failed"
+  | "tls_failed"
+  | "unreachable";
 
 /**
  * A failed bus operation. `timeout` and `failed` mean it may have reached

@@ -6,6 +6,8 @@
  * - `startKb()` (`kb.ts`): a KB on its own bus connection.
  * - `spawnServer()`, `runToExit()` (`process.ts`): main.ts as a child process.
  * - `natsServer()`, `natsCluster()` (`nats.ts`): the launcher.
+ * - `makeTestCa()` (`tls.ts`): a throwaway CA and server certificate.
+ * - `playAt()` (`play.ts`): one action over SSE at any URL.
  * - `SseClient` (`sse.ts`), `openWorldStream()` (`world.ts`: a world stream
  *   of a child or any URL), `eventually()` / `delay()` (`eventually.ts`).
  * - Fixtures: content (`content.ts`), state trees (`state_tree.ts`), item
@@ -52,7 +54,8 @@ export {
   type NatsServerProcess,
   natsSubscriptions,
 } from "./nats.ts";
-export { runToExit, type ServerProcess, spawnServer } from "./process.ts";
+export { runToExit, type ServerProcess, type SpawnOptions, spawnServer } from "./process.ts";
+export { playAt } from "./play.ts";
 export { rng } from "./rng.ts";
 export {
   type JsonAnswer,
@@ -63,6 +66,7 @@ export {
 } from "./setup.ts";
 export { SseClient, type SseClientOptions, type SseMessage } from "./sse.ts";
 export { settledTree, tree } from "./state_tree.ts";
+export { makeTestCa, type TestTls } from "./tls.ts";
 export { openWorldStream } from "./world.ts";
 export { percentiles } from "./stats.ts";
 export { bearer, TEST_SECRET, tokenFor } from "./tokens.ts";

@@ -53,7 +53,8 @@ function lineReader(stream: ReadableStream<Uint8Array>, lines: string[]): Promis
 /**
  * Spawns `deno run -A main.ts` with `env` over the kit's defaults (free
  * `PORT`, shipped `KB_DATA_DIR`, `JWT_SECRET` = `TEST_SECRET`,
- * `ACTION_RATE=0`) and waits until `/health` answers 200. A free port that
+ * `ACTION_RATE=0`) and waits until `/health` answers 200. `opts.permissions`
+ * replaces `-A` (an edge host's limits). A free port that
  * another process took first is retried with a new one, twice.
  *
  * @example
@@ -65,21 +66,33 @@ function lineReader(stream: ReadableStream<Uint8Array>, lines: string[]): Promis
  */
 export async function spawnServer(
   env: Record<string, string>,
-  opts: { timeoutMs?: number } = {},
+  opts: SpawnOptions = {},
 ): Promise<ServerProcess> {
   for (let attempt = 1;; attempt++) {
     try {
-      return await spawnOnce(env, opts.timeoutMs ?? 20_000);
+      return await spawnOnce(env, opts.timeoutMs ?? 20_000, opts.permissions ?? ["-A"]);
     } catch (e) {
       if (env.PORT || attempt >= 3 || !/AddrInUse|address already in use/i.test(String(e))) throw e;
     }
   }
 }
 
-async function spawnOnce(env: Record<string, string>, timeoutMs: number): Promise<ServerProcess> {
+/** Options of {@linkcode spawnServer}. */
+export interface SpawnOptions {
+  /** How long to wait for `/health` (ms, default 20 s). */
+  timeoutMs?: number;
+  /** Deno permission flags (default `-A`), e.g. the edge role's `--allow-net --allow-env --allow-read`. */
+  permissions?: string[];
+}
+
+async function spawnOnce(
+  env: Record<string, string>,
+  timeoutMs: number,
+  permissions: string[],
+): Promise<ServerProcess> {
   const port = freePort();
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN],
+    args: ["run", ...permissions, MAIN],
     env: {
       PORT: String(port),
       KB_DATA_DIR: SHIPPED_DATA_DIR,

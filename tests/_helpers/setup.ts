@@ -10,7 +10,13 @@
  * @module
  */
 import type { Hono } from "hono";
-import { type BuildOptions, buildProcess, type GaiaProcess, startServer } from "../../main.ts";
+import {
+  type BuildOptions,
+  buildProcess,
+  type GaiaProcess,
+  type RunningServer,
+  startServer,
+} from "../../main.ts";
 import type { Chat, Narrator } from "../../chat/mod.ts";
 import type { Kb } from "../../kb/mod.ts";
 import { issueToken } from "../../shared/auth.ts";
@@ -83,6 +89,8 @@ export interface JsonAnswer {
 export interface TestStack extends AsyncDisposable {
   readonly settings: Settings;
   readonly process: GaiaProcess;
+  /** The served process (its lifecycle announcements); undefined with `serve: false`. */
+  readonly server: RunningServer | undefined;
   /** The whole HTTP app (`app.request()` needs no socket). */
   readonly app: Hono;
   readonly bus: Bus;
@@ -235,7 +243,7 @@ export async function setup(opts: SetupOptions = {}): Promise<TestStack> {
 interface Parts {
   settings: Settings;
   proc: GaiaProcess;
-  running: { url: string; port: number } | undefined;
+  running: RunningServer | undefined;
   nats: NatsServerProcess | undefined;
   cluster: NatsCluster | undefined;
   root: string;
@@ -273,6 +281,7 @@ function makeStack(p: Parts): TestStack {
   const stack: TestStack = {
     settings: p.settings,
     process: proc,
+    server: running,
     app: proc.app,
     bus: proc.bus,
     get kb(): Kb {

@@ -23,6 +23,9 @@ Deno.test("publish: kb.interact over NATS replies and publishes to the user and 
   const fx = await startKb({ bus: kbBus, responder: false });
   try {
     fx.kb.startResponder();
+    // The responder's SUB goes out on the KB's own connection: flush it, or the
+    // first request can reach the server before it and find no responders.
+    await kbBus.flush();
     const alice = collect(client, userSubject("alice.a"));
     const bob = collect(client, userSubject("bob"));
     const world = collect(client, experienceSubject(EXP));

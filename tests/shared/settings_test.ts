@@ -102,3 +102,20 @@ Deno.test("settings: NATS_SERVER_BIN is read once, like every other variable", (
   eq(dev({}).NATS_SERVER_BIN, undefined);
   eq(dev({ NATS_SERVER_BIN: "/opt/nats/nats-server" }).NATS_SERVER_BIN, "/opt/nats/nats-server");
 });
+
+Deno.test("NATS credentials: user and password together, one kind of authentication", () => {
+  refused({ DEV: "1", NATS_USER: "gaia" }, ["NATS_PASSWORD"], /go together/);
+  refused({ DEV: "1", NATS_PASSWORD: "pw" }, ["NATS_USER"], /go together/);
+  refused(
+    { DEV: "1", NATS_TOKEN: "t", NATS_CREDS: "/x.creds" },
+    ["NATS_CREDS"],
+    /one NATS authentication, not NATS_TOKEN and NATS_CREDS/,
+  );
+  const s = dev({ NATS_USER: "gaia", NATS_PASSWORD: "pw", NATS_CA: "/ca.pem" });
+  eq([s.NATS_USER, s.NATS_PASSWORD, s.NATS_CA, s.HEALTH_INTERVAL], [
+    "gaia",
+    "pw",
+    "/ca.pem",
+    30_000,
+  ]);
+});
