@@ -136,7 +136,7 @@ export async function relayLatency(
     const list = n > 0 ? await clients.tracker.take(id, n, 5_000) : [];
     if (i >= 10) { // warm-up
       out.missing += n - list.length;
-      out.one.push(got.at - t0);
+      out.one.push(got.at - probe.skewMs - t0);
       if (n > 0) out.last.push(Math.max(...list) - t0);
     }
     await sleep(gapMs);

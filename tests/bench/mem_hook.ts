@@ -1,7 +1,8 @@
 /**
  * Memory readings of a bench child process after a full GC, on request: the
  * bench sends `SIGUSR1`; the child runs V8's `gc` twice and writes
- * `Deno.memoryUsage()` with a sequence number to the file named by
+ * `Deno.memoryUsage()` (and its event clock's offset, see
+ * {@linkcode clockOffsetMs}) with a sequence number to the file named by
  * `BENCH_MEM_FILE`. Used by the bench's server wrapper (`bench_server.ts`)
  * and the relay floor (`floor_server.ts`), so both are measured the same way.
  *
@@ -17,6 +18,28 @@ export interface MemoryReading {
   heapUsed: number;
   heapTotal: number;
   external: number;
+  /** This process's event clock (`timeOrigin + now()`) minus the wall clock, ms. */
+  clockOffsetMs: number;
+}
+
+/**
+ * This process's event clock (`performance.timeOrigin + performance.now()`,
+ * the KB's timestamps and the bench's `nowMs()`) minus the wall clock, read
+ * at a millisecond edge of `Date.now()` so it is exact to a few µs. Two
+ * processes' event clocks differ by the wall-clock steps between their
+ * starts (the origin is fixed at start); the difference of their offsets is
+ * that skew.
+ *
+ * @example
+ * ```ts
+ * const skew = clockOffsetMs(); // compare with another process's
+ * ```
+ */
+export function clockOffsetMs(): number {
+  const d0 = Date.now();
+  let d = d0;
+  while (d === d0) d = Date.now();
+  return performance.timeOrigin + performance.now() - d;
 }
 
 /**
@@ -37,7 +60,7 @@ export function installMemoryHook(): void {
     gc();
     gc();
     const m = Deno.memoryUsage();
-    const reading: MemoryReading = { seq: ++seq, ...m };
+    const reading: MemoryReading = { seq: ++seq, ...m, clockOffsetMs: clockOffsetMs() };
     Deno.writeTextFileSync(`${file}.tmp`, JSON.stringify(reading));
     Deno.renameSync(`${file}.tmp`, file);
   });

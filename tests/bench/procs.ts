@@ -7,7 +7,7 @@
  * @module
  */
 import { getText } from "./gaia_client.ts";
-import type { MemoryReading } from "./mem_hook.ts";
+import { clockOffsetMs, type MemoryReading } from "./mem_hook.ts";
 
 /** Repository root (tests/bench/../..). */
 export const ROOT = new URL("../../", import.meta.url).pathname;
@@ -214,6 +214,8 @@ export interface MemoryAfterGc {
   rssTree: number;
   heapUsed: number;
   external: number;
+  /** The child's event clock minus this process's (ms): subtract from its timestamps. */
+  clockSkewMs: number;
 }
 
 /**
@@ -235,11 +237,25 @@ export async function memoryAfterGc(child: Child, timeoutMs = 10_000): Promise<M
     const r = read();
     if (r && r.seq > before) {
       await new Promise((res) => setTimeout(res, 200)); // let the allocator hand pages back
-      return { rssTree: rssTreeBytes(child.pid), heapUsed: r.heapUsed, external: r.external };
+      return {
+        rssTree: rssTreeBytes(child.pid),
+        heapUsed: r.heapUsed,
+        external: r.external,
+        clockSkewMs: r.clockOffsetMs - clockOffsetMs(),
+      };
     }
     if (performance.now() > deadline) throw new Error(`no memory reading from pid ${child.pid}`);
     await new Promise((res) => setTimeout(res, 20));
   }
+}
+
+/**
+ * How far a bench child's event clock is ahead of this process's (ms): a
+ * wall-clock step between the two starts (seen here: 9 s on a loaded VM)
+ * shifts every cross-process latency by that much otherwise.
+ */
+export async function clockSkewMs(child: Child): Promise<number> {
+  return (await memoryAfterGc(child)).clockSkewMs;
 }
 
 /** CPU time (user + system) a process has used, in ms; NaN if gone. */

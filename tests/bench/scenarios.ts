@@ -8,8 +8,8 @@
 import { Watchers } from "./drive.ts";
 import { cpuPerEvent, type Figure, latencyFigure, valueFigure } from "./figures.ts";
 import { getText, Player, type TokenSigner } from "./gaia_client.ts";
-import { type Child, CpuMeter } from "./procs.ts";
-import { sleep } from "./stats.ts";
+import { type Child, clockSkewMs, CpuMeter } from "./procs.ts";
+import { round, sleep } from "./stats.ts";
 import { idleFigures, idleMemory } from "./idle.ts";
 import { Probe } from "./probe.ts";
 
@@ -101,6 +101,9 @@ export async function runActor(
       const upd: number[] = [], commit: number[] = [], done: number[] = [], last: number[] = [];
       let missing = 0, failed = 0;
       const cpu = meter(ctx);
+      // Timestamps of the server, times of the probe and of this process, on one clock.
+      const serverSkew = await clockSkewMs(ctx.server);
+      const probeToServer = actor.skewMs - serverSkew;
       let hist = new Map<string, number>();
       for (let i = -10; i < samples; i++) { // 10 warm-up actions
         if (i === 0) {
@@ -118,11 +121,11 @@ export async function runActor(
         const arrivals = n > 0 ? await watchers.tracker.take(t.eventId, n, 5_000) : [];
         if (i < 0) continue;
         upd.push(t.update - t.sent);
-        commit.push(t.update - t.committed);
+        commit.push(t.update - t.committed - probeToServer);
         done.push(t.done - t.sent);
         if (n > 0) {
           missing += n - arrivals.length;
-          last.push(Math.max(...arrivals) - t.committed);
+          last.push(Math.max(...arrivals) - (t.committed - serverSkew));
         }
         await sleep(gapMs);
       }
@@ -135,6 +138,7 @@ export async function runActor(
         gap_ms: gapMs,
         action: "take/drop (shared)",
         failed,
+        clock_skew_ms: { server: round(serverSkew), probe: round(actor.skewMs) },
         server_means_ms: serverMeans,
       };
       figures.push(
@@ -223,6 +227,7 @@ export async function runConnections(
   const health = await getText(ctx.server.port, "/health");
   ctx.say(`connections: ${fanoutSamples} changes to ${held} streams`);
   const actor = await actorInStore(ctx, "bench-idle-actor");
+  const serverSkew = await clockSkewMs(ctx.server);
   watchers.tracker.clear();
   const last: number[] = [];
   let missing = 0;
@@ -236,7 +241,7 @@ export async function runConnections(
     const arrivals = await watchers.tracker.take(t.eventId ?? "", held, 30_000);
     if (i >= 0) {
       missing += held - arrivals.length;
-      if (arrivals.length > 0) last.push(Math.max(...arrivals) - t.committed);
+      if (arrivals.length > 0) last.push(Math.max(...arrivals) - (t.committed - serverSkew));
     }
     await sleep(20);
   }
@@ -260,7 +265,12 @@ export async function runConnections(
     health_while_held: health,
     cleanup_ms: Math.round(cleanupMs),
   };
-  const fanCond = { other_streams: held, samples: last.length, missing };
+  const fanCond = {
+    other_streams: held,
+    samples: last.length,
+    missing,
+    clock_skew_ms: round(serverSkew),
+  };
   return [
     valueFigure(
       "connections.held",
