@@ -28,6 +28,7 @@ import {
 import type { ChatHandle, StreamRegistry } from "./registry.ts";
 import { SSE_HEADERS } from "./sse.ts";
 import { WorldStream, type WorldStreamConfig } from "./world_stream.ts";
+import { sseResponse } from "./sse_response.ts";
 
 /** What the routes need. */
 export interface ChatRouteDeps extends ChatActionDeps {
@@ -122,7 +123,7 @@ export function chatRoutes(deps: ChatRouteDeps): Hono<Env> {
       // Headers only once subscribed: a client that sees the stream open
       // (EventSource `onopen`) can act and will not miss its own echo.
       await ws.ready;
-      return c.body(ws.body, 200, SSE_HEADERS);
+      return sseResponse(c, ws);
     },
   );
 
