@@ -12,7 +12,7 @@
  *   first `false` until `drain`. No stream, reader or promise per
  *   connection, and the listeners are shared functions: an idle queue costs
  *   an empty array and a few fields (this is what lets 10,000 idle streams
- *   fit in a third of the memory; see README "Serving").
+ *   fit in a quarter of the memory; see README "Serving").
  *
  * @module
  */

@@ -3,14 +3,14 @@
  * server) through `@hono/node-server`, instead of `Deno.serve`.
  *
  * Why: this process holds thousands of idle SSE streams. Measured on Deno
- * 2.9.6 (tests/bench, `connections.*` and `floor.relay.*`): `Deno.serve`
- * costs ~55-62 KiB of RSS per open streaming response before any
- * application code, `node:http` about a quarter of that; with world streams
- * written straight into the `ServerResponse` (chat/frame_queue.ts `pipeTo`)
- * the whole server stays under 32 KiB per idle stream. Every route is
- * served here (one port, one server): the request routes cost no more on
- * this server in the bench (`actor.*`), so there is nothing to gain from a
- * second one. See README "Serving".
+ * 2.9.6 (tests/bench, `connections.*` against `floor.relay.*`): `Deno.serve`
+ * costs 54-55 KiB of RSS per open streaming response before any application
+ * code, and the server on it 60-61 KiB per idle world stream; on `node:http`,
+ * with world streams written straight into the `ServerResponse`
+ * (chat/frame_queue.ts `pipeTo`), 13-16 KiB, with less CPU per delivered
+ * event. Every route is served here (one server, one port): the request
+ * routes' CPU per action did not grow (`--only=profile`). See README
+ * "Serving".
  *
  * @module
  */

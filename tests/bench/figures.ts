@@ -97,6 +97,11 @@ export function applyFloors(figures: Figure[]): void {
 /**
  * CPU per delivered event of one process (`who` in the meter), µs: its CPU
  * time over a window divided by the events it delivered to streams in it.
+ *
+ * @example
+ * ```ts
+ * figures.push(cpuPerEvent("fanout.cpu.1000", "server", meter, 300 * 1001, {}));
+ * ```
  */
 export function cpuPerEvent(
   id: string,

@@ -24,6 +24,11 @@ export interface IdlePoint {
  * after each step (and before the first) a full GC in the child, then its
  * process tree's RSS and its heap. Per stream at N = (point N − baseline) / N;
  * `slope` is the least-squares RSS growth per stream over all points.
+ *
+ * @example
+ * ```ts
+ * const r = await idleMemory(server, [1000, 1000], (k) => watchers.add(port, signer, k));
+ * ```
  */
 export async function idleMemory(
   child: Child,
@@ -49,7 +54,14 @@ export async function idleMemory(
   };
 }
 
-/** RSS and heap per stream at `n` streams (KiB), from {@linkcode idleMemory}'s points. */
+/**
+ * RSS and heap per stream at `n` streams (KiB), from {@linkcode idleMemory}'s points.
+ *
+ * @example
+ * ```ts
+ * const at = perStreamAt(r.points, 10_000); // { rssKib, heapKib }
+ * ```
+ */
 export function perStreamAt(
   points: IdlePoint[],
   n: number,
@@ -65,6 +77,11 @@ export function perStreamAt(
  * (KiB per stream) at 1,000 and at the full count, each compared with the
  * floor's figure of the same name under `floorPrefix`, and `<prefix>.rss`,
  * the slope over every step.
+ *
+ * @example
+ * ```ts
+ * figures.push(...idleFigures("connections", "connections", "server", r, {}, "floor.relay"));
+ * ```
  */
 export function idleFigures(
   prefix: string,

@@ -117,6 +117,7 @@ export async function startServer(o: ServerOptions): Promise<Child> {
       "run",
       ...(o.perms ?? START_PERMS),
       ...(o.denoFlags ?? []),
+      ...(Deno.env.get("BENCH_SERVER_V8") ? [`--v8-flags=${Deno.env.get("BENCH_SERVER_V8")}`] : []),
       // main.ts's startServer plus the memory hook (a GC on SIGUSR1).
       "tests/bench/bench_server.ts",
     ],
@@ -186,7 +187,14 @@ export function rssBytes(pid: number): number {
   }
 }
 
-/** A process and all its descendants (from `/proc/<pid>/task/<tid>/children`). */
+/**
+ * A process and all its descendants (from `/proc/<pid>/task/<tid>/children`).
+ *
+ * @example
+ * ```ts
+ * const pids = processTree(server.pid); // [server.pid, ...children]
+ * ```
+ */
 export function processTree(pid: number): number[] {
   const out = [pid];
   for (let i = 0; i < out.length; i++) {
@@ -204,7 +212,14 @@ export function processTree(pid: number): number[] {
   return out;
 }
 
-/** RSS of a process and all its descendants, in bytes. */
+/**
+ * RSS of a process and all its descendants, in bytes.
+ *
+ * @example
+ * ```ts
+ * const bytes = rssTreeBytes(server.pid);
+ * ```
+ */
 export function rssTreeBytes(pid: number): number {
   return processTree(pid).reduce((sum, p) => sum + (rssBytes(p) || 0), 0);
 }
@@ -221,6 +236,11 @@ export interface MemoryAfterGc {
 /**
  * Asks a bench child (`mem_hook.ts`) for a full GC and reads its heap, then
  * the RSS of its process tree (read after the GC, which may return pages).
+ *
+ * @example
+ * ```ts
+ * const { rssTree, heapUsed } = await memoryAfterGc(server);
+ * ```
  */
 export async function memoryAfterGc(child: Child, timeoutMs = 10_000): Promise<MemoryAfterGc> {
   const read = () => {
@@ -253,6 +273,12 @@ export async function memoryAfterGc(child: Child, timeoutMs = 10_000): Promise<M
  * How far a bench child's event clock is ahead of this process's (ms): a
  * wall-clock step between the two starts (seen here: 9 s on a loaded VM)
  * shifts every cross-process latency by that much otherwise.
+ *
+ * @example
+ * ```ts
+ * const skew = await clockSkewMs(server);
+ * const latency = arrivedAt - (event.timestamp - skew);
+ * ```
  */
 export async function clockSkewMs(child: Child): Promise<number> {
   return (await memoryAfterGc(child)).clockSkewMs;
