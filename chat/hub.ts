@@ -28,8 +28,8 @@ interface Entry {
   sub: BusSubscription;
   /** World streams: served from the process-wide queue, in arrival order. */
   listeners: Set<HubListener>;
-  /** Chat actions waiting for their own event: served at once. */
-  urgent: Set<HubListener>;
+  /** Chat actions waiting for their own event: served at once (made on first use). */
+  urgent: Set<HubListener> | undefined;
 }
 
 const EXPERIENCE_PREFIX = `${WORLD_UPDATES_PREFIX}.experience.`;
@@ -102,45 +102,65 @@ export class SubjectHub {
    * detach function (idempotent); the last detach unsubscribes.
    */
   attach(subject: string, listener: HubListener, opts: { urgent?: boolean } = {}): () => void {
-    let entry = this.#entries.get(subject);
-    if (!entry) {
-      const listeners = new Set<HubListener>();
-      const urgent = new Set<HubListener>();
-      const sub = this.#bus.subscribe(subject, {
-        callback: (msg) => this.#dispatch(subject, listeners, urgent, msg),
-      });
-      entry = { sub, listeners, urgent };
-      this.#entries.set(subject, entry);
-    }
-    const current = entry;
-    const set = opts.urgent ? current.urgent : current.listeners;
-    set.add(listener);
+    const entry = this.#add(subject, listener, opts.urgent === true);
     let attached = true;
     return () => {
       if (!attached) return;
       attached = false;
-      set.delete(listener);
-      if (
-        current.listeners.size + current.urgent.size === 0 &&
-        this.#entries.get(subject) === current
-      ) {
-        this.#entries.delete(subject);
-        current.sub.unsubscribe();
-      }
+      this.#remove(subject, entry, listener);
     };
   }
 
-  #dispatch(
-    subject: string,
-    listeners: Set<HubListener>,
-    urgent: Set<HubListener>,
-    msg: BusMessage,
-  ): void {
+  /**
+   * {@linkcode SubjectHub.attach} without a detach closure, for the many
+   * long-lived world streams: undo with {@linkcode SubjectHub.unlisten}.
+   */
+  listen(subject: string, listener: HubListener): void {
+    this.#add(subject, listener, false);
+  }
+
+  /** Removes a listener added with {@linkcode SubjectHub.listen} (no-op if absent). */
+  unlisten(subject: string, listener: HubListener): void {
+    const entry = this.#entries.get(subject);
+    if (entry) this.#remove(subject, entry, listener);
+  }
+
+  #add(subject: string, listener: HubListener, urgent: boolean): Entry {
+    let entry = this.#entries.get(subject);
+    if (!entry) {
+      const created: Entry = {
+        sub: undefined!,
+        listeners: new Set<HubListener>(),
+        urgent: undefined,
+      };
+      created.sub = this.#bus.subscribe(subject, {
+        callback: (msg) => this.#dispatch(subject, created, msg),
+      });
+      this.#entries.set(subject, entry = created);
+    }
+    if (urgent) (entry.urgent ??= new Set()).add(listener);
+    else entry.listeners.add(listener);
+    return entry;
+  }
+
+  #remove(subject: string, entry: Entry, listener: HubListener): void {
+    if (!entry.listeners.delete(listener)) entry.urgent?.delete(listener);
+    if (
+      entry.listeners.size + (entry.urgent?.size ?? 0) === 0 &&
+      this.#entries.get(subject) === entry
+    ) {
+      this.#entries.delete(subject);
+      entry.sub.unsubscribe();
+    }
+  }
+
+  #dispatch(subject: string, entry: Entry, msg: BusMessage): void {
     metrics.worldUpdatesReceived.inc({ scope: subject.includes(".user.") ? "user" : "experience" });
-    if (listeners.size + urgent.size === 0) return;
+    const { listeners, urgent } = entry;
+    if (listeners.size + (urgent?.size ?? 0) === 0) return;
     const hubEvent = decodeWorldUpdate(subject, msg.data);
     if (!hubEvent) return;
-    if (urgent.size > 0) deliver(subject, [...urgent], hubEvent);
+    if (urgent && urgent.size > 0) deliver(subject, [...urgent], hubEvent);
     if (listeners.size === 0) return;
     // nats.js hands over a whole socket read at once, so an actor's own event
     // and the fan-out of the same change to every other stream arrive
@@ -172,7 +192,7 @@ export class SubjectHub {
   close(): void {
     for (const e of this.#entries.values()) {
       e.listeners.clear();
-      e.urgent.clear();
+      e.urgent?.clear();
       e.sub.unsubscribe();
     }
     this.#entries.clear();

@@ -33,6 +33,7 @@ import { parseSpeech } from "../shared/speech.ts";
 import type { PresenceService } from "./presence.ts";
 import { type SayDeps, startSayAction } from "./say_action.ts";
 import { WorldStream, type WorldStreamConfig } from "./world_stream.ts";
+import { sseResponse } from "./sse_response.ts";
 
 /** What the routes need. */
 export interface ChatRouteDeps extends ChatActionDeps {
@@ -140,7 +141,7 @@ export function chatRoutes(deps: ChatRouteDeps): Hono<Env> {
       await ws.ready;
       // Holding the stream is being present (after its `retry:` hint, the roster).
       if (ws.isOpen) leave = deps.presence.join(ws);
-      return c.body(ws.body, 200, SSE_HEADERS);
+      return sseResponse(c, ws);
     },
   );
 

@@ -32,7 +32,8 @@
  */
 export class VersionOrder<T> {
   #last: number | undefined;
-  readonly #held = new Map<number, T>();
+  /** Versions ahead of a gap (made at the first one: most streams never hold anything). */
+  #held: Map<number, T> | undefined;
   readonly #maxHeld: number;
 
   /** `maxHeld`: most items held ahead of a gap before {@linkcode overflowing} says so (default 1,024). */
@@ -48,12 +49,12 @@ export class VersionOrder<T> {
 
   /** Whether items are held behind a missing version. */
   get gapped(): boolean {
-    return this.#held.size > 0;
+    return (this.#held?.size ?? 0) > 0;
   }
 
   /** Whether the hold is full: the caller should give up on the gap. */
   get overflowing(): boolean {
-    return this.#held.size >= this.#maxHeld;
+    return (this.#held?.size ?? 0) >= this.#maxHeld;
   }
 
   /** The first missing version while {@linkcode gapped}. */
@@ -64,21 +65,19 @@ export class VersionOrder<T> {
   /** Sets where the sequence stands without delivering anything (a replay's anchor). */
   anchor(version: number): void {
     if (this.#last === undefined || version > this.#last) this.#last = version;
-    for (const v of [...this.#held.keys()]) if (v <= version) this.#held.delete(v);
+    const held = this.#held;
+    if (held) { for (const v of [...held.keys()]) if (v <= version) held.delete(v); }
   }
 
   /** Offers one item; returns what can be delivered now, in version order. */
   offer(version: number, item: T): T[] {
-    if (this.#last === undefined) {
+    if (this.#last === undefined || version === this.#last + 1) {
       this.#last = version;
-      return [item, ...this.#drain()];
+      // The common case, once per stream per event: nothing held, nothing to drain.
+      return this.gapped ? [item, ...this.#drain()] : [item];
     }
-    if (version <= this.#last || this.#held.has(version)) return [];
-    if (version === this.#last + 1) {
-      this.#last = version;
-      return [item, ...this.#drain()];
-    }
-    this.#held.set(version, item);
+    if (version <= this.#last || this.#held?.has(version)) return [];
+    (this.#held ??= new Map()).set(version, item);
     return [];
   }
 
@@ -87,9 +86,11 @@ export class VersionOrder<T> {
    * sequence continues after the highest).
    */
   skipGap(): T[] {
-    const versions = [...this.#held.keys()].sort((a, b) => a - b);
-    const out = versions.map((v) => this.#held.get(v)!);
-    this.#held.clear();
+    const held = this.#held;
+    if (!held) return [];
+    const versions = [...held.keys()].sort((a, b) => a - b);
+    const out = versions.map((v) => held.get(v)!);
+    held.clear();
     if (versions.length > 0) this.#last = versions.at(-1);
     return out;
   }
@@ -98,9 +99,9 @@ export class VersionOrder<T> {
     const out: T[] = [];
     for (;;) {
       const want = this.#last! + 1;
-      const next = this.#held.get(want);
+      const next = this.#held?.get(want);
       if (next === undefined) return out;
-      this.#held.delete(want);
+      this.#held!.delete(want);
       this.#last = want;
       out.push(next);
     }

@@ -24,15 +24,21 @@
  * be found is never skipped silently: the stream sends `resync` (`gap`), so
  * the client refetches the snapshot, and goes on after it.
  *
+ * The catch-up itself (replay, pacing, retries) is `world_catch_up.ts`; the
+ * wait for a missing version is `gap_patience.ts`. Both are made on first
+ * need, so an idle stream is this object, its queue, its version order and
+ * one hub listener (no timer: keep-alives come from the registry's one).
+ *
  * @module
  */
 import { experienceSubject, userSubject } from "../shared/subjects.ts";
 import { metrics } from "../shared/metrics.ts";
 import { log } from "../shared/log.ts";
 import type { HubEvent, SubjectHub } from "./hub.ts";
-import type { Replayer, ReplayFrom } from "./replay.ts";
+import type { Replayer } from "./replay.ts";
+import { CatchUp, type CatchUpHost, type StreamState } from "./world_catch_up.ts";
 import { encodeResync, encodeRetry, KEEP_ALIVE_FRAME } from "./sse.ts";
-import { FrameQueue } from "./frame_queue.ts";
+import { FrameQueue, type NodeSink } from "./frame_queue.ts";
 import { VersionOrder } from "./version_order.ts";
 import { GapPatience } from "./gap_patience.ts";
 import type { Clock } from "../shared/clock.ts";
@@ -67,25 +73,6 @@ export interface WorldStreamParams {
   onEnd?: () => void;
 }
 
-type State = "catching_up" | "live" | "ending" | "closed";
-
-/**
- * Attempts of a replay that failed for a reason that may pass (a restart, an
- * election, an event seen live and not stored yet): 250 ms doubling, about
- * 16 s in all.
- */
-const REPLAY_RETRIES = 6;
-
-/** Failures of the history that another attempt may not meet. */
-function isTransient(e: unknown): boolean {
-  const code = (e as { code?: unknown })?.code;
-  return code === "timeout" || code === "jetstream_unavailable" || code === "disconnected" ||
-    code === "stream_not_found" || code === "not_stored_yet";
-}
-
-/** Events read before a replay's anchor that a stream keeps until the anchor says which count. */
-const MAX_BEFORE_ANCHOR = 4096;
-
 /**
  * A world stream; hand `body` to the HTTP response.
  *
@@ -95,8 +82,7 @@ const MAX_BEFORE_ANCHOR = 4096;
  * return new Response(ws.body, { headers: SSE_HEADERS });
  * ```
  */
-export class WorldStream {
-  readonly body: ReadableStream<Uint8Array>;
+export class WorldStream implements CatchUpHost {
   readonly userId: string;
   readonly experience: string;
   /** `performance.now()` of the last write, for keep-alives. */
@@ -110,23 +96,17 @@ export class WorldStream {
   readonly #experienceSubject: string;
   readonly #openedAt = Date.now();
   readonly #out: FrameQueue;
-  #state: State = "live";
-  #detach: (() => void)[] = [];
-  #buffer: HubEvent[] = [];
-  #bufferBytes = 0;
+  #state: StreamState = "live";
+  /** Our hub listener while attached (one closure for both subjects). */
+  #listener: ((h: HubEvent) => void) | undefined;
   /** This stream's world, version by version. */
   #order = new VersionOrder<HubEvent>();
-  /** How long the current gap may hold later versions. */
-  readonly #gap: GapPatience;
-  #lastId: string | undefined;
-  /** Start point of a catch-up that has not completed (kept across NATS outages). */
-  #pendingFrom: ReplayFrom | undefined;
-  #catchUpRunning = false;
-  #catchUpAgain = false;
-  #replayRetries = 0;
-  #retryTimer: ReturnType<typeof setTimeout> | undefined;
-  #replayAbort: AbortController | undefined;
-  #spaceWaiter: ((ok: boolean) => void) | undefined;
+  /** How long the current gap may hold later versions (made at the first gap). */
+  #patience: GapPatience | undefined;
+  /** Id of the last event delivered (see {@linkcode CatchUpHost}). */
+  lastId: string | undefined;
+  /** Replays from JetStream; made on first need (most streams never catch up). */
+  #catchUp: CatchUp | undefined;
   #dropTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(cfg: WorldStreamConfig, params: WorldStreamParams) {
@@ -136,41 +116,68 @@ export class WorldStream {
     this.#onEnd = params.onEnd;
     this.#userSubject = userSubject(params.userId);
     this.#experienceSubject = experienceSubject(params.experience);
-    this.#gap = new GapPatience({
-      waitMs: cfg.gapWaitMs,
-      clock: cfg.clock,
-      onLastLook: () => this.#lastLook(),
-    });
     this.#out = new FrameQueue({
-      onTaken: () => {
-        if (this.#out.queuedBytes < this.#cfg.maxQueuedBytes / 2) this.#wakeSpace(true);
-      },
+      onTaken: () => this.#catchUp?.taken(),
       onEnd: () => this.#finish(),
     });
-    this.body = this.#out.body;
     this.#open(params.lastEventId);
   }
 
   #open(lastEventId: string | undefined): void {
     // Live first, replay second: nothing published from here on can fall in a gap.
-    const listener = (h: HubEvent) => this.#onLive(h);
-    this.#detach.push(this.#cfg.hub.attach(this.#userSubject, listener));
-    this.#detach.push(this.#cfg.hub.attach(this.#experienceSubject, listener));
+    const listener = this.#listener = (h: HubEvent) => this.#onLive(h);
+    this.#cfg.hub.listen(this.#userSubject, listener);
+    this.#cfg.hub.listen(this.#experienceSubject, listener);
     if (lastEventId) {
       this.#state = "catching_up"; // buffer live events until the replay
-      this.#pendingFrom = { afterId: lastEventId };
+      this.#catchUps().pendingFrom = { afterId: lastEventId };
     }
     // The first frame goes out once the server has our subscriptions, so a
     // client that sees the stream open can rely on it being live.
     this.ready = this.#cfg.subscribed().then(() => {
       if (this.#state === "ending" || this.#state === "closed") return;
       this.#enqueue(encodeRetry(this.#cfg.retryMs));
-      if (lastEventId) this.#catchUp({ afterId: lastEventId });
+      if (lastEventId) this.#catchUps().start({ afterId: lastEventId });
     });
   }
 
+  #gap(): GapPatience {
+    return this.#patience ??= new GapPatience({
+      waitMs: this.#cfg.gapWaitMs,
+      clock: this.#cfg.clock,
+      onLastLook: () => this.#lastLook(),
+    });
+  }
+
+  /** No gap any more (a no-op for a stream that never had one). */
+  #gapFilled(): void {
+    this.#patience?.filled();
+  }
+
+  #catchUps(): CatchUp {
+    return this.#catchUp ??= new CatchUp(this.#cfg, this, [
+      this.#userSubject,
+      this.#experienceSubject,
+    ]);
+  }
+
+  /** @internal The stage, for the catch-up. */
+  get state(): StreamState {
+    return this.#state;
+  }
+
+  /** @internal Bytes not yet taken by the HTTP server, for the catch-up's pacing. */
+  get queuedBytes(): number {
+    return this.#out.queuedBytes;
+  }
+
+  /** @internal A catch-up starts: live events wait. */
+  enterCatchUp(): void {
+    this.#state = "catching_up";
+  }
+
   /** Whether an event belongs on this stream (DESIGN.md guarantee 2 and "exactly once"). */
-  #wanted(h: HubEvent): boolean {
+  wanted(h: HubEvent): boolean {
     const e = h.event;
     if (e.experience !== this.experience) return false;
     if (h.subject === this.#userSubject) return true;
@@ -180,18 +187,16 @@ export class WorldStream {
   }
 
   #onLive(h: HubEvent): void {
-    if (!this.#wanted(h)) return;
+    if (!this.wanted(h)) return;
     if (this.#state === "live") {
-      this.#accept(h, "live");
+      this.accept(h, "live");
       // A version is missing: JetStream may have it (a republish, a retry after
       // a failure). One catch-up per gap; after it, the gap's patience decides.
-      if (this.#order.gapped && this.#lastId && this.#gap.idle) {
-        this.#catchUp({ afterId: this.#lastId });
+      if (this.#order.gapped && this.lastId && (this.#patience?.idle ?? true)) {
+        this.#catchUps().start({ afterId: this.lastId });
       }
     } else if (this.#state === "catching_up") {
-      this.#buffer.push(h);
-      this.#bufferBytes += h.frame.byteLength;
-      if (this.#bufferBytes > this.#cfg.maxQueuedBytes) this.#overflow();
+      this.#catchUps().hold(h);
     }
   }
 
@@ -201,22 +206,22 @@ export class WorldStream {
    * JetStream (counted as replayed, paced by the client); `"buffer"` for live
    * events held during a catch-up (paced too, and timed like live ones).
    */
-  #accept(h: HubEvent, from: "live" | "buffer" | "replay"): void {
+  accept(h: HubEvent, from: "live" | "buffer" | "replay"): void {
     for (const ready of this.#order.offer(h.event.version, h)) this.#deliver(ready, from);
     if (this.#order.overflowing) this.#skipGap();
-    else if (!this.#order.gapped) this.#gap.filled();
+    else if (!this.#order.gapped) this.#gapFilled();
   }
 
   /** The gap's wait is over: one more catch-up, after which a gap left is given up. */
   #lastLook(): void {
-    if (!this.#order.gapped) return this.#gap.filled();
-    if (this.#lastId) this.#catchUp({ afterId: this.#lastId });
+    if (!this.#order.gapped) return this.#gapFilled();
+    if (this.lastId) this.#catchUps().start({ afterId: this.lastId });
     else this.#skipGap();
   }
 
   /** Gives up on missing versions: `resync` (`gap`), then what was held, in order. */
   #skipGap(): void {
-    this.#gap.filled();
+    this.#gapFilled();
     if (!this.#order.gapped) return;
     log("warn", "world stream cannot show a committed version; sending resync", {
       user_id: this.userId,
@@ -230,7 +235,7 @@ export class WorldStream {
 
   /** Writes one event's frame. */
   #deliver(h: HubEvent, from: "live" | "buffer" | "replay"): void {
-    this.#lastId = h.event.id;
+    this.lastId = h.event.id;
     this.#enqueue(h.frame, from === "live");
     if (from === "replay") metrics.replayedEvents.inc();
     else {
@@ -249,7 +254,7 @@ export class WorldStream {
       checkOverflow && this.#state !== "ending" &&
       this.#out.queuedBytes > this.#cfg.maxQueuedBytes
     ) {
-      this.#overflow();
+      this.overflow();
     }
   }
 
@@ -257,7 +262,7 @@ export class WorldStream {
    * The client reads too slowly: drop what it has not been sent, end with
    * `resync`; it comes back with Last-Event-ID.
    */
-  #overflow(): void {
+  overflow(): void {
     log("warn", "world stream over its queue limit; ending with resync", {
       user_id: this.userId,
       experience: this.experience,
@@ -279,8 +284,6 @@ export class WorldStream {
     if (this.#state === "ending" || this.#state === "closed") return;
     this.#state = "ending";
     this.#detachAll();
-    this.#buffer = [];
-    this.#wakeSpace(false);
     if (opts.dropUnsent) this.#out.dropUnsent();
     // A client that never reads would hold the connection forever: cut it.
     this.#dropTimer = setTimeout(() => {
@@ -292,140 +295,26 @@ export class WorldStream {
     this.#out.end(); // closes once the server has taken it
   }
 
-  /** Starts (or queues) a catch-up; live events are buffered until it is done. */
-  #catchUp(from: ReplayFrom): void {
-    if (this.#state === "ending" || this.#state === "closed") return;
-    this.#state = "catching_up";
-    this.#pendingFrom ??= from;
-    if (this.#catchUpRunning) {
-      this.#catchUpAgain = true;
-      return;
-    }
-    this.#catchUpRunning = true;
-    this.#runCatchUp().finally(() => {
-      this.#catchUpRunning = false;
-      // NATS bounced while we replayed: what we delivered may have a new gap.
-      if (this.#catchUpAgain) {
-        this.#catchUpAgain = false;
-        this.onReconnect();
-      }
-    });
+  /** @internal The client's last event, read back: the world stands at its version. */
+  anchorAt(h: HubEvent): void {
+    if (h.event.experience === this.experience) this.#order.anchor(h.event.version);
   }
 
-  async #runCatchUp(): Promise<void> {
-    const from = this.#pendingFrom!;
-    // Aborted when the stream closes: a replay of a stream nobody reads any more gives back its slot.
-    const abort = new AbortController();
-    this.#replayAbort = abort;
-    let resync: string | undefined;
-    /** Wanted events stored before the anchor: which of them the client lacks is known at the anchor. */
-    let beforeAnchor: HubEvent[] = [];
-    try {
-      const subjects = [this.#userSubject, this.#experienceSubject];
-      for await (const item of this.#cfg.replayer.replay(subjects, from, abort.signal)) {
-        if (this.#state !== "catching_up") return; // leaving the loop releases the readers
-        if (item.kind === "resync") {
-          resync = item.reason;
-          break;
-        }
-        const h = item.hubEvent;
-        if (item.kind === "anchor") {
-          // The last event the client has: our world stands at its version.
-          if (h.event.experience === this.experience) this.#order.anchor(h.event.version);
-          const early = beforeAnchor;
-          beforeAnchor = [];
-          for (const e of early) this.#accept(e, "replay");
-          continue;
-        }
-        // Only what is delivered counts as replayed: the actor's own change is
-        // skipped on the experience subject and must still come from the user subject.
-        if (!this.#wanted(h)) continue;
-        if (item.beforeAnchor) {
-          beforeAnchor.push(h);
-          if (beforeAnchor.length > MAX_BEFORE_ANCHOR) beforeAnchor.shift();
-          continue;
-        }
-        // Paced by the client: a big replay never sits in our queue at once.
-        if (!(await this.#space())) return;
-        this.#accept(h, "replay");
-        // A retry resumes from the last event delivered.
-        if (this.#lastId) this.#pendingFrom = { afterId: this.#lastId };
-      }
-    } catch (e) {
-      if (abort.signal.aborted) return; // the stream ended
-      // Interrupted by an outage (the bus may already be back: the consumer
-      // died with the old connection, and the reconnect asked for a rerun).
-      if (!this.#cfg.busConnected() || this.#catchUpAgain) {
-        // NATS is unreachable: keep buffering; the reconnect hook runs us again.
-        log("warn", "world stream replay interrupted; will resume on reconnect", {
-          user_id: this.userId,
-          error: String(e),
-        });
-        return;
-      }
-      // JetStream may still be starting after a restart, or electing a leader:
-      // try again a few times before giving up on the gap.
-      if (isTransient(e) && this.#replayRetries < REPLAY_RETRIES) {
-        const delay = 250 * 2 ** this.#replayRetries++;
-        this.#retryTimer = setTimeout(() => {
-          this.#retryTimer = undefined;
-          this.#catchUpAgain = false;
-          this.#catchUp(from);
-        }, delay);
-        return;
-      }
-      if ((e as { code?: unknown })?.code === "not_stored_yet") {
-        // Still not in the stream after the retries: an id we cannot replay from.
-        resync = "unknown_event_id";
-      } else {
-        // JetStream itself failed (disabled, stream missing): we cannot fill the gap.
-        log("error", "world stream replay failed", { user_id: this.userId, error: String(e) });
-        resync = "replay_failed";
-      }
-    }
-    this.#replayRetries = 0;
-    if (this.#state !== "catching_up") return;
-    this.#pendingFrom = undefined;
-    // The id we were given cannot be replayed from: clear it at the client.
-    if (resync) {
-      metrics.resyncsSent.inc({ reason: resync });
-      this.#enqueue(encodeResync(resync, true));
-      // The client refetches the snapshot; the next event starts the sequence again.
-      this.#order = new VersionOrder();
-      this.#gap.filled();
-    } else {
-      // Both kinds: after Last-Event-ID, and after a NATS outage.
-      metrics.replaysServed.inc();
-      if ("afterId" in from && !this.#lastId) this.#lastId = from.afterId;
-    }
-    // Live events that arrived meanwhile (the order drops what the replay sent).
-    while (this.#buffer.length > 0) {
-      const h = this.#buffer.shift()!;
-      this.#bufferBytes -= h.frame.byteLength;
-      if (!(await this.#space())) return;
-      this.#accept(h, "buffer");
-    }
+  /** @internal The replay cannot serve the client's id: `resync` clearing it, a fresh sequence. */
+  restartSequence(reason: string): void {
+    metrics.resyncsSent.inc({ reason });
+    this.#enqueue(encodeResync(reason, true));
+    // The client refetches the snapshot; the next event starts the sequence again.
+    this.#order = new VersionOrder();
+    this.#gapFilled();
+  }
+
+  /** @internal The catch-up is done: a version still missing is waited for, then given up; live again. */
+  caughtUp(): void {
     // Still missing: wait for it first (a publish resent after an election),
     // then give it up with resync gap.
-    if (this.#order.gapped && this.#gap.afterCatchUp() === "skip") this.#skipGap();
+    if (this.#order.gapped && this.#gap().afterCatchUp() === "skip") this.#skipGap();
     this.#state = "live";
-  }
-
-  /**
-   * Resolves true once the queue is below half its limit (false if the
-   * stream ended meanwhile): a replay is paced by the client and leaves room
-   * for the live events that follow it.
-   */
-  #space(): Promise<boolean> {
-    if (this.#state !== "catching_up") return Promise.resolve(false);
-    if (this.#out.queuedBytes < this.#cfg.maxQueuedBytes / 2) return Promise.resolve(true);
-    return new Promise((resolve) => this.#spaceWaiter = resolve);
-  }
-
-  #wakeSpace(ok: boolean): void {
-    const w = this.#spaceWaiter;
-    this.#spaceWaiter = undefined;
-    w?.(ok);
   }
 
   /**
@@ -434,11 +323,21 @@ export class WorldStream {
    */
   onReconnect(): void {
     if (this.#state === "ending" || this.#state === "closed") return;
-    if (this.#pendingFrom) {
-      this.#catchUp(this.#pendingFrom);
-      return;
-    }
-    this.#catchUp(this.#lastId ? { afterId: this.#lastId } : { sinceMs: this.#openedAt });
+    const catchUp = this.#catchUps();
+    catchUp.start(
+      catchUp.pendingFrom ??
+        (this.lastId ? { afterId: this.lastId } : { sinceMs: this.#openedAt }),
+    );
+  }
+
+  /** The frames as a response body (unless piped to a node response). */
+  get body(): ReadableStream<Uint8Array> {
+    return this.#out.body;
+  }
+
+  /** Writes the frames straight into a `node:http` response instead of {@linkcode WorldStream.body}. */
+  pipeTo(res: NodeSink): void {
+    this.#out.pipeTo(res);
   }
 
   /** Whether the stream still takes frames (not ending or closed). */
@@ -467,21 +366,22 @@ export class WorldStream {
   }
 
   #detachAll(): void {
-    for (const d of this.#detach) d();
-    this.#detach = [];
-    this.#replayAbort?.abort();
+    const listener = this.#listener;
+    this.#listener = undefined;
+    if (listener) {
+      this.#cfg.hub.unlisten(this.#userSubject, listener);
+      this.#cfg.hub.unlisten(this.#experienceSubject, listener);
+    }
+    this.#catchUp?.stop();
   }
 
   #finish(): void {
     if (this.#state === "closed") return;
     this.#state = "closed";
     this.#detachAll();
-    this.#buffer = [];
-    this.#wakeSpace(false);
     if (this.#dropTimer !== undefined) clearTimeout(this.#dropTimer);
     this.#dropTimer = undefined;
-    clearTimeout(this.#retryTimer);
-    this.#gap.filled();
+    this.#gapFilled();
     this.#onEnd?.();
   }
 }

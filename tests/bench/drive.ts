@@ -22,6 +22,8 @@ import { ArrivalTracker } from "./tracker.ts";
 export class Watchers {
   readonly streams: WorldStreamConn[] = [];
   readonly tracker = new ArrivalTracker();
+  /** The server's event clock minus ours (ms, `clockSkewMs`): taken off its timestamps. */
+  skewMs = 0;
   readonly #prefix: string;
   readonly #experience: string;
 
@@ -49,7 +51,7 @@ export class Watchers {
         port,
         token,
         this.#experience,
-        (a) => this.tracker.record(a.id, a.committed, a.at),
+        (a) => this.tracker.record(a.id, a.committed - this.skewMs, a.at),
         opts.bufSize,
       );
     });

@@ -5,6 +5,7 @@
  * @module
  */
 import { ratio, summarize, type Summary } from "./stats.ts";
+import type { CpuMeter } from "./procs.ts";
 
 /** One measured figure. */
 export interface Figure {
@@ -91,4 +92,33 @@ export function applyFloors(figures: Figure[]): void {
       f.ratio = { value: ratio(f.value, floor.value) };
     }
   }
+}
+
+/**
+ * CPU per delivered event of one process (`who` in the meter), µs: its CPU
+ * time over a window divided by the events it delivered to streams in it.
+ *
+ * @example
+ * ```ts
+ * figures.push(cpuPerEvent("fanout.cpu.1000", "server", meter, 300 * 1001, {}));
+ * ```
+ */
+export function cpuPerEvent(
+  id: string,
+  who: string,
+  cpu: CpuMeter,
+  delivered: number,
+  conditions: Record<string, unknown>,
+  floor?: string,
+): Figure {
+  const ms = cpu.usedMs[who] ?? NaN;
+  return valueFigure(
+    id,
+    id.split(".")[0]!,
+    `${who}: CPU per delivered event (${delivered} deliveries)`,
+    "µs",
+    ms * 1000 / delivered,
+    { ...conditions, cpu_ms: ms, delivered, tick_ms: 10 },
+    floor ? { floor } : {},
+  );
 }

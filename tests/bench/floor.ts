@@ -10,8 +10,7 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { FLOOR_SUBJECT } from "./floor_server.ts";
 import { eventTimestamp, LeanConn, nowMs } from "./http_client.ts";
 import { pool } from "./gaia_client.ts";
-import { rssBytes } from "./procs.ts";
-import { sleep, slope } from "./stats.ts";
+import { sleep } from "./stats.ts";
 import { ArrivalTracker } from "./tracker.ts";
 import type { Probe } from "./probe.ts";
 
@@ -137,8 +136,39 @@ export async function relayLatency(
     const list = n > 0 ? await clients.tracker.take(id, n, 5_000) : [];
     if (i >= 10) { // warm-up
       out.missing += n - list.length;
-      out.one.push(got.at - t0);
+      out.one.push(got.at - probe.skewMs - t0);
       if (n > 0) out.last.push(Math.max(...list) - t0);
+    }
+    await sleep(gapMs);
+  }
+  return out;
+}
+
+/**
+ * Publish → last of the open streams, `samples` messages one at a time (no
+ * probe: at 10,000 streams the last delivery is what is measured).
+ *
+ * @example
+ * ```ts
+ * const { last, missing } = await relayFanout(nc, clients, 40);
+ * ```
+ */
+export async function relayFanout(
+  nc: NatsConnection,
+  clients: RelayClients,
+  samples: number,
+  gapMs = 20,
+): Promise<{ last: number[]; missing: number }> {
+  const n = clients.conns.length;
+  const out = { last: [] as number[], missing: 0 };
+  for (let i = 0; i < samples + 3; i++) {
+    const id = `f-${n}-${i}`;
+    const t0 = nowMs();
+    nc.publish(FLOOR_SUBJECT, floorPayload(id, t0));
+    const list = await clients.tracker.take(id, n, 30_000);
+    if (i >= 3) { // warm-up
+      out.missing += n - list.length;
+      if (list.length > 0) out.last.push(Math.max(...list) - t0);
     }
     await sleep(gapMs);
   }
@@ -171,32 +201,6 @@ export async function relayRate(
   return {
     deliveredPerSec: Math.min(delivered, expected) / (durationMs / 1000),
     latencies,
-  };
-}
-
-/** RSS growth of a process per idle stream while `open(k)` adds streams in steps. */
-export async function rssPerStream(
-  pid: number,
-  steps: number[],
-  open: (k: number) => Promise<void>,
-  settleMs = 500,
-): Promise<{ baseline: number; points: [number, number][]; perStream: number; slope: number }> {
-  await sleep(settleMs);
-  const baseline = rssBytes(pid);
-  const points: [number, number][] = [[0, baseline]];
-  let total = 0;
-  for (const k of steps) {
-    await open(k);
-    total += k;
-    await sleep(settleMs);
-    points.push([total, rssBytes(pid)]);
-  }
-  const last = points[points.length - 1]!;
-  return {
-    baseline,
-    points,
-    perStream: (last[1] - baseline) / total,
-    slope: slope(points.map((p) => p[0]), points.map((p) => p[1])),
   };
 }
 

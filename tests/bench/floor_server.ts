@@ -15,6 +15,7 @@
  * @module
  */
 import { connect } from "@nats-io/transport-node";
+import { installMemoryHook } from "./mem_hook.ts";
 
 /** Subject the floor relays. */
 export const FLOOR_SUBJECT = "bench.floor";
@@ -27,6 +28,7 @@ const SUFFIX = encoder.encode("\n\n");
 async function main(): Promise<void> {
   const natsUrl = Deno.args[0];
   if (!natsUrl) throw new Error("usage: floor_server.ts <natsUrl>");
+  installMemoryHook();
   const nc = await connect({ servers: natsUrl, name: "bench-floor" });
   const streams = new Set<ReadableStreamDefaultController<Uint8Array>>();
   nc.subscribe(FLOOR_SUBJECT, {

@@ -16,6 +16,7 @@
 import { type ActionTiming, Player } from "./gaia_client.ts";
 import { LeanConn } from "./http_client.ts";
 import { ROOT } from "./procs.ts";
+import { clockOffsetMs } from "./mem_hook.ts";
 
 const encoder = new TextEncoder();
 
@@ -36,7 +37,7 @@ async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string
 
 async function actorMode(port: number, user: string, token: string): Promise<void> {
   const player = new Player(port, user, token);
-  out({ ready: true });
+  out({ ready: true, clockOffsetMs: clockOffsetMs() });
   for await (const line of lines(Deno.stdin.readable)) {
     const { message, experience } = JSON.parse(line) as { message: string; experience: string };
     try {
@@ -61,7 +62,7 @@ async function relayMode(port: number): Promise<void> {
       },
     }).done.catch(reject);
   });
-  out({ ready: true });
+  out({ ready: true, clockOffsetMs: clockOffsetMs() });
   for await (const _ of Deno.stdin.readable) { /* until stdin closes */ }
   conn.close();
 }
@@ -71,6 +72,8 @@ export class Probe {
   readonly #child: Deno.ChildProcess;
   readonly #lines: AsyncGenerator<string>;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  /** The probe's event clock minus this process's (ms): subtract from its times. */
+  skewMs = 0;
 
   private constructor(child: Deno.ChildProcess) {
     this.#child = child;
@@ -87,8 +90,9 @@ export class Probe {
       stderr: "inherit",
     }).spawn();
     const p = new Probe(child);
-    const first = await p.next();
-    if (!(first as { ready?: boolean }).ready) throw new Error(`probe: ${JSON.stringify(first)}`);
+    const first = await p.next() as { ready?: boolean; clockOffsetMs?: number };
+    if (!first.ready) throw new Error(`probe: ${JSON.stringify(first)}`);
+    p.skewMs = (first.clockOffsetMs ?? 0) - clockOffsetMs();
     return p;
   }
 

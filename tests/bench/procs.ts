@@ -7,6 +7,7 @@
  * @module
  */
 import { getText } from "./gaia_client.ts";
+import { clockOffsetMs, type MemoryReading } from "./mem_hook.ts";
 
 /** Repository root (tests/bench/../..). */
 export const ROOT = new URL("../../", import.meta.url).pathname;
@@ -21,6 +22,8 @@ export interface Child {
   readonly pid: number;
   readonly port: number;
   readonly logFile: string;
+  /** Where the child writes its memory readings (`mem_hook.ts`). */
+  readonly memFile: string;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves when it has exited. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -105,6 +108,7 @@ export async function startServer(o: ServerOptions): Promise<Child> {
     ACTION_RATE: "0",
     MAX_STREAMS_PER_USER: "100000",
     MAX_STREAMS: "100000",
+    BENCH_MEM_FILE: `${o.logFile}.mem.json`,
     ...o.env,
   };
   const child = spawnRaised(
@@ -113,7 +117,9 @@ export async function startServer(o: ServerOptions): Promise<Child> {
       "run",
       ...(o.perms ?? START_PERMS),
       ...(o.denoFlags ?? []),
-      "main.ts",
+      ...(Deno.env.get("BENCH_SERVER_V8") ? [`--v8-flags=${Deno.env.get("BENCH_SERVER_V8")}`] : []),
+      // main.ts's startServer plus the memory hook (a GC on SIGUSR1).
+      "tests/bench/bench_server.ts",
     ],
     env,
     o.logFile,
@@ -134,7 +140,7 @@ export async function startServer(o: ServerOptions): Promise<Child> {
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { pid: child.pid, port: o.port, logFile: o.logFile, stop };
+  return { pid: child.pid, port: o.port, logFile: o.logFile, memFile: env.BENCH_MEM_FILE, stop };
 }
 
 /** Starts `floor_server.ts` against `natsUrl`; resolves with its port. */
@@ -146,11 +152,12 @@ export async function startFloorServer(natsUrl: string, logFile: string): Promis
       "--allow-net",
       "--allow-env",
       "--allow-read",
+      "--allow-write",
       "--allow-sys",
       `${ROOT}tests/bench/floor_server.ts`,
       natsUrl,
     ],
-    {},
+    { BENCH_MEM_FILE: `${logFile}.mem.json` },
     logFile,
     "piped",
   );
@@ -164,7 +171,7 @@ export async function startFloorServer(natsUrl: string, logFile: string): Promis
   reader.releaseLock();
   child.stdout.cancel().catch(() => {});
   const port = (JSON.parse(text.split("\n")[0]!) as { port: number }).port;
-  return { pid: child.pid, port, logFile, stop: stopper(child) };
+  return { pid: child.pid, port, logFile, memFile: `${logFile}.mem.json`, stop: stopper(child) };
 }
 
 const TICK_MS = 10; // USER_HZ is 100 on Linux
@@ -178,6 +185,103 @@ export function rssBytes(pid: number): number {
   } catch {
     return NaN;
   }
+}
+
+/**
+ * A process and all its descendants (from `/proc/<pid>/task/<tid>/children`).
+ *
+ * @example
+ * ```ts
+ * const pids = processTree(server.pid); // [server.pid, ...children]
+ * ```
+ */
+export function processTree(pid: number): number[] {
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) {
+    let tasks: string[] = [];
+    try {
+      tasks = [...Deno.readDirSync(`/proc/${out[i]}/task`)].map((e) => e.name);
+    } catch { /* gone */ }
+    for (const tid of tasks) {
+      try {
+        const kids = Deno.readTextFileSync(`/proc/${out[i]}/task/${tid}/children`).trim();
+        if (kids) out.push(...kids.split(/\s+/).map(Number));
+      } catch { /* gone */ }
+    }
+  }
+  return out;
+}
+
+/**
+ * RSS of a process and all its descendants, in bytes.
+ *
+ * @example
+ * ```ts
+ * const bytes = rssTreeBytes(server.pid);
+ * ```
+ */
+export function rssTreeBytes(pid: number): number {
+  return processTree(pid).reduce((sum, p) => sum + (rssBytes(p) || 0), 0);
+}
+
+/** A child's memory after a full GC: its tree's RSS and its own V8 heap, bytes. */
+export interface MemoryAfterGc {
+  rssTree: number;
+  heapUsed: number;
+  external: number;
+  /** The child's event clock minus this process's (ms): subtract from its timestamps. */
+  clockSkewMs: number;
+}
+
+/**
+ * Asks a bench child (`mem_hook.ts`) for a full GC and reads its heap, then
+ * the RSS of its process tree (read after the GC, which may return pages).
+ *
+ * @example
+ * ```ts
+ * const { rssTree, heapUsed } = await memoryAfterGc(server);
+ * ```
+ */
+export async function memoryAfterGc(child: Child, timeoutMs = 10_000): Promise<MemoryAfterGc> {
+  const read = () => {
+    try {
+      return JSON.parse(Deno.readTextFileSync(child.memFile)) as MemoryReading;
+    } catch {
+      return undefined;
+    }
+  };
+  const before = read()?.seq ?? 0;
+  Deno.kill(child.pid, "SIGUSR1");
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const r = read();
+    if (r && r.seq > before) {
+      await new Promise((res) => setTimeout(res, 200)); // let the allocator hand pages back
+      return {
+        rssTree: rssTreeBytes(child.pid),
+        heapUsed: r.heapUsed,
+        external: r.external,
+        clockSkewMs: r.clockOffsetMs - clockOffsetMs(),
+      };
+    }
+    if (performance.now() > deadline) throw new Error(`no memory reading from pid ${child.pid}`);
+    await new Promise((res) => setTimeout(res, 20));
+  }
+}
+
+/**
+ * How far a bench child's event clock is ahead of this process's (ms): a
+ * wall-clock step between the two starts (seen here: 9 s on a loaded VM)
+ * shifts every cross-process latency by that much otherwise.
+ *
+ * @example
+ * ```ts
+ * const skew = await clockSkewMs(server);
+ * const latency = arrivedAt - (event.timestamp - skew);
+ * ```
+ */
+export async function clockSkewMs(child: Child): Promise<number> {
+  return (await memoryAfterGc(child)).clockSkewMs;
 }
 
 /** CPU time (user + system) a process has used, in ms; NaN if gone. */
@@ -204,12 +308,16 @@ export class CpuMeter {
     this.#t0 = performance.now();
     for (const [k, p] of Object.entries(this.#pids)) this.#start[k] = cpuMs(p);
   }
+  /** CPU ms per process over the last window (set by {@linkcode CpuMeter.stop}). */
+  usedMs: Record<string, number> = {};
   /** CPU used per process over the window, as % of one core. */
   stop(): Record<string, number> {
     const wall = performance.now() - this.#t0;
     const out: Record<string, number> = {};
+    this.usedMs = {};
     for (const [k, p] of Object.entries(this.#pids)) {
-      out[k] = Math.round((cpuMs(p) - this.#start[k]!) / wall * 1000) / 10;
+      this.usedMs[k] = cpuMs(p) - this.#start[k]!;
+      out[k] = Math.round(this.usedMs[k]! / wall * 1000) / 10;
     }
     return out;
   }

@@ -48,6 +48,7 @@ const PLAN = quick
     floorRates: [10, 20, 40],
     floorRateStepMs: 1000,
     idleSteps: [500, 500, 500, 500],
+    fanoutSamples: 10,
     actorSamples: 40,
     actorGapMs: 5,
     rateActions: [10, 20, 40],
@@ -66,6 +67,7 @@ const PLAN = quick
     floorRates: [5, 10, 20, 30, 40, 60, 80, 120],
     floorRateStepMs: 4000,
     idleSteps: Array.from({ length: 10 }, () => 1000),
+    fanoutSamples: 40,
     actorSamples: 300,
     actorGapMs: 10,
     rateActions: [5, 10, 20, 30, 40, 60, 80],
@@ -159,6 +161,7 @@ async function main(): Promise<void> {
           rates: PLAN.floorRates,
           rateStepMs: PLAN.floorRateStepMs,
           idleSteps: PLAN.idleSteps,
+          fanoutSamples: PLAN.fanoutSamples,
         }, say),
       );
     });
@@ -218,7 +221,13 @@ async function main(): Promise<void> {
       say("starting a fresh server for the connection test");
       const server = await startServer(serverAt("conn"));
       try {
-        figures.push(...await runConnections({ server, natsPid, signer, say }, PLAN.idleSteps));
+        figures.push(
+          ...await runConnections(
+            { server, natsPid, signer, say },
+            PLAN.idleSteps,
+            PLAN.fanoutSamples,
+          ),
+        );
       } finally {
         await server.stop();
       }

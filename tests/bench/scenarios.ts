@@ -6,11 +6,11 @@
  * @module
  */
 import { Watchers } from "./drive.ts";
-import { type Figure, latencyFigure, valueFigure } from "./figures.ts";
+import { cpuPerEvent, type Figure, latencyFigure, valueFigure } from "./figures.ts";
 import { getText, Player, type TokenSigner } from "./gaia_client.ts";
-import { type Child, CpuMeter } from "./procs.ts";
-import { sleep } from "./stats.ts";
-import { rssPerStream } from "./floor.ts";
+import { type Child, clockSkewMs, CpuMeter } from "./procs.ts";
+import { round, sleep } from "./stats.ts";
+import { idleFigures, idleMemory } from "./idle.ts";
 import { Probe } from "./probe.ts";
 
 /** The shared experience the scenarios play in. */
@@ -101,6 +101,9 @@ export async function runActor(
       const upd: number[] = [], commit: number[] = [], done: number[] = [], last: number[] = [];
       let missing = 0, failed = 0;
       const cpu = meter(ctx);
+      // Timestamps of the server, times of the probe and of this process, on one clock.
+      const serverSkew = await clockSkewMs(ctx.server);
+      const probeToServer = actor.skewMs - serverSkew;
       let hist = new Map<string, number>();
       for (let i = -10; i < samples; i++) { // 10 warm-up actions
         if (i === 0) {
@@ -118,11 +121,11 @@ export async function runActor(
         const arrivals = n > 0 ? await watchers.tracker.take(t.eventId, n, 5_000) : [];
         if (i < 0) continue;
         upd.push(t.update - t.sent);
-        commit.push(t.update - t.committed);
+        commit.push(t.update - t.committed - probeToServer);
         done.push(t.done - t.sent);
         if (n > 0) {
           missing += n - arrivals.length;
-          last.push(Math.max(...arrivals) - t.committed);
+          last.push(Math.max(...arrivals) - (t.committed - serverSkew));
         }
         await sleep(gapMs);
       }
@@ -135,6 +138,7 @@ export async function runActor(
         gap_ms: gapMs,
         action: "take/drop (shared)",
         failed,
+        clock_skew_ms: { server: round(serverSkew), probe: round(actor.skewMs) },
         server_means_ms: serverMeans,
       };
       figures.push(
@@ -164,6 +168,14 @@ export async function runActor(
         ),
       );
       if (n > 0) {
+        figures.push(cpuPerEvent(
+          `fanout.cpu.${n}`,
+          "server",
+          cpu,
+          (samples - failed) * (n + 1),
+          cond,
+          `floor.relay.cpu.${n}`,
+        ));
         figures.push(latencyFigure(
           `fanout.last.${n}`,
           "fanout",
@@ -182,11 +194,17 @@ export async function runActor(
 }
 
 /**
- * Idle world streams on a fresh server: RSS growth per stream while opening
- * them in steps, then one shared change delivered to all of them, then
- * cleanup (the server's count of world streams back to zero).
+ * Idle world streams on a fresh server: memory per stream (after a full GC
+ * in the server) while opening them in steps, then `fanoutSamples` shared
+ * changes delivered to all of them (KB commit → last stream, and the
+ * server's CPU per delivered event), then cleanup (the server's count of
+ * world streams back to zero).
  */
-export async function runConnections(ctx: Ctx, steps: number[]): Promise<Figure[]> {
+export async function runConnections(
+  ctx: Ctx,
+  steps: number[],
+  fanoutSamples: number,
+): Promise<Figure[]> {
   const watchers = new Watchers("bench-idle", SHARED);
   const total = steps.reduce((a, b) => a + b, 0);
   // Warm up the code paths so JIT and pools are not counted as per-stream cost.
@@ -196,7 +214,7 @@ export async function runConnections(ctx: Ctx, steps: number[]): Promise<Figure[
   ctx.say(`connections: opening ${total} idle world streams`);
   const t0 = performance.now();
   let openError: string | undefined;
-  const r = await rssPerStream(ctx.server.pid, steps, async (k) => {
+  const r = await idleMemory(ctx.server, steps, async (k) => {
     if (openError) return;
     try {
       await watchers.add(ctx.server.port, ctx.signer, k, { concurrency: 128, bufSize: 2048 });
@@ -207,11 +225,27 @@ export async function runConnections(ctx: Ctx, steps: number[]): Promise<Figure[
   const openSecs = (performance.now() - t0) / 1000;
   const held = watchers.size;
   const health = await getText(ctx.server.port, "/health");
-  ctx.say(`connections: one change to ${held} streams`);
+  ctx.say(`connections: ${fanoutSamples} changes to ${held} streams`);
   const actor = await actorInStore(ctx, "bench-idle-actor");
+  const serverSkew = await clockSkewMs(ctx.server);
   watchers.tracker.clear();
-  const t = await actor.act("take the blue dream bottle", SHARED);
-  const arrivals = await watchers.tracker.take(t.eventId ?? "", held, 30_000);
+  const last: number[] = [];
+  let missing = 0;
+  const cpu = meter(ctx);
+  cpu.start();
+  for (let i = -3; i < fanoutSamples; i++) { // 3 warm-up changes
+    const t = await actor.act(
+      i % 2 ? "drop the blue dream bottle" : "take the blue dream bottle",
+      SHARED,
+    );
+    const arrivals = await watchers.tracker.take(t.eventId ?? "", held, 30_000);
+    if (i >= 0) {
+      missing += held - arrivals.length;
+      if (arrivals.length > 0) last.push(Math.max(...arrivals) - (t.committed - serverSkew));
+    }
+    await sleep(20);
+  }
+  const used = cpu.stop();
   actor.close();
   watchers.close();
   const closedAt = performance.now();
@@ -228,11 +262,14 @@ export async function runConnections(ctx: Ctx, steps: number[]): Promise<Figure[
     streams_held: held,
     open_error: openError,
     open_seconds: Math.round(openSecs * 10) / 10,
-    baseline_mib: Math.round(r.baseline / 1048576),
-    delta_per_stream_kb: Math.round(r.perStream / 1024 * 10) / 10,
-    points: r.points.map(([n, b]) => [n, Math.round(b / 1024)]),
     health_while_held: health,
     cleanup_ms: Math.round(cleanupMs),
+  };
+  const fanCond = {
+    other_streams: held,
+    samples: last.length,
+    missing,
+    clock_skew_ms: round(serverSkew),
   };
   return [
     valueFigure(
@@ -243,21 +280,23 @@ export async function runConnections(ctx: Ctx, steps: number[]): Promise<Figure[
       held,
       cond,
     ),
-    valueFigure(
-      "connections.rss",
-      "connections",
-      `RSS per idle world stream (${held} streams)`,
-      "KB",
-      r.slope / 1024,
-      cond,
-      { floor: "floor.relay.rss" },
-    ),
+    ...idleFigures("connections", "connections", "server", r, cond, "floor.relay"),
     latencyFigure(
-      `fanout.last.idle`,
+      `fanout.last.${held}`,
       "fanout",
-      `KB commit → last of ${held} idle streams (one change)`,
-      [Math.max(...arrivals) - t.committed],
-      { streams: held, received: arrivals.length },
+      `KB commit → last of ${held} idle streams`,
+      last,
+      fanCond,
+      { floor: `floor.relay.last.${held}`, cpu: used },
+    ),
+    // The actor's own stream and its POST are in the window too: counted as deliveries.
+    cpuPerEvent(
+      `fanout.cpu.${held}`,
+      "server",
+      cpu,
+      (fanoutSamples + 3) * (held + 1),
+      fanCond,
+      `floor.relay.cpu.${held}`,
     ),
   ];
 }

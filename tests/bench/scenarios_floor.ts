@@ -6,15 +6,16 @@
  * @module
  */
 import { connect } from "@nats-io/transport-node";
-import { type Figure, latencyFigure, valueFigure } from "./figures.ts";
+import { cpuPerEvent, type Figure, latencyFigure, valueFigure } from "./figures.ts";
 import {
   fsyncFloor,
   natsFloor,
   RelayClients,
+  relayFanout,
   relayLatency,
   relayRate,
-  rssPerStream,
 } from "./floor.ts";
+import { idleFigures, idleMemory } from "./idle.ts";
 import { type Child, CpuMeter, startFloorServer } from "./procs.ts";
 import { Probe } from "./probe.ts";
 import { summarize } from "./stats.ts";
@@ -37,6 +38,8 @@ export interface FloorPlan {
   rateStepMs: number;
   /** Idle streams to hold, opened in these steps. */
   idleSteps: number[];
+  /** Messages fanned out to all the idle streams once they are open. */
+  fanoutSamples: number;
 }
 
 /** Runs every floor; returns the figures. */
@@ -88,6 +91,13 @@ export async function runFloors(plan: FloorPlan, say: (s: string) => void): Prom
           { cpu: used },
         ));
         if (n > 0) {
+          figures.push(cpuPerEvent(
+            `floor.relay.cpu.${n}`,
+            "relay",
+            cpu,
+            (plan.relaySamples + 10) * (n + 1),
+            cond,
+          ));
           figures.push(latencyFigure(
             `floor.relay.last.${n}`,
             "floor",
@@ -111,7 +121,7 @@ export async function runFloors(plan: FloorPlan, say: (s: string) => void): Prom
   // A fresh relay for memory, as the server gets a fresh process for it.
   const idleRelay = await startFloorServer(plan.natsUrl, plan.logFile);
   try {
-    figures.push(await idleFloor(plan, idleRelay, say));
+    figures.push(...await idleFloor(plan, idleRelay, say));
   } finally {
     await idleRelay.stop();
   }
@@ -168,7 +178,11 @@ async function rateFloor(
   ];
 }
 
-async function idleFloor(plan: FloorPlan, relay: Child, say: (s: string) => void): Promise<Figure> {
+async function idleFloor(
+  plan: FloorPlan,
+  relay: Child,
+  say: (s: string) => void,
+): Promise<Figure[]> {
   const clients = new RelayClients();
   const total = plan.idleSteps.reduce((a, b) => a + b, 0);
   // Warm-up as for the server: code paths and pools are not per-stream cost.
@@ -176,25 +190,31 @@ async function idleFloor(plan: FloorPlan, relay: Child, say: (s: string) => void
   clients.close();
   await new Promise((r) => setTimeout(r, 500));
   say(`floor: relay holding ${total} idle streams`);
-  const r = await rssPerStream(
-    relay.pid,
-    plan.idleSteps,
-    (k) => clients.add(relay.port, k, 1024),
-    1000,
-  );
+  const r = await idleMemory(relay, plan.idleSteps, (k) => clients.add(relay.port, k, 1024), 1000);
   const held = clients.conns.length;
-  clients.close();
-  return valueFigure(
-    "floor.relay.rss",
-    "floor",
-    `relay: RSS per idle stream (${held} streams)`,
-    "KB",
-    r.slope / 1024,
-    {
-      streams: held,
-      baseline_mib: Math.round(r.baseline / 1048576),
-      delta_per_stream_kb: Math.round(r.perStream / 1024 * 10) / 10,
-      points: r.points.map(([n, b]) => [n, Math.round(b / 1024)]),
-    },
-  );
+  const figures = idleFigures("floor.relay", "floor", "relay", r, { streams: held });
+  say(`floor: relay fan-out to ${held} streams, ${plan.fanoutSamples} messages`);
+  const nc = await connect({ servers: plan.natsUrl, name: "bench-floor-fanout" });
+  try {
+    const cpu = meter(relay, plan.natsPid);
+    cpu.start();
+    const f = await relayFanout(nc, clients, plan.fanoutSamples);
+    const used = cpu.stop();
+    const cond = { other_streams: held, samples: f.last.length, missing: f.missing };
+    figures.push(
+      latencyFigure(
+        `floor.relay.last.${held}`,
+        "floor",
+        `relay: publish→last of ${held} streams`,
+        f.last,
+        cond,
+        { cpu: used },
+      ),
+      cpuPerEvent(`floor.relay.cpu.${held}`, "relay", cpu, (plan.fanoutSamples + 3) * held, cond),
+    );
+  } finally {
+    await nc.close();
+    clients.close();
+  }
+  return figures;
 }

@@ -8,6 +8,7 @@
 import { driveRate, type StepResult, Watchers } from "./drive.ts";
 import { type Figure, latencyFigure, valueFigure } from "./figures.ts";
 import { Player } from "./gaia_client.ts";
+import { clockSkewMs } from "./procs.ts";
 import { type Ctx, meter, SHARED } from "./scenarios.ts";
 import { sleep, summarize } from "./stats.ts";
 
@@ -39,6 +40,7 @@ export async function runEventRate(
   stepMs: number,
 ): Promise<Figure[]> {
   const watchers = new Watchers("bench-rate-watch", SHARED);
+  watchers.skewMs = await clockSkewMs(ctx.server);
   ctx.say(`rate: opening ${streams} world streams`);
   await watchers.add(ctx.server.port, ctx.signer, streams);
   const players = await Promise.all(Array.from({ length: actors }, async (_, i) => {
@@ -130,6 +132,7 @@ export async function runThroughput(
     return new Player(ctx.server.port, u, await ctx.signer.token(u));
   }));
   const watchers = new Watchers(`bench-${o.id}`, o.experience); // the players' own streams
+  watchers.skewMs = await clockSkewMs(ctx.server);
   if (o.withStreams) await watchers.add(ctx.server.port, ctx.signer, o.players);
   const counters = players.map(() => 0);
   // Warm-up: each player's first action creates its profile (extra files and

@@ -4,6 +4,7 @@
  * closes cleanly after the last frame; `cut()` errors the body.
  */
 import { deepStrictEqual as eq, ok, rejects } from "node:assert/strict";
+import { EventEmitter } from "node:events";
 import { FrameQueue } from "../../chat/frame_queue.ts";
 import { delay } from "../_helpers/mod.ts";
 
@@ -63,4 +64,91 @@ Deno.test("frame queue: cut errors the body; a cancelled body ends once", async 
   await b.reader.cancel();
   b.q.push(bytes("y")); // ignored once ended
   eq([b.q.ended, b.q.queuedBytes, b.seen.ended], [true, 0, 1]);
+});
+
+/** A node response's writing side: `write()` takes `room` more frames, then wants a drain. */
+class FakeResponse extends EventEmitter {
+  written: string[] = [];
+  ended = false;
+  destroyed = false;
+  destroyError: Error | undefined;
+  room = Infinity;
+  get writableNeedDrain(): boolean {
+    return this.room <= 0;
+  }
+  write(chunk: Uint8Array): boolean {
+    this.written.push(text(chunk)!);
+    return --this.room > 0;
+  }
+  end(): void {
+    this.ended = true;
+    this.emit("close");
+  }
+  destroy(error?: Error): void {
+    this.destroyed = true;
+    this.destroyError = error;
+    this.emit("close");
+  }
+  drain(room: number): void {
+    this.room = room;
+    this.emit("drain");
+  }
+}
+
+function piped(room: number) {
+  const seen = { taken: 0, ended: 0 };
+  const q = new FrameQueue({ onTaken: () => seen.taken++, onEnd: () => seen.ended++ });
+  const res = new FakeResponse();
+  res.room = room;
+  return { q, seen, res };
+}
+
+Deno.test("frame queue piped to a node response: written while it keeps up, queued from its first false until drain", () => {
+  const { q, seen, res } = piped(2);
+  q.push(bytes("before")); // queued until piped
+  eq(q.queuedBytes, 6);
+  q.pipeTo(res);
+  eq(res.written, ["before"]);
+  q.push(bytes("a")); // the socket buffer is full after this one
+  q.push(bytes("b"));
+  q.push(bytes("cc"));
+  eq(res.written, ["before", "a"]);
+  eq(q.queuedBytes, 3, "b and cc are still ours");
+  q.dropUnsent();
+  q.push(bytes("last"));
+  res.drain(10);
+  eq(res.written, ["before", "a", "last"]);
+  ok(seen.taken >= 1, "the owner hears that the socket took frames");
+  q.end();
+  eq([res.ended, q.ended, seen.ended], [true, true, 1]);
+});
+
+Deno.test("frame queue piped: end waits for queued frames; cut destroys; the client leaving ends once", () => {
+  const a = piped(1);
+  a.q.pipeTo(a.res);
+  a.q.push(bytes("x")); // fills the socket buffer
+  a.q.push(bytes("y"));
+  a.q.end();
+  eq([a.res.ended, a.q.ended], [false, false], "y is still waiting");
+  a.res.drain(5);
+  eq(a.res.written, ["x", "y"]);
+  eq([a.res.ended, a.seen.ended], [true, 1]);
+
+  const b = piped(1);
+  b.q.pipeTo(b.res);
+  b.q.push(bytes("x"));
+  b.q.push(bytes("unread"));
+  b.q.cut(new Error("cut"));
+  eq([b.res.destroyed, b.res.destroyError?.message, b.q.queuedBytes, b.seen.ended], [
+    true,
+    "cut",
+    0,
+    1,
+  ]);
+
+  const c = piped(Infinity);
+  c.q.pipeTo(c.res);
+  c.res.emit("close"); // the client went away
+  c.q.push(bytes("after")); // ignored
+  eq([c.q.ended, c.seen.ended, c.res.written], [true, 1, []]);
 });
