@@ -166,6 +166,7 @@ export async function buildProcess(
         bus,
         dataDir: settings.KB_DATA_DIR,
         stateDir: settings.STATE_DIR,
+        stateBackend: settings.STATE_BACKEND,
         worldUpdateRate: { rate: settings.WORLD_UPDATE_RATE, burst: settings.WORLD_UPDATE_BURST },
         worldStream: { retentionMs: settings.WORLD_RETENTION, replicas: settings.WORLD_REPLICAS },
         outboxLimits: {

@@ -38,15 +38,30 @@ import type { Experience } from "./content.ts";
 import { EventPublisher, type EventPublisherStats } from "./event_publisher.ts";
 import { worldUpdate } from "./events.ts";
 import { type ActionPlan, describeFor, planAction, planReset, snapshotView } from "./play.ts";
-import { type OutboxLimits, type StateBackend, StateStore, type Unit } from "./state/mod.ts";
+import {
+  KvStore,
+  type OutboxLimits,
+  type StateBackend,
+  StateStore,
+  type Unit,
+} from "./state/mod.ts";
+import type { KvBucket } from "../shared/bus/mod.ts";
+
+/** Name of the KV bucket of the `nats` state backend. */
+export const STATE_BUCKET = "gaia_state";
 
 /** Options of {@linkcode Kb.create}. */
 export interface KbOptions {
   bus: Bus;
   /** `KB_DATA_DIR`: holds `experiences/<id>/`. */
   dataDir: string;
-  /** `STATE_DIR`: live state. */
+  /** `STATE_DIR`: live state (the `files` backend; identity files of either). */
   stateDir: string;
+  /**
+   * `STATE_BACKEND`: `files` (default: JSON files under flock in `stateDir`)
+   * or `nats` (a JetStream KV bucket, `WORLD_REPLICAS` replicas; needs a NATS bus).
+   */
+  stateBackend?: "files" | "nats";
   /** How long JetStream may take to acknowledge an event before its unit pauses and retries (ms); default 5 s. */
   ackTimeoutMs?: number;
   /** Bounds of each unit's outbox of unacknowledged events (default 1,000 events, 1 MiB). */
@@ -82,7 +97,8 @@ function errorReply(
 }
 
 function toReplyError(requestId: string, e: unknown): InteractReply {
-  if (e instanceof AppError && e.status < 500) {
+  // 503: the state store is unreachable, a condition with its own code, not a bug.
+  if (e instanceof AppError && (e.status < 500 || e.status === 503)) {
     return errorReply(requestId, e.code, e.message, e.status);
   }
   log("error", "interact failed", {
@@ -126,7 +142,7 @@ export class Kb implements KbService {
   #swept: Promise<number> = Promise.resolve(0);
   readonly #history: EventHistory | undefined;
 
-  private constructor(opts: KbOptions, catalog: Catalog) {
+  private constructor(opts: KbOptions, catalog: Catalog, bucket: KvBucket | undefined) {
     this.#bus = opts.bus;
     this.#catalog = catalog;
     // The store writes each commit's events into its unit's outbox and hands
@@ -140,10 +156,18 @@ export class Kb implements KbService {
       // Nothing stores the subjects (the stream was deleted, or never made): make it again.
       onNoStream: () => this.#ensureStream(),
     });
-    this.#store = new StateStore(opts.stateDir, {
-      outbox: this.#publisher,
-      outboxLimits: opts.outboxLimits,
-    });
+    this.#store = bucket
+      ? new KvStore({
+        bucket,
+        bus: opts.bus,
+        outbox: this.#publisher,
+        outboxLimits: opts.outboxLimits,
+        clock: opts.clock,
+      })
+      : new StateStore(opts.stateDir, {
+        outbox: this.#publisher,
+        outboxLimits: opts.outboxLimits,
+      });
     this.#worldRate = new TokenBucket({
       ...(opts.worldUpdateRate ?? { rate: 1000, burst: 2000 }),
       clock: opts.clock,
@@ -160,7 +184,20 @@ export class Kb implements KbService {
    * ```
    */
   static async create(opts: KbOptions): Promise<Kb> {
-    const kb = new Kb(opts, await Catalog.load(opts.dataDir, { clock: opts.clock }));
+    const catalog = await Catalog.load(opts.dataDir, { clock: opts.clock });
+    let bucket: KvBucket | undefined;
+    if (opts.stateBackend === "nats") {
+      if (!opts.bus.kv) {
+        throw new AppError(
+          "state_unavailable",
+          "STATE_BACKEND=nats keeps the state in JetStream: it needs NATS_URL (a NATS bus)",
+          503,
+        );
+      }
+      const replicas = opts.worldStream?.replicas;
+      bucket = await opts.bus.kv({ name: STATE_BUCKET, replicas });
+    }
+    const kb = new Kb(opts, catalog, bucket);
     await kb.#ensureStream();
     kb.#swept = kb.#store.sweep().then((units) => {
       if (units > 0) log("info", "outboxes swept: unacknowledged events resent", { units });

@@ -21,6 +21,8 @@ import { log } from "../log.ts";
 import type { EventHistory, HistoryStreamSpec } from "./history.ts";
 import { jetStreamError } from "./jetstream_errors.ts";
 import { JetStreamHistory } from "./jetstream_history.ts";
+import { openKvBucket } from "./jetstream_kv.ts";
+import type { KvBucket, KvBucketSpec } from "./kv.ts";
 import {
   type AckedPublishOptions,
   type Bus,
@@ -202,6 +204,26 @@ export class NatsBus implements Bus {
     // shows up as `jetstream_unavailable` on first use instead.
     this.#jsm ??= this.#js.jetstreamManager(false);
     return new JetStreamHistory(spec, this.#js, this.#jsm, () => this.#clusterSize());
+  }
+
+  /**
+   * Opens the KV bucket `spec` names on this connection (created when
+   * missing, its replicas updated when they differ): the KB's `nats` state
+   * backend and its leases.
+   *
+   * @example
+   * ```ts
+   * const kv = await bus.kv({ name: "gaia_state", replicas: 3 });
+   * ```
+   */
+  kv(spec: KvBucketSpec): Promise<KvBucket> {
+    this.#jsm ??= this.#js.jetstreamManager(false);
+    return openKvBucket({
+      js: this.#js,
+      jsm: this.#jsm,
+      clusterSize: () => this.#clusterSize(),
+      maxPayload: () => this.#nc.info?.max_payload ?? 1024 * 1024,
+    }, spec);
   }
 
   /**

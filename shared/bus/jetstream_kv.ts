@@ -1,0 +1,160 @@
+/**
+ * {@linkcode KvBucket} on JetStream KV (`@nats-io/kv`): the bucket is
+ * created when missing (replicas from its spec), its replicas are updated
+ * when they differ (one log line either way), reads go to the stream leader
+ * (no direct gets: a replica may be behind), and every failure is a typed
+ * {@linkcode BusError} (a lost compare-and-set is `wrong_revision`).
+ *
+ * Built by `NatsBus.kv`, which hands in its JetStream client and manager.
+ *
+ * @module
+ */
+import type { JetStreamClient, JetStreamManager, StreamConfig } from "@nats-io/jetstream";
+import { type KV, Kvm } from "@nats-io/kv";
+import { log } from "../log.ts";
+import { jetStreamError } from "./jetstream_errors.ts";
+import { openKvWatch } from "./jetstream_kv_watch.ts";
+import type { KvBucket, KvBucketSpec, KvChange, KvEntry, KvWatch } from "./kv.ts";
+import { BusError } from "./types.ts";
+
+/** Bytes kept free under `max_payload` for the subject and headers of a write. */
+const HEADER_ROOM = 4096;
+
+/** What opening a bucket needs from the connection. */
+export interface KvConnection {
+  js: JetStreamClient;
+  jsm: Promise<JetStreamManager>;
+  /** Servers in the connected server's cluster (1 outside one). */
+  clusterSize: () => number;
+  /** The server's `max_payload` (bytes). */
+  maxPayload: () => number;
+}
+
+/** The replica count a spec asks for on a cluster of `servers`. */
+function wantedReplicas(spec: KvBucketSpec, servers: number): number {
+  if (spec.replicas === undefined || spec.replicas === "auto") return servers >= 3 ? 3 : 1;
+  if (spec.replicas > servers) {
+    throw new BusError(
+      "rejected",
+      `bucket ${spec.name}: ${spec.replicas} replicas need a JetStream cluster of at least ${spec.replicas} servers (the server reports ${servers}); set WORLD_REPLICAS lower or leave it unset`,
+    );
+  }
+  return spec.replicas;
+}
+
+/**
+ * Opens (creating or updating) the bucket `spec` names.
+ *
+ * @example
+ * ```ts
+ * const kv = await openKvBucket({ js, jsm, clusterSize: () => 3, maxPayload: () => 1 << 20 }, { name: "gaia_state" });
+ * ```
+ */
+export async function openKvBucket(conn: KvConnection, spec: KvBucketSpec): Promise<KvBucket> {
+  const stream = `KV_${spec.name}`;
+  const replicas = wantedReplicas(spec, conn.clusterSize());
+  try {
+    const jsm = await conn.jsm;
+    let current: StreamConfig | undefined;
+    try {
+      current = (await jsm.streams.info(stream)).config;
+    } catch (e) {
+      if (jetStreamError(e, "bucket info").code !== "stream_not_found") throw e;
+    }
+    const kv = await new Kvm(conn.js).create(spec.name, {
+      replicas,
+      history: 1,
+      allow_direct: false,
+      ...(spec.ttlMs ? { ttl: spec.ttlMs } : {}),
+    });
+    if (!current) {
+      log("info", "state bucket created", { bucket: spec.name, replicas });
+    } else if ((current.num_replicas || 1) !== replicas) {
+      await jsm.streams.update(stream, { ...current, num_replicas: replicas });
+      log("info", "state bucket replicas updated", {
+        bucket: spec.name,
+        replicas,
+        was: current.num_replicas || 1,
+      });
+    }
+    return new JetStreamKvBucket(spec.name, stream, kv, conn);
+  } catch (e) {
+    throw jetStreamError(e, `bucket ${spec.name} setup`);
+  }
+}
+
+const encoder = new TextEncoder();
+const bytes = (v: Uint8Array | string) => typeof v === "string" ? encoder.encode(v) : v;
+
+/** One JetStream KV bucket. */
+class JetStreamKvBucket implements KvBucket {
+  readonly name: string;
+  readonly #stream: string;
+  readonly #kv: KV;
+  readonly #conn: KvConnection;
+
+  constructor(name: string, stream: string, kv: KV, conn: KvConnection) {
+    this.name = name;
+    this.#stream = stream;
+    this.#kv = kv;
+    this.#conn = conn;
+  }
+
+  get maxValueBytes(): number {
+    return Math.max(0, this.#conn.maxPayload() - HEADER_ROOM);
+  }
+
+  async get(key: string): Promise<KvEntry | null> {
+    try {
+      const e = await this.#kv.get(key);
+      if (!e || e.operation !== "PUT") return null;
+      return { key, revision: e.revision, value: e.value };
+    } catch (e) {
+      throw jetStreamError(e, `get of ${key}`);
+    }
+  }
+
+  async create(key: string, value: Uint8Array | string): Promise<number> {
+    try {
+      return await this.#kv.create(key, bytes(value));
+    } catch (e) {
+      throw jetStreamError(e, `create of ${key}`);
+    }
+  }
+
+  async update(key: string, value: Uint8Array | string, revision: number): Promise<number> {
+    try {
+      return await this.#kv.update(key, bytes(value), revision);
+    } catch (e) {
+      throw jetStreamError(e, `update of ${key}`);
+    }
+  }
+
+  async put(key: string, value: Uint8Array | string): Promise<number> {
+    try {
+      return await this.#kv.put(key, bytes(value));
+    } catch (e) {
+      throw jetStreamError(e, `put of ${key}`);
+    }
+  }
+
+  async keys(): Promise<string[]> {
+    try {
+      const out: string[] = [];
+      for await (const k of await this.#kv.keys()) out.push(k);
+      return out.sort();
+    } catch (e) {
+      throw jetStreamError(e, `keys of ${this.name}`);
+    }
+  }
+
+  watch(onChange: (change: KvChange) => void): Promise<KvWatch> {
+    return openKvWatch({
+      js: this.#conn.js,
+      jsm: this.#conn.jsm,
+      stream: this.#stream,
+      prefix: `$KV.${this.name}.`,
+      onChange,
+    });
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * `NatsBus.kv` against a real nats-server: a missing bucket is created, one
+ * with other replicas is updated, compare-and-set writes have one winner
+ * (the loser gets `wrong_revision`, typed by JetStream's code), and the
+ * watch delivers every change after it started, in order.
+ */
+import assert from "node:assert/strict";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import { BusError, NatsBus } from "../../shared/bus/mod.ts";
+import type { KvChange } from "../../shared/bus/mod.ts";
+import { eventually, natsServer } from "../_helpers/mod.ts";
+
+Deno.test("kv bucket: create, compare-and-set with one winner, typed wrong_revision, watch in order", async () => {
+  await using nats = await natsServer();
+  const a = await NatsBus.connect(nats.url);
+  const b = await NatsBus.connect(nats.url);
+  try {
+    const kva = await a.kv({ name: "t_state" });
+    const kvb = await b.kv({ name: "t_state" });
+    assert.ok(kva.maxValueBytes > 500_000 && kva.maxValueBytes < 1024 * 1024);
+    assert.equal(await kva.get("w.x"), null);
+
+    const seen: KvChange[] = [];
+    const watch = await kvb.watch((c) => seen.push(c));
+    try {
+      const r1 = await kva.create("w.x", "one");
+      await assert.rejects(kvb.create("w.x", "again"), (e) => {
+        assert.ok(e instanceof BusError);
+        assert.equal(e.code, "wrong_revision");
+        return true;
+      });
+      // Two writers from revision r1: exactly one wins.
+      const results = await Promise.allSettled([
+        kva.update("w.x", "from a", r1),
+        kvb.update("w.x", "from b", r1),
+      ]);
+      const won = results.filter((r) => r.status === "fulfilled");
+      const lost = results.filter((r) => r.status === "rejected");
+      assert.equal(won.length, 1);
+      assert.equal(((lost[0] as PromiseRejectedResult).reason as BusError).code, "wrong_revision");
+      const e = await kvb.get("w.x");
+      assert.ok(e);
+      assert.equal(e.revision, (won[0] as PromiseFulfilledResult<number>).value);
+      await kva.put("w.y", "y");
+      await eventually(() => seen.length === 3, { what: "three changes watched" });
+      assert.deepEqual(seen.map((c) => c.key), ["w.x", "w.x", "w.y"]);
+      assert.ok(seen[0]!.revision < seen[1]!.revision && seen[1]!.revision < seen[2]!.revision);
+      assert.equal(new TextDecoder().decode(seen[0]!.value), "one");
+      assert.ok(watch.fresh());
+      assert.deepEqual(await kva.keys(), ["w.x", "w.y"]);
+    } finally {
+      await watch.close();
+    }
+    assert.equal(watch.fresh(), false);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
+Deno.test("kv bucket: more replicas than servers is refused with the fix; a bucket made by hand opens", async () => {
+  await using nats = await natsServer();
+  const nc = await connect({ servers: nats.url });
+  const bus = await NatsBus.connect(nats.url);
+  try {
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({
+      name: "KV_t_old",
+      subjects: ["$KV.t_old.>"],
+      max_msgs_per_subject: 1,
+      allow_rollup_hdrs: true,
+      num_replicas: 1,
+    });
+    await assert.rejects(bus.kv({ name: "t_old", replicas: 3 }), (e) => {
+      assert.ok(e instanceof BusError);
+      assert.equal(e.code, "rejected");
+      assert.match(e.message, /3 replicas need a JetStream cluster/);
+      return true;
+    });
+    const kv = await bus.kv({ name: "t_old", replicas: 1 });
+    assert.equal(await kv.create("k", "v"), 1);
+  } finally {
+    await bus.close();
+    await nc.close();
+  }
+});
