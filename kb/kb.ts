@@ -45,10 +45,7 @@ import {
   StateStore,
   type Unit,
 } from "./state/mod.ts";
-import type { KvBucket } from "../shared/bus/mod.ts";
-
-/** Name of the KV bucket of the `nats` state backend. */
-export const STATE_BUCKET = "gaia_state";
+import type { KvBucket, KvBucketSpec } from "../shared/bus/mod.ts";
 
 /** Options of {@linkcode Kb.create}. */
 export interface KbOptions {
@@ -142,7 +139,11 @@ export class Kb implements KbService {
   #swept: Promise<number> = Promise.resolve(0);
   readonly #history: EventHistory | undefined;
 
-  private constructor(opts: KbOptions, catalog: Catalog, bucket: KvBucket | undefined) {
+  private constructor(
+    opts: KbOptions,
+    catalog: Catalog,
+    openBucket: ((spec: KvBucketSpec) => Promise<KvBucket>) | undefined,
+  ) {
     this.#bus = opts.bus;
     this.#catalog = catalog;
     // The store writes each commit's events into its unit's outbox and hands
@@ -156,10 +157,12 @@ export class Kb implements KbService {
       // Nothing stores the subjects (the stream was deleted, or never made): make it again.
       onNoStream: () => this.#ensureStream(),
     });
-    this.#store = bucket
+    const replicas = opts.worldStream?.replicas;
+    this.#store = openBucket
       ? new KvStore({
-        bucket,
+        openBucket: (name, singleKey) => openBucket({ name, singleKey, replicas }),
         bus: opts.bus,
+        experiences: () => catalog.list().map((e) => ({ id: e.id, model: e.state_model })),
         outbox: this.#publisher,
         outboxLimits: opts.outboxLimits,
         clock: opts.clock,
@@ -185,19 +188,19 @@ export class Kb implements KbService {
    */
   static async create(opts: KbOptions): Promise<Kb> {
     const catalog = await Catalog.load(opts.dataDir, { clock: opts.clock });
-    let bucket: KvBucket | undefined;
+    let openBucket: ((spec: KvBucketSpec) => Promise<KvBucket>) | undefined;
     if (opts.stateBackend === "nats") {
-      if (!opts.bus.kv) {
+      const bus = opts.bus;
+      if (!bus.kv) {
         throw new AppError(
           "state_unavailable",
           "STATE_BACKEND=nats keeps the state in JetStream: it needs NATS_URL (a NATS bus)",
           503,
         );
       }
-      const replicas = opts.worldStream?.replicas;
-      bucket = await opts.bus.kv({ name: STATE_BUCKET, replicas });
+      openBucket = (spec) => bus.kv!(spec);
     }
-    const kb = new Kb(opts, catalog, bucket);
+    const kb = new Kb(opts, catalog, openBucket);
     await kb.#ensureStream();
     kb.#swept = kb.#store.sweep().then((units) => {
       if (units > 0) log("info", "outboxes swept: unacknowledged events resent", { units });

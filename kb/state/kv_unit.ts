@@ -15,9 +15,15 @@
  *   this unit (a shared world's players, or the one player of an isolated
  *   world). A player who only looks is never written.
  *
- * Keys: `w.<experience>` for a shared world, `p.<experience>.<user>` for a
- * player's isolated world, each part `fileNameFor` of the id (subject-safe,
- * injective, at most 160 characters or a SHA-256).
+ * Buckets and keys: one bucket per experience, `gaia_state_<experience>`;
+ * in it the key `world` (a shared experience: its only key) or one key
+ * `p.<user>` per player (an isolated experience); names are `fileNameFor`
+ * of the ids (subject-safe, injective, at most 160 characters or a SHA-256).
+ * A shared world is alone in its bucket so that its compare-and-set can be
+ * on the bucket stream's last sequence, which nats-server checks atomically
+ * in a cluster; the per-key check is not atomic there before 2.9.21
+ * (nats-server#4320: measured here on 2.9.10, 160 of 626 concurrent writes
+ * won from the same revision).
  *
  * @module
  */
@@ -48,15 +54,24 @@ export const EMPTY_UNIT: KvUnitDoc = Object.freeze({
   players: {},
 });
 
+/** Prefix of the state buckets: one bucket per experience, `gaia_state_<experience>`. */
+export const STATE_BUCKET_PREFIX = "gaia_state_";
+
+/** The key of a shared world in its experience's bucket (the bucket's only key). */
+export const WORLD_KEY = "world";
+
 /**
- * The unit `userId` acts on in `experience`, on the `nats` backend: its
- * `key` is the bucket key and its `player` the user id (the entry of
- * `players` the action reads); the file fields are unused.
+ * The unit `userId` acts on in `experience`, on the `nats` backend: `dir`
+ * is the experience's bucket, `lock` the key in it (`world` for a shared
+ * world, the bucket's only key; `p.<user>` for a player's isolated world),
+ * `key` both (what names the unit to the publisher), and `player` the user
+ * id (the entry of `players` the action reads).
  *
  * @example
  * ```ts
  * const unit = await kvUnitFor("wylding-woods", "shared", "alice");
- * unit.key; // "w.wylding-woods"
+ * unit.dir; // "gaia_state_wylding-woods"
+ * unit.lock; // "world"
  * ```
  */
 export async function kvUnitFor(
@@ -64,9 +79,18 @@ export async function kvUnitFor(
   model: StateModel,
   userId: string,
 ): Promise<Unit> {
-  const exp = await fileNameFor(experience);
-  const key = model === "shared" ? `w.${exp}` : `p.${exp}.${await fileNameFor(userId)}`;
-  return { key, dir: key, lock: key, intent: "", world: "", player: userId, experience, model };
+  const bucket = `${STATE_BUCKET_PREFIX}${await fileNameFor(experience)}`;
+  const key = model === "shared" ? WORLD_KEY : `p.${await fileNameFor(userId)}`;
+  return {
+    key: `${bucket}/${key}`,
+    dir: bucket,
+    lock: key,
+    intent: "",
+    world: "",
+    player: userId,
+    experience,
+    model,
+  };
 }
 
 const texts = new WeakMap<object, string>();

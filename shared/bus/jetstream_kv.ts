@@ -77,7 +77,7 @@ export async function openKvBucket(conn: KvConnection, spec: KvBucketSpec): Prom
         was: current.num_replicas || 1,
       });
     }
-    return new JetStreamKvBucket(spec.name, stream, kv, conn);
+    return new JetStreamKvBucket(spec, stream, kv, conn);
   } catch (e) {
     throw jetStreamError(e, `bucket ${spec.name} setup`);
   }
@@ -89,12 +89,14 @@ const bytes = (v: Uint8Array | string) => typeof v === "string" ? encoder.encode
 /** One JetStream KV bucket. */
 class JetStreamKvBucket implements KvBucket {
   readonly name: string;
+  readonly #singleKey: boolean;
   readonly #stream: string;
   readonly #kv: KV;
   readonly #conn: KvConnection;
 
-  constructor(name: string, stream: string, kv: KV, conn: KvConnection) {
-    this.name = name;
+  constructor(spec: KvBucketSpec, stream: string, kv: KV, conn: KvConnection) {
+    this.name = spec.name;
+    this.#singleKey = spec.singleKey ?? false;
     this.#stream = stream;
     this.#kv = kv;
     this.#conn = conn;
@@ -124,7 +126,12 @@ class JetStreamKvBucket implements KvBucket {
 
   async update(key: string, value: Uint8Array | string, revision: number): Promise<number> {
     try {
-      return await this.#kv.update(key, bytes(value), revision);
+      if (!this.#singleKey) return await this.#kv.update(key, bytes(value), revision);
+      // One key: its revision is the stream's last sequence, checked atomically.
+      const ack = await this.#conn.js.publish(`$KV.${this.name}.${key}`, bytes(value), {
+        expect: { lastSequence: revision },
+      });
+      return ack.seq;
     } catch (e) {
       throw jetStreamError(e, `update of ${key}`);
     }
@@ -139,10 +146,13 @@ class JetStreamKvBucket implements KvBucket {
   }
 
   async keys(): Promise<string[]> {
+    // One stream-info request (the library's keys() waits for an idle
+    // timeout on an empty bucket).
+    const prefix = `$KV.${this.name}.`;
     try {
-      const out: string[] = [];
-      for await (const k of await this.#kv.keys()) out.push(k);
-      return out.sort();
+      const jsm = await this.#conn.jsm;
+      const info = await jsm.streams.info(this.#stream, { subjects_filter: `${prefix}>` });
+      return Object.keys(info.state.subjects ?? {}).map((s) => s.slice(prefix.length)).sort();
     } catch (e) {
       throw jetStreamError(e, `keys of ${this.name}`);
     }

@@ -29,6 +29,14 @@ export interface KvBucketSpec {
   replicas?: number | "auto";
   /** Entries expire this long after their last write (ms); default never (leases use one). */
   ttlMs?: number;
+  /**
+   * The bucket holds one key: `update` then compares the bucket stream's
+   * last sequence (which is that key's revision) instead of the key's own.
+   * nats-server checks the stream's atomically in a cluster; the per-key
+   * check is not atomic there before 2.9.21 (nats-server#4320: concurrent
+   * writes from one revision can all win).
+   */
+  singleKey?: boolean;
 }
 
 /** A running watch of a bucket (see {@linkcode KvBucket.watch}). */

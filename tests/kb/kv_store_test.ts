@@ -7,10 +7,7 @@
  * fails actions with 503 at once.
  */
 import assert from "node:assert/strict";
-import { NatsBus } from "../../shared/bus/mod.ts";
 import { AppError } from "../../shared/errors.ts";
-import { STATE_BUCKET } from "../../kb/kb.ts";
-import { decodeUnit, type KvUnitDoc } from "../../kb/state/kv_unit.ts";
 import type { InteractReply } from "../../shared/schema.ts";
 import {
   countItems,
@@ -20,19 +17,9 @@ import {
   rng,
   type SeparateKb,
   startKb,
+  storedUnit,
   writeVaultContent,
 } from "../_helpers/mod.ts";
-
-/** The stored value of a unit, read on a connection of its own. */
-export async function storedUnit(natsUrl: string, key: string): Promise<KvUnitDoc | undefined> {
-  const bus = await NatsBus.connect(natsUrl);
-  try {
-    const e = await (await bus.kv({ name: STATE_BUCKET })).get(key);
-    return e ? decodeUnit(e.value) : undefined;
-  } finally {
-    await bus.close();
-  }
-}
 
 async function twoKbs(natsUrl: string, dataDir?: string): Promise<[SeparateKb, SeparateKb]> {
   const a = await startKb({ natsUrl, stateBackend: "nats", dataDir, responder: false });
@@ -94,7 +81,7 @@ Deno.test("nats backend: 2 KBs x 10 players trading in one vault: items conserve
     const sorted = [...versions].sort((x, y) => x - y);
     assert.deepEqual(sorted, Array.from({ length: sorted.length }, (_, i) => i + 1));
 
-    const doc = await storedUnit(nats.url, "w.vault-shared");
+    const doc = await storedUnit(nats.url, "vault-shared", "shared");
     assert.ok(doc);
     assert.equal(doc.version, sorted.length);
     const counts = new Map<string, number>();
@@ -133,7 +120,7 @@ Deno.test("nats backend: a unit past the server's max payload is refused with 40
     assert.equal(refused.error.code, "world_too_large");
     assert.equal(refused.error.status, 409);
     assert.ok(lastVersion > 5, `${lastVersion} players fit first`);
-    const doc = await storedUnit(nats.url, "w.wylding-woods");
+    const doc = await storedUnit(nats.url, "wylding-woods", "shared");
     assert.equal(doc?.version, lastVersion, "the refused action changed nothing");
   } finally {
     await kb.dispose();

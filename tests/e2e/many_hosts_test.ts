@@ -1,0 +1,191 @@
+/**
+ * Many KB hosts, one world (`STATE_BACKEND=nats`) on a real 3-node
+ * JetStream cluster: two KB processes with separate state dirs (two hosts)
+ * and two chat processes; 30 players trade the items of one shared vault
+ * through both chats while observers keep reconnecting with
+ * `Last-Event-ID`. Mid-play one KB process is SIGKILLed and then the node
+ * leading the state bucket is killed (kill -9). Then it counts: every item
+ * in exactly one place, every version committed once with one event,
+ * observers complete and in order, nothing lost, nothing duplicated.
+ */
+import assert from "node:assert/strict";
+import {
+  bearer,
+  countItems,
+  countWorldItems,
+  delay,
+  eventually,
+  natsCluster,
+  rng,
+  type ServerProcess,
+  spawnServer,
+  storedUnit,
+  tokenFor,
+  writeVaultContent,
+} from "../_helpers/mod.ts";
+import { assertContiguous, flakyObserver, replayUntil } from "./_delivery.ts";
+
+const EXP = "vault-shared";
+/** The vault's state bucket (one per experience). */
+const BUCKET = `KV_gaia_state_${EXP}`;
+
+/** 30 players trading through whichever chat `url(i)` names; counts statuses and committed events. */
+function startTraders(players: number, items: string[], url: (i: number) => string) {
+  const statuses = new Map<number, number>();
+  const committed = new Map<number, string>(); // version -> event id, from 200 answers
+  const twice: string[] = [];
+  const verbs = [
+    "take %s",
+    "drop %s",
+    "put %s in chest",
+    "take %s from chest",
+    "give %s to collector",
+  ];
+  let stop = false;
+  const loops = Array.from({ length: players }, async (_, p) => {
+    const token = await tokenFor(`trader-${p}`);
+    const random = rng(100 + p);
+    for (let i = 0; !stop; i++) {
+      const item = items[Math.floor(random() * items.length)]!;
+      const message = verbs[Math.floor(random() * verbs.length)]!.replace("%s", item);
+      try {
+        const res = await fetch(`${url(p + i)}/api/v0.3/chat`, {
+          method: "POST",
+          headers: bearer(token),
+          body: JSON.stringify({ message, experience: EXP, stream: false }),
+          signal: AbortSignal.timeout(10_000),
+        });
+        statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+        if (res.status !== 200) {
+          await res.body?.cancel();
+          await delay(50);
+          continue;
+        }
+        const body = await res.json();
+        for (const e of body.world_updates as { version: number; id: string }[]) {
+          const seen = committed.get(e.version);
+          if (seen !== undefined && seen !== e.id) twice.push(`v${e.version}: ${seen} and ${e.id}`);
+          committed.set(e.version, e.id);
+        }
+      } catch {
+        statuses.set(0, (statuses.get(0) ?? 0) + 1);
+        await delay(50);
+      }
+    }
+  });
+  return {
+    statuses,
+    committed,
+    twice,
+    async stop() {
+      stop = true;
+      await Promise.all(loops);
+    },
+  };
+}
+
+/** The stored vault, read again until two reads 500 ms apart agree (the world settled). */
+async function settledVault(natsUrl: string) {
+  let last = -1;
+  return await eventually(async () => {
+    const doc = await storedUnit(natsUrl, EXP, "shared").catch(() => undefined);
+    if (!doc) return false;
+    const same = doc.version === last;
+    last = doc.version;
+    if (!same) await delay(500);
+    return same && doc;
+  }, { timeoutMs: 30_000, intervalMs: 100, what: "the vault's version to settle" });
+}
+
+Deno.test("many hosts, one world: 2 KBs (nats backend) + 2 chats, 30 players; SIGKILL of a KB and of the bucket's leader node lose and repeat nothing", async () => {
+  await using cluster = await natsCluster();
+  const root = await Deno.makeTempDir({ prefix: "gaia-many-hosts-" });
+  const items = (await writeVaultContent(`${root}/data`)).filter((i) => i !== "chest");
+  const base = { NATS_URL: cluster.url, KB_DATA_DIR: `${root}/data`, LOG_LEVEL: "error" };
+  const procs: ServerProcess[] = [];
+  try {
+    const kb = (host: string) =>
+      spawnServer({ ...base, ROLE: "kb", STATE_BACKEND: "nats", STATE_DIR: `${root}/${host}` });
+    const [kbA, kbB] = [await kb("kb-a"), await kb("kb-b")];
+    procs.push(kbA, kbB);
+    const chats = [
+      await spawnServer({ ...base, ROLE: "chat", STATE_DIR: `${root}/chat-1` }),
+      await spawnServer({ ...base, ROLE: "chat", STATE_DIR: `${root}/chat-2` }),
+    ];
+    procs.push(...chats);
+    const observers = ["o1", "o2", "o3"].map((u, i) =>
+      flakyObserver(u, () => chats[i % 2]!.url, EXP)
+    );
+    await delay(300); // the observers connect
+    const traders = startTraders(30, items, (i) => chats[i % 2]!.url);
+    await delay(2_000); // play on both KBs
+
+    kbA.kill("SIGKILL"); // the real server process (spawnServer runs main.ts directly)
+    await kbA.status;
+    await delay(1_500); // play on through the other KB alone
+
+    const leader = await cluster.streamLeader(BUCKET);
+    assert.ok(leader, "the state bucket has a leader");
+    await cluster.server(leader).stop(); // kill -9 of the node leading the bucket
+    await eventually(async () => {
+      const now = await cluster.streamLeader(BUCKET);
+      return now !== leader && now;
+    }, { timeoutMs: 15_000, intervalMs: 100, what: `a new bucket leader to replace ${leader}` });
+    await delay(2_000); // play on after the election
+    await traders.stop();
+
+    const doc = await settledVault(cluster.url);
+    const committed = doc.version;
+    // Items conserved: every item in exactly one place.
+    const counts = new Map<string, number>();
+    countWorldItems(doc.world!, counts);
+    for (const p of Object.values(doc.players)) {
+      countItems((p as { inventory?: Record<string, { name: string }> }).inventory, counts);
+    }
+    for (const id of items) assert.equal(counts.get(id), 1, `${id} is in exactly one place`);
+    // Versions unique: no version answered with two different events.
+    assert.deepEqual(traders.twice, [], "a version carried two different events");
+    assert.ok(
+      Math.max(...traders.committed.keys()) <= committed,
+      "no answer names a version the store does not have",
+    );
+    assert.ok(traders.committed.size > 100, `${traders.committed.size} committed answers`);
+
+    // Observers complete after Last-Event-ID, one event per version across all of them.
+    const eventOf = new Map<number, string>();
+    for (const [i, o] of observers.entries()) {
+      await o.finish(committed);
+      o.got.resyncs = o.got.resyncs.filter((r) => r !== "slow_consumer");
+      const from = o.got.versions[0];
+      assert.ok(from !== undefined, `observer ${i + 1} saw nothing`);
+      assertContiguous(o.got, from, committed, `observer ${i + 1}`);
+      for (const [j, v] of o.got.versions.entries()) {
+        const id = o.got.eventIds![j]!;
+        assert.equal(eventOf.get(v) ?? id, id, `v${v} is one event for every observer`);
+        eventOf.set(v, id);
+      }
+    }
+    for (const [v, id] of traders.committed) {
+      if (eventOf.has(v)) {
+        assert.equal(eventOf.get(v), id, `v${v}: the answer's event was delivered`);
+      }
+    }
+    const late = await replayUntil(
+      chats[1]!.url,
+      "late",
+      observers[0]!.got.ids[0]!,
+      committed,
+      30_000,
+      EXP,
+    );
+    assertContiguous(late, observers[0]!.got.versions[0]! + 1, committed, "late replay");
+    console.log(
+      `many hosts: ${committed} versions committed; statuses ${
+        JSON.stringify(Object.fromEntries(traders.statuses))
+      }; KB a SIGKILLed, bucket leader ${leader} killed; observers got every version once`,
+    );
+  } finally {
+    await Promise.all(procs.map((p) => p.dispose()));
+    await Deno.remove(root, { recursive: true });
+  }
+});
