@@ -32,7 +32,15 @@ import {
   type Outcome,
   type WorldSnapshot,
 } from "../shared/schema.ts";
-import { KB_EXPERIENCES, KB_INTERACT, KB_QUEUE } from "../shared/subjects.ts";
+import {
+  KB_EXPERIENCES,
+  KB_INTERACT,
+  KB_INTERACT_ANY,
+  KB_QUEUE,
+  kbInteractSubject,
+} from "../shared/subjects.ts";
+import { type LeaseConflict, WorldLeases } from "./world_leases.ts";
+import { stateIdentity } from "./state/identity.ts";
 import { Catalog, type ExperienceInfo } from "./catalog.ts";
 import type { Experience } from "./content.ts";
 import { EventPublisher, type EventPublisherStats } from "./event_publisher.ts";
@@ -59,6 +67,12 @@ export interface KbOptions {
    * or `nats` (a JetStream KV bucket, `WORLD_REPLICAS` replicas; needs a NATS bus).
    */
   stateBackend?: "files" | "nats";
+  /**
+   * `files` backend on a NATS bus: claim each world with a lease so that a
+   * KB with another `STATE_DIR` never acts on it (`world_leases.ts`).
+   * main.ts turns it on; default off (tests that run a second KB on purpose).
+   */
+  leases?: boolean;
   /** How long JetStream may take to acknowledge an event before its unit pauses and retries (ms); default 5 s. */
   ackTimeoutMs?: number;
   /** Bounds of each unit's outbox of unacknowledged events (default 1,000 events, 1 MiB). */
@@ -136,6 +150,10 @@ export class Kb implements KbService {
   readonly #inflight = new Set<Promise<unknown>>();
   #sub: BusSubscription | undefined;
   #listSub: BusSubscription | undefined;
+  #leases: WorldLeases | undefined;
+  /** Per-world request subscriptions of a KB with leases (the worlds it holds). */
+  readonly #worldSubs = new Map<string, BusSubscription>();
+  readonly #stateBackend: "files" | "nats";
   #swept: Promise<number> = Promise.resolve(0);
   readonly #history: EventHistory | undefined;
 
@@ -146,6 +164,7 @@ export class Kb implements KbService {
   ) {
     this.#bus = opts.bus;
     this.#catalog = catalog;
+    this.#stateBackend = opts.stateBackend ?? "files";
     // The store writes each commit's events into its unit's outbox and hands
     // the outbox to the publisher; the publisher reports acknowledgements back.
     this.#history = opts.bus.history(
@@ -201,6 +220,18 @@ export class Kb implements KbService {
       openBucket = (spec) => bus.kv!(spec);
     }
     const kb = new Kb(opts, catalog, openBucket);
+    if (opts.stateBackend !== "nats" && opts.leases && opts.bus.kv) {
+      const bus = opts.bus;
+      const replicas = opts.worldStream?.replicas;
+      kb.#leases = new WorldLeases({
+        openBucket: (name) => bus.kv!({ name, singleKey: true, replicas }),
+        identity: await stateIdentity(opts.stateDir),
+        experiences: () => catalog.list().map((e) => e.id),
+        onChange: (experience, held) => kb.#worldSubscription(experience, held),
+        clock: opts.clock,
+      });
+      await kb.#leases.start();
+    }
     await kb.#ensureStream();
     kb.#swept = kb.#store.sweep().then((units) => {
       if (units > 0) log("info", "outboxes swept: unacknowledged events resent", { units });
@@ -348,7 +379,54 @@ export class Kb implements KbService {
   async #experience(id: string): Promise<Experience> {
     const exp = await this.#catalog.get(id);
     if (!exp) throw new AppError("unknown_experience", "no such experience", 404);
+    if (this.#leases && !this.#leases.mayAct(exp.id)) {
+      throw new AppError(
+        "world_held_elsewhere",
+        "this world is served by a KB with another STATE_DIR (another host); this KB does not act on it",
+        409,
+      );
+    }
     return exp;
+  }
+
+  /**
+   * What `/health` says about the state: the backend and, with the files
+   * backend, the worlds another KB holds (which this one refuses).
+   *
+   * @example
+   * ```ts
+   * kb.health(); // { state_backend: "files", world_conflicts: [{ experience: "wylding-woods", held_by: "5f0c…" }] }
+   * ```
+   */
+  health(): { state_backend: "files" | "nats"; world_conflicts?: LeaseConflict[] } {
+    const conflicts = this.#leases?.conflicts() ?? [];
+    return {
+      state_backend: this.#stateBackend,
+      ...(conflicts.length > 0 ? { world_conflicts: conflicts } : {}),
+    };
+  }
+
+  /** Starts or stops answering one world's requests (a KB with leases, as they change). */
+  #worldSubscription(experience: string, held: boolean): void {
+    if (!this.#sub) return; // not answering yet: startResponder subscribes what is held
+    const current = this.#worldSubs.get(experience);
+    if (held && !current) {
+      this.#worldSubs.set(experience, this.#subscribeInteract(kbInteractSubject(experience)));
+    } else if (!held && current) {
+      current.unsubscribe();
+      this.#worldSubs.delete(experience);
+    }
+  }
+
+  #subscribeInteract(subject: string): BusSubscription {
+    return this.#bus.subscribe(subject, {
+      queue: KB_QUEUE,
+      callback: (msg) => {
+        const p = this.#respond(msg);
+        this.#inflight.add(p);
+        p.finally(() => this.#inflight.delete(p));
+      },
+    });
   }
 
   async #run(r: InteractRequest): Promise<InteractReply> {
@@ -543,14 +621,15 @@ export class Kb implements KbService {
    */
   startResponder(): void {
     if (this.#sub) return;
-    this.#sub = this.#bus.subscribe(KB_INTERACT, {
-      queue: KB_QUEUE,
-      callback: (msg) => {
-        const p = this.#respond(msg);
-        this.#inflight.add(p);
-        p.finally(() => this.#inflight.delete(p));
-      },
-    });
+    // `kb.interact` itself: senders that do not name the world in the subject.
+    this.#sub = this.#subscribeInteract(KB_INTERACT);
+    if (!this.#leases) {
+      this.#worldSubs.set("*", this.#subscribeInteract(KB_INTERACT_ANY));
+    } else {
+      for (const e of this.#catalog.list()) {
+        if (this.#leases.holds(e.id)) this.#worldSubscription(e.id, true);
+      }
+    }
     this.#listSub = this.#bus.subscribe(KB_EXPERIENCES, {
       queue: KB_QUEUE,
       callback: (msg) => {
@@ -585,7 +664,10 @@ export class Kb implements KbService {
   async close(): Promise<void> {
     this.#sub?.unsubscribe();
     this.#listSub?.unsubscribe();
+    for (const sub of this.#worldSubs.values()) sub.unsubscribe();
+    this.#worldSubs.clear();
     this.#sub = this.#listSub = undefined;
+    await this.#leases?.close();
     await this.#swept;
     while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
     // Unacknowledged events stay in their outboxes; the next process sends them.

@@ -23,6 +23,8 @@ export interface AppOptions {
   bus: Pick<Bus, "status" | "subscriptionCount">;
   /** Open SSE streams by kind, when this process serves chat (`/health`). */
   streams?: () => { chat: number; world: number };
+  /** The KB's state backend and world conflicts, when this process runs the KB (`/health`). */
+  state?: () => Record<string, unknown>;
   /** Set in dev only: `POST /api/v0.3/dev/login` issues tokens for any valid user id. */
   devLogin?: AuthOptions;
   /** The modules' route apps, mounted at `/` in this order. */
@@ -60,6 +62,7 @@ export function buildApp(opts: AppOptions): Hono {
       role: opts.role,
       nats: opts.bus.status(),
       streams: opts.streams?.(),
+      state: opts.state?.(),
     }));
   const dev = opts.devLogin;
   if (dev) {

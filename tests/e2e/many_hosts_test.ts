@@ -189,3 +189,91 @@ Deno.test("many hosts, one world: 2 KBs (nats backend) + 2 chats, 30 players; SI
     await Deno.remove(root, { recursive: true });
   }
 });
+
+/** `POST /kb/experience/interact` on one KB process. */
+async function interact(url: string, user: string, message: string) {
+  const res = await fetch(`${url}/kb/experience/interact`, {
+    method: "POST",
+    headers: bearer(await tokenFor(user)),
+    body: JSON.stringify({ message, experience: "wylding-woods" }),
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+Deno.test("files backend, two state dirs on one cluster: the second KB refuses the worlds loudly, no version collides; a second KB on the same STATE_DIR keeps working", async () => {
+  await using cluster = await natsCluster();
+  const root = await Deno.makeTempDir({ prefix: "gaia-split-" });
+  const base = { NATS_URL: cluster.url, LOG_LEVEL: "info" };
+  const procs: ServerProcess[] = [];
+  try {
+    const kbA = await spawnServer({ ...base, ROLE: "kb", STATE_DIR: `${root}/a` });
+    procs.push(kbA);
+    const kbB = await spawnServer({ ...base, ROLE: "kb", STATE_DIR: `${root}/b` });
+    procs.push(kbB);
+    const kbA2 = await spawnServer({ ...base, ROLE: "kb", STATE_DIR: `${root}/a` });
+    procs.push(kbA2);
+    const chat = await spawnServer({ ...base, ROLE: "chat", STATE_DIR: `${root}/chat` });
+    procs.push(chat);
+    const identityA = (await Deno.readTextFile(`${root}/a/.state-id`)).trim();
+
+    // /health on B names the conflict; one log line per world says why.
+    const health = await (await fetch(`${kbB.url}/health`)).json();
+    const experiences = health.state.world_conflicts.map((c: { experience: string }) =>
+      c.experience
+    );
+    assert.deepEqual(experiences.sort(), ["drowned-lighthouse", "wylding-woods"]);
+    for (const c of health.state.world_conflicts) assert.equal(c.held_by, identityA);
+    const lines = kbB.records().filter((r) =>
+      String(r.msg).startsWith("world held by a KB with another STATE_DIR")
+    );
+    assert.equal(lines.length, 2, "one log line per world");
+    // A and the second process on A's directory hold them: no conflict.
+    for (const kb of [kbA, kbA2]) {
+      assert.equal(
+        (await (await fetch(`${kb.url}/health`)).json()).state.world_conflicts,
+        undefined,
+      );
+    }
+
+    // B refuses an action sent to it directly, and writes nothing.
+    const refused = await interact(kbB.url, "bo", "north");
+    assert.equal(refused.status, 409);
+    assert.equal(refused.body.error.code, "world_held_elsewhere");
+
+    // Players through chat reach only A's directory: one world, versions unique and contiguous.
+    const versions: number[] = [];
+    await Promise.all(Array.from({ length: 20 }, async (_, p) => {
+      const token = await tokenFor(`walker-${p}`);
+      for (let i = 0; i < 5; i++) {
+        const res = await fetch(`${chat.url}/api/v0.3/chat`, {
+          method: "POST",
+          headers: bearer(token),
+          body: JSON.stringify({
+            message: i % 2 ? "south" : "north",
+            experience: "wylding-woods",
+            stream: false,
+          }),
+        });
+        const body = await res.json();
+        assert.equal(res.status, 200, JSON.stringify(body));
+        for (const e of body.world_updates) versions.push(e.version);
+      }
+    }));
+    // The same STATE_DIR from a second process keeps working as before.
+    const viaA2 = await interact(kbA2.url, "walker-0", "north");
+    assert.equal(viaA2.status, 200, JSON.stringify(viaA2.body));
+    versions.push(viaA2.body.events[0].version);
+    assert.deepEqual(
+      [...versions].sort((x, y) => x - y),
+      Array.from({ length: 101 }, (_, i) => i + 1),
+    );
+    const world = JSON.parse(
+      await Deno.readTextFile(`${root}/a/experiences/wylding-woods/world.json`),
+    );
+    assert.equal(world.version, 101);
+    await assert.rejects(Deno.stat(`${root}/b/experiences/wylding-woods/world.json`));
+  } finally {
+    await Promise.all(procs.map((p) => p.dispose()));
+    await Deno.remove(root, { recursive: true });
+  }
+});
