@@ -1,7 +1,8 @@
 /**
  * {@linkcode KvBucket} on JetStream KV (`@nats-io/kv`): the bucket is
  * created when missing (replicas from its spec), its replicas are updated
- * when they differ (one log line either way), reads go to the stream leader
+ * when an explicit count differs (one log line either way; `"auto"` never
+ * shrinks a bucket because a node is down), reads go to the stream leader
  * (no direct gets: a replica may be behind), and every failure is a typed
  * {@linkcode BusError} (a lost compare-and-set is `wrong_revision`).
  *
@@ -24,6 +25,8 @@ const HEADER_ROOM = 4096;
 export interface KvConnection {
   js: JetStreamClient;
   jsm: Promise<JetStreamManager>;
+  /** A manager with a longer timeout, for creating and updating the bucket. */
+  setupJsm?: Promise<JetStreamManager>;
   /** Servers in the connected server's cluster (1 outside one). */
   clusterSize: () => number;
   /** The server's `max_payload` (bytes). */
@@ -33,13 +36,16 @@ export interface KvConnection {
 /** The replica count a spec asks for on a cluster of `servers`. */
 function wantedReplicas(spec: KvBucketSpec, servers: number): number {
   if (spec.replicas === undefined || spec.replicas === "auto") return servers >= 3 ? 3 : 1;
-  if (spec.replicas > servers) {
-    throw new BusError(
-      "rejected",
-      `bucket ${spec.name}: ${spec.replicas} replicas need a JetStream cluster of at least ${spec.replicas} servers (the server reports ${servers}); set WORLD_REPLICAS lower or leave it unset`,
-    );
-  }
   return spec.replicas;
+}
+
+/** Refuses to create or grow a bucket past the servers the connection sees. */
+function checkServers(spec: KvBucketSpec, replicas: number, servers: number): void {
+  if (replicas <= servers) return;
+  throw new BusError(
+    "rejected",
+    `bucket ${spec.name}: ${replicas} replicas need a JetStream cluster of at least ${replicas} servers (the server reports ${servers}); set WORLD_REPLICAS lower or leave it unset`,
+  );
 }
 
 /**
@@ -52,14 +58,19 @@ function wantedReplicas(spec: KvBucketSpec, servers: number): number {
  */
 export async function openKvBucket(conn: KvConnection, spec: KvBucketSpec): Promise<KvBucket> {
   const stream = `KV_${spec.name}`;
-  const replicas = wantedReplicas(spec, conn.clusterSize());
+  const servers = conn.clusterSize();
+  const replicas = wantedReplicas(spec, servers);
   try {
-    const jsm = await conn.jsm;
+    const jsm = await (conn.setupJsm ?? conn.jsm);
     let current: StreamConfig | undefined;
     try {
       current = (await jsm.streams.info(stream)).config;
     } catch (e) {
       if (jetStreamError(e, "bucket info").code !== "stream_not_found") throw e;
+    }
+    const explicit = typeof spec.replicas === "number";
+    if (!current || (explicit && (current.num_replicas || 1) < replicas)) {
+      checkServers(spec, replicas, servers);
     }
     const kv = await new Kvm(conn.js).create(spec.name, {
       replicas,
@@ -69,7 +80,9 @@ export async function openKvBucket(conn: KvConnection, spec: KvBucketSpec): Prom
     });
     if (!current) {
       log("info", "state bucket created", { bucket: spec.name, replicas });
-    } else if ((current.num_replicas || 1) !== replicas) {
+    } else if (explicit && (current.num_replicas || 1) !== replicas) {
+      // Only an explicit WORLD_REPLICAS changes a bucket: "auto" counts the
+      // servers it can see now, and one node down must not shrink the copies.
       await jsm.streams.update(stream, { ...current, num_replicas: replicas });
       log("info", "state bucket replicas updated", {
         bucket: spec.name,

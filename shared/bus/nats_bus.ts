@@ -15,7 +15,12 @@ import {
   type Subscription,
   TimeoutError,
 } from "@nats-io/transport-node";
-import { jetstream, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
+import {
+  jetstream,
+  type JetStreamClient,
+  type JetStreamManager,
+  jetstreamManager,
+} from "@nats-io/jetstream";
 import { REQUEST_ID_HEADER } from "../subjects.ts";
 import { log } from "../log.ts";
 import type { EventHistory, HistoryStreamSpec } from "./history.ts";
@@ -88,6 +93,7 @@ export class NatsBus implements Bus {
   /** The one JetStream client and manager of this connection, shared by every caller. */
   readonly #js: JetStreamClient;
   #jsm: Promise<JetStreamManager> | undefined;
+  #setupJsm: Promise<JetStreamManager> | undefined;
   #status: BusStatus = "connected";
   #listeners = new Set<(s: BusStatus) => void>();
   #subs = new Set<Subscription>();
@@ -218,9 +224,12 @@ export class NatsBus implements Bus {
    */
   kv(spec: KvBucketSpec): Promise<KvBucket> {
     this.#jsm ??= this.#js.jetstreamManager(false);
+    // Creating or growing a replicated bucket can take longer than an API call's 2 s.
+    this.#setupJsm ??= jetstreamManager(this.#nc, { timeout: 15_000, checkAPI: false });
     return openKvBucket({
       js: this.#js,
       jsm: this.#jsm,
+      setupJsm: this.#setupJsm,
       clusterSize: () => this.#clusterSize(),
       maxPayload: () => this.#nc.info?.max_payload ?? 1024 * 1024,
     }, spec);
