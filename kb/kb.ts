@@ -40,7 +40,6 @@ import {
   kbInteractSubject,
 } from "../shared/subjects.ts";
 import { type LeaseConflict, WorldLeases } from "./world_leases.ts";
-import { stateIdentity } from "./state/identity.ts";
 import { Catalog, type ExperienceInfo } from "./catalog.ts";
 import type { Experience } from "./content.ts";
 import { EventPublisher, type EventPublisherStats } from "./event_publisher.ts";
@@ -50,6 +49,7 @@ import {
   KvStore,
   type OutboxLimits,
   type StateBackend,
+  stateIdentity,
   StateStore,
   type Unit,
 } from "./state/mod.ts";

@@ -15,7 +15,7 @@
 import { parseArgs } from "node:util";
 import { NatsBus } from "../shared/bus/mod.ts";
 import { Catalog } from "./catalog.ts";
-import { copyFilesToNats, copyNatsToFiles, type CopyReport } from "./state/copy.ts";
+import { copyFilesToNats, copyNatsToFiles, type CopyReport } from "./state/mod.ts";
 
 /**
  * Runs the copy the arguments describe.

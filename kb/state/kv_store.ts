@@ -34,7 +34,7 @@ import { AppError } from "../../shared/errors.ts";
 import { log } from "../../shared/log.ts";
 import { LruMap } from "../../shared/lru.ts";
 import { metrics } from "../../shared/metrics.ts";
-import type { StateModel, WorldUpdateEvent } from "../../shared/schema.ts";
+import type { StateModel } from "../../shared/schema.ts";
 import type {
   Commit,
   OutboxLimits,
@@ -45,7 +45,6 @@ import type {
   UnitState,
 } from "./backend.ts";
 import { decideBatch, type DecidedBatch, type Pending, settle } from "./batch.ts";
-import { deepFreeze } from "./files.ts";
 import { type Entry, WatchedBucket } from "./kv_cache.ts";
 import {
   decodeUnit,
@@ -55,7 +54,8 @@ import {
   kvUnitFor,
   WORLD_KEY,
 } from "./kv_unit.ts";
-import { DEFAULT_OUTBOX_LIMITS, nextOutbox } from "./outbox.ts";
+import { DEFAULT_OUTBOX_LIMITS } from "./outbox.ts";
+import { nextUnit } from "./kv_next.ts";
 import type { Unit } from "./unit.ts";
 
 /** Options of {@linkcode KvStore}. */
@@ -79,8 +79,6 @@ export interface KvStoreOptions {
   /** Time of the watch's retries and of the pauses between contending writes. */
   clock?: Clock;
 }
-
-const encoder = new TextEncoder();
 
 /**
  * State units as keys of JetStream KV buckets.
@@ -367,9 +365,9 @@ export class KvStore implements StateBackend {
   }
 
   /**
-   * The unit after a decided batch: events built, outbox bounded, encoded
-   * and within the server's max payload. Undefined (every action of the
-   * batch rejected) when an event cannot be built or the unit is too large.
+   * The unit after a decided batch (`nextUnit`), its events built; every
+   * action of the batch is rejected (nothing written) when an event cannot
+   * be built or the unit would be too large.
    */
   #build(
     wb: WatchedBucket,
@@ -377,54 +375,26 @@ export class KvStore implements StateBackend {
     entry: Entry,
     b: DecidedBatch,
   ): { doc: KvUnitDoc; value: Uint8Array } | undefined {
-    const maxValue = wb.bucket.maxValueBytes;
-    const timestamp = performance.timeOrigin + performance.now();
-    const events: WorldUpdateEvent[] = [];
     try {
-      for (const d of b.changed) {
-        d.commit!.timestamp = timestamp;
-        if (!d.p.event) continue;
-        d.commit!.event = d.p.event(d.commit!);
-        events.push(d.commit!.event);
-      }
-    } catch (error) {
-      for (const d of b.done) d.p.reject(error);
-      return undefined;
-    }
-    const acked = Math.max(entry.doc.acked, this.#acked.get(unit.key) ?? 0);
-    // The outbox shares the value with the state: keep it to a quarter of what fits.
-    const limits = { ...this.#limits, maxBytes: Math.min(this.#limits.maxBytes, maxValue >> 2) };
-    const next = nextOutbox(entry.doc.outbox, acked, events, limits);
-    if (next.dropped.length > 0) {
-      metrics.outboxDropped.inc({ experience: unit.experience }, next.dropped.length);
-    }
-    const players: Record<string, Record<string, unknown>> = { ...entry.doc.players };
-    for (const [userId, pd] of b.players) {
-      if (pd.dirty && pd.player) players[userId] = pd.player;
-    }
-    const doc: KvUnitDoc = deepFreeze({
-      version: b.version,
-      acked,
-      outbox: next.outbox,
-      world: b.world,
-      players,
-    });
-    const value = encoder.encode(encodeUnit(doc));
-    if (value.length > maxValue) {
-      const error = new AppError(
-        "world_too_large",
-        `this world's state would be ${value.length} bytes, over the ${maxValue} bytes one NATS message may carry (max_payload); nothing was changed`,
-        409,
-      );
-      log("warn", "state unit too large: action refused", {
-        unit: unit.key,
-        bytes: value.length,
-        max_bytes: maxValue,
+      const next = nextUnit(entry.doc, b, {
+        acked: Math.max(entry.doc.acked, this.#acked.get(unit.key) ?? 0),
+        limits: this.#limits,
+        maxValueBytes: wb.bucket.maxValueBytes,
       });
+      if (next.dropped > 0) {
+        metrics.outboxDropped.inc({ experience: unit.experience }, next.dropped);
+      }
+      return next;
+    } catch (error) {
+      if (error instanceof AppError && error.code === "world_too_large") {
+        log("warn", "state unit too large: action refused", {
+          unit: unit.key,
+          error: error.message,
+        });
+      }
       for (const d of b.done) d.p.reject(error);
       return undefined;
     }
-    return { doc, value };
   }
 
   /** Up to 1 ms, at random: room for another KB's write between two of this one's. */
