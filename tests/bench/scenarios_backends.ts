@@ -53,7 +53,7 @@ export async function runBackends(ctx: BackendsCtx, plan: BackendsPlan): Promise
     const cluster = topology === "cluster" ? await startNatsCluster() : undefined;
     try {
       const natsUrl = cluster?.url ?? ctx.natsUrl;
-      const natsPid = cluster?.servers[0]!.pid() ?? ctx.natsPid;
+      const natsPid = (cluster ? cluster.servers[0]!.pid() : undefined) ?? ctx.natsPid;
       for (const backend of ["files", "nats"] as const) {
         const tag = `backends-${backend}-${topology}`;
         ctx.say(
