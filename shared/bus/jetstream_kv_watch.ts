@@ -11,7 +11,8 @@
  *   {@linkcode KvWatch.fresh} only while it heard something (a change or a
  *   heartbeat) within 2.5 s,
  * - reopens its consumer from the last revision it saw after 3 s of silence
- *   (and keeps trying every 500 ms), so nothing written meanwhile is missed.
+ *   (and keeps trying every 500 ms), so every key written meanwhile arrives
+ *   at its latest revision (the bucket keeps one value per key).
  *
  * @module
  */

@@ -76,6 +76,11 @@ export interface KvBucket {
   put(key: string, value: Uint8Array | string): Promise<number>;
   /** Every key in the bucket (start-up sweeps, migrations). */
   keys(): Promise<string[]>;
-  /** Calls `onChange` for every write after now, in revision order; see {@linkcode KvWatch}. */
+  /**
+   * Calls `onChange` for writes after now, in revision order; see
+   * {@linkcode KvWatch}. After the watch lost its consumer and reopened it,
+   * each key changed meanwhile comes at its latest revision (the bucket keeps
+   * one value per key): enough for a cache, not a log of every write.
+   */
   watch(onChange: (change: KvChange) => void): Promise<KvWatch>;
 }

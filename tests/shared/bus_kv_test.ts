@@ -134,3 +134,63 @@ Deno.test("kv bucket on a 3-node cluster: one with other replicas is updated; a 
     for (const b of buses) await b.close();
   }
 });
+
+Deno.test("kv watch on a 3-node cluster: SIGKILL of the node holding its consumer: it comes back by itself and catches up to the latest revision", async () => {
+  await using cluster = await natsCluster();
+  const writer = await NatsBus.connect(cluster.url, { reconnectTimeWaitMs: 100 });
+  const reader = await NatsBus.connect(cluster.url, { reconnectTimeWaitMs: 100 });
+  try {
+    const kvw = await writer.kv({ name: "t_watch", replicas: 3 });
+    const kvr = await reader.kv({ name: "t_watch", replicas: 3 });
+    const values: number[] = [];
+    let lastRevision = 0;
+    const watch = await kvr.watch((c) => {
+      assert.ok(c.revision > lastRevision, "revisions only go up");
+      lastRevision = c.revision;
+      values.push(Number(new TextDecoder().decode(c.value)));
+    });
+    try {
+      await kvw.put("k", "1");
+      await eventually(() => values.length === 1, { what: "the first write watched" });
+      const leaders = await eventually(async () => {
+        const m = await cluster.consumerLeaders("KV_t_watch");
+        return m.size > 0 && m;
+      }, { what: "the watch's consumer on some node" });
+      const node = [...leaders.values()][0]!;
+      await cluster.server(node).stop(); // SIGKILL of the node holding the consumer
+      const killedAt = performance.now();
+      let staleFor = 0;
+      for (let v = 2; v <= 5; v++) {
+        // A write whose answer was lost may be stored twice: the values are checked in order below.
+        await eventually(() => kvw.put("k", String(v)).then(() => true, () => false), {
+          timeoutMs: 20_000,
+          what: `write ${v} after the kill`,
+        });
+        if (!watch.fresh()) staleFor = performance.now() - killedAt;
+      }
+      await eventually(() => {
+        if (!watch.fresh()) staleFor = performance.now() - killedAt;
+        return watch.fresh() && values.at(-1) === 5;
+      }, {
+        timeoutMs: 30_000,
+        intervalMs: 100,
+        what: () => `the watch fresh again with every write (got ${values})`,
+      });
+      // The bucket keeps one value per key: a reopened watch brings each key
+      // changed meanwhile at its latest revision (what a cache needs), in order.
+      assert.deepEqual([...values].sort((a, b) => a - b), values, "in order");
+      assert.equal(lastRevision, (await kvw.get("k"))!.revision, "the latest revision watched");
+      console.log(
+        `watch: consumer on ${node} killed; stale until at least ${
+          Math.round(staleFor)
+        } ms after; ` +
+          `fresh with every write ${Math.round(performance.now() - killedAt)} ms after`,
+      );
+    } finally {
+      await watch.close();
+    }
+  } finally {
+    await writer.close();
+    await reader.close();
+  }
+});
