@@ -120,12 +120,14 @@ Deno.test("many hosts, one world: 2 KBs (nats backend) + 2 chats, 30 players; SI
     const traders = startTraders(30, items, (i) => chats[i % 2]!.url);
     await delay(2_000); // play on both KBs
 
+    const atKbKill = (await storedUnit(cluster.url, EXP, "shared"))?.version;
     kbA.kill("SIGKILL"); // the real server process (spawnServer runs main.ts directly)
     await kbA.status;
     await delay(1_500); // play on through the other KB alone
 
     const leader = await cluster.streamLeader(BUCKET);
     assert.ok(leader, "the state bucket has a leader");
+    const atNodeKill = (await storedUnit(cluster.url, EXP, "shared"))?.version;
     await cluster.server(leader).stop(); // kill -9 of the node leading the bucket
     await eventually(async () => {
       const now = await cluster.streamLeader(BUCKET);
@@ -158,7 +160,8 @@ Deno.test("many hosts, one world: 2 KBs (nats backend) + 2 chats, 30 players; SI
       o.got.resyncs = o.got.resyncs.filter((r) => r !== "slow_consumer");
       const from = o.got.versions[0];
       assert.ok(from !== undefined, `observer ${i + 1} saw nothing`);
-      assertContiguous(o.got, from, committed, `observer ${i + 1}`);
+      const when = `KB killed near v${atKbKill}, bucket leader near v${atNodeKill}`;
+      assertContiguous(o.got, from, committed, `observer ${i + 1} (${when})`);
       for (const [j, v] of o.got.versions.entries()) {
         const id = o.got.eventIds![j]!;
         assert.equal(eventOf.get(v) ?? id, id, `v${v} is one event for every observer`);
@@ -182,7 +185,7 @@ Deno.test("many hosts, one world: 2 KBs (nats backend) + 2 chats, 30 players; SI
     console.log(
       `many hosts: ${committed} versions committed; statuses ${
         JSON.stringify(Object.fromEntries(traders.statuses))
-      }; KB a SIGKILLed, bucket leader ${leader} killed; observers got every version once`,
+      }; KB a SIGKILLed near v${atKbKill}, bucket leader ${leader} killed near v${atNodeKill}; observers got every version once`,
     );
   } finally {
     await Promise.all(procs.map((p) => p.dispose()));
