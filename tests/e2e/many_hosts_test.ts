@@ -101,7 +101,7 @@ Deno.test("many hosts, one world: 2 KBs (nats backend) + 2 chats, 30 players; SI
   await using cluster = await natsCluster();
   const root = await Deno.makeTempDir({ prefix: "gaia-many-hosts-" });
   const items = (await writeVaultContent(`${root}/data`)).filter((i) => i !== "chest");
-  const base = { NATS_URL: cluster.url, KB_DATA_DIR: `${root}/data`, LOG_LEVEL: "error" };
+  const base = { NATS_URL: cluster.url, KB_DATA_DIR: `${root}/data`, LOG_LEVEL: "warn" };
   const procs: ServerProcess[] = [];
   try {
     const kb = (host: string) =>
@@ -155,13 +155,30 @@ Deno.test("many hosts, one world: 2 KBs (nats backend) + 2 chats, 30 players; SI
 
     // Observers complete after Last-Event-ID, one event per version across all of them.
     const eventOf = new Map<number, string>();
+    // On a failure, what the processes logged (warnings and errors) says where it went wrong.
+    const dump = () => {
+      for (const [i, p] of procs.entries()) {
+        const seen = new Set<string>();
+        for (const r of p.records()) {
+          const key = `${r.level} ${r.msg}`;
+          if (seen.has(key)) continue;
+          seen.add(key);
+          console.log(`process ${["kb-a", "kb-b", "chat-1", "chat-2"][i]}: ${JSON.stringify(r)}`);
+        }
+      }
+    };
     for (const [i, o] of observers.entries()) {
       await o.finish(committed);
       o.got.resyncs = o.got.resyncs.filter((r) => r !== "slow_consumer");
       const from = o.got.versions[0];
       assert.ok(from !== undefined, `observer ${i + 1} saw nothing`);
       const when = `KB killed near v${atKbKill}, bucket leader near v${atNodeKill}`;
-      assertContiguous(o.got, from, committed, `observer ${i + 1} (${when})`);
+      try {
+        assertContiguous(o.got, from, committed, `observer ${i + 1} (${when})`);
+      } catch (e) {
+        dump();
+        throw e;
+      }
       for (const [j, v] of o.got.versions.entries()) {
         const id = o.got.eventIds![j]!;
         assert.equal(eventOf.get(v) ?? id, id, `v${v} is one event for every observer`);
