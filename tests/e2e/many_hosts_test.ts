@@ -167,6 +167,9 @@ Deno.test("many hosts, one world: 2 KBs (nats backend) + 2 chats, 30 players; SI
         }
       }
     };
+    // Every observer is counted before any assertion: which of them missed what tells a
+    // version never published (all miss it) from one stream's failure (one misses it).
+    const failures: string[] = [];
     for (const [i, o] of observers.entries()) {
       await o.finish(committed);
       o.got.resyncs = o.got.resyncs.filter((r) => r !== "slow_consumer");
@@ -176,14 +179,22 @@ Deno.test("many hosts, one world: 2 KBs (nats backend) + 2 chats, 30 players; SI
       try {
         assertContiguous(o.got, from, committed, `observer ${i + 1} (${when})`);
       } catch (e) {
-        dump();
-        throw e;
+        failures.push((e as Error).message.split("\n")[0]!);
+        const missing = Array.from({ length: committed - from + 1 }, (_, k) => from + k)
+          .filter((v) => !o.got.versions.includes(v));
+        failures.push(
+          `  observer ${i + 1} missing ${missing.slice(0, 5)}… resyncs ${o.got.resyncs}`,
+        );
       }
       for (const [j, v] of o.got.versions.entries()) {
         const id = o.got.eventIds![j]!;
         assert.equal(eventOf.get(v) ?? id, id, `v${v} is one event for every observer`);
         eventOf.set(v, id);
       }
+    }
+    if (failures.length > 0) {
+      dump();
+      assert.fail(failures.join("\n"));
     }
     for (const [v, id] of traders.committed) {
       if (eventOf.has(v)) {
