@@ -74,9 +74,9 @@ const REPLAY_RETRIES = 6;
  * times (after 300 ms, then 600 ms) before the stream gives the version up
  * with `resync` (`gap`): an event published before this stream's
  * subscription reached the server can be stored after the replay's cut (a
- * replicated stream commits through its quorum first; measured on a 3-node
- * cluster with two chat processes: one observer in about ten missed versions
- * the other two got).
+ * replicated stream commits through its quorum first; seen in about one run
+ * in ten of the many-hosts test on a 3-node cluster: one observer of three
+ * missed versions the other two got).
  */
 const GAP_RETRIES = 2;
 
