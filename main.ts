@@ -217,6 +217,9 @@ export async function buildProcess(
         bus,
         dataDir: settings.KB_DATA_DIR,
         stateDir: settings.STATE_DIR,
+        stateBackend: settings.STATE_BACKEND,
+        // Files on a NATS bus: never act on a world a KB with another STATE_DIR holds.
+        leases: true,
         worldUpdateRate: { rate: settings.WORLD_UPDATE_RATE, burst: settings.WORLD_UPDATE_BURST },
         worldStream: { retentionMs: settings.WORLD_RETENTION, replicas: settings.WORLD_REPLICAS },
         outboxLimits: {
@@ -267,6 +270,7 @@ export async function buildProcess(
       bus,
       ready,
       streams: chat && (() => chat!.openStreams()),
+      state: kb && (() => kb!.health()),
       devLogin: settings.DEV ? auth : undefined,
       routes,
     });

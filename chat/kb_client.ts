@@ -20,7 +20,7 @@ import { log } from "../shared/log.ts";
 import type { InteractReply, InteractRequest } from "../shared/schema.ts";
 import type { PlayerPlace } from "../shared/presence_schema.ts";
 import { locateOverBus } from "./locate.ts";
-import { KB_INTERACT } from "../shared/subjects.ts";
+import { kbInteractSubject } from "../shared/subjects.ts";
 
 export type { KbCallContext } from "../shared/kb_service.ts";
 
@@ -59,7 +59,8 @@ export class KbClient implements KbService {
     let busError: BusError | undefined;
     if (bus.status() === "connected" || bus.status() === "in-process") {
       try {
-        const msg = await bus.request(KB_INTERACT, JSON.stringify(req), {
+        // The world's own subject: only KBs that may act on it answer.
+        const msg = await bus.request(kbInteractSubject(req.experience), JSON.stringify(req), {
           timeoutMs: this.#opts.kbTimeoutMs,
           requestId: req.request_id,
         });

@@ -33,8 +33,16 @@ import {
   type Outcome,
   type WorldSnapshot,
 } from "../shared/schema.ts";
-import { KB_EXPERIENCES, KB_INTERACT, KB_LOCATE, KB_QUEUE } from "../shared/subjects.ts";
+import {
+  KB_EXPERIENCES,
+  KB_INTERACT,
+  KB_INTERACT_ANY,
+  KB_LOCATE,
+  KB_QUEUE,
+  kbInteractSubject,
+} from "../shared/subjects.ts";
 import type { LocateReply, PlayerPlace } from "../shared/presence_schema.ts";
+import { type LeaseConflict, WorldLeases } from "./world_leases.ts";
 import { Catalog, type ExperienceInfo } from "./catalog.ts";
 import type { Experience } from "./content.ts";
 import { EventPublisher, type EventPublisherStats } from "./event_publisher.ts";
@@ -42,15 +50,34 @@ import { worldUpdate } from "./events.ts";
 import { thirdPersonLine } from "./third_person.ts";
 import { PresenceView } from "./presence_view.ts";
 import { type ActionPlan, describeFor, planAction, planReset, snapshotView } from "./play.ts";
-import { type OutboxLimits, type StateBackend, StateStore, type Unit } from "./state/mod.ts";
+import {
+  KvStore,
+  type OutboxLimits,
+  type StateBackend,
+  stateIdentity,
+  StateStore,
+  type Unit,
+} from "./state/mod.ts";
+import type { KvBucket, KvBucketSpec } from "../shared/bus/mod.ts";
 
 /** Options of {@linkcode Kb.create}. */
 export interface KbOptions {
   bus: Bus;
   /** `KB_DATA_DIR`: holds `experiences/<id>/`. */
   dataDir: string;
-  /** `STATE_DIR`: live state. */
+  /** `STATE_DIR`: live state (the `files` backend; identity files of either). */
   stateDir: string;
+  /**
+   * `STATE_BACKEND`: `files` (default: JSON files under flock in `stateDir`)
+   * or `nats` (a JetStream KV bucket, `WORLD_REPLICAS` replicas; needs a NATS bus).
+   */
+  stateBackend?: "files" | "nats";
+  /**
+   * `files` backend on a NATS bus: claim each world with a lease so that a
+   * KB with another `STATE_DIR` never acts on it (`world_leases.ts`).
+   * main.ts turns it on; default off (tests that run a second KB on purpose).
+   */
+  leases?: boolean;
   /** How long JetStream may take to acknowledge an event before its unit pauses and retries (ms); default 5 s. */
   ackTimeoutMs?: number;
   /** Bounds of each unit's outbox of unacknowledged events (default 1,000 events, 1 MiB). */
@@ -88,7 +115,8 @@ function errorReply(
 }
 
 function toReplyError(requestId: string, e: unknown): InteractReply {
-  if (e instanceof AppError && e.status < 500) {
+  // 503: the state store is unreachable, a condition with its own code, not a bug.
+  if (e instanceof AppError && (e.status < 500 || e.status === 503)) {
     return errorReply(requestId, e.code, e.message, e.status);
   }
   log("error", "interact failed", {
@@ -130,14 +158,23 @@ export class Kb implements KbService {
   #sub: BusSubscription | undefined;
   #listSub: BusSubscription | undefined;
   #locateSub: BusSubscription | undefined;
+  #leases: WorldLeases | undefined;
+  /** Per-world request subscriptions of a KB with leases (the worlds it holds). */
+  readonly #worldSubs = new Map<string, BusSubscription>();
+  readonly #stateBackend: "files" | "nats";
   #swept: Promise<number> = Promise.resolve(0);
   readonly #history: EventHistory | undefined;
   /** Who is present (the snapshot's `present`), from chat's presence beats. */
   readonly #presence: PresenceView;
 
-  private constructor(opts: KbOptions, catalog: Catalog) {
+  private constructor(
+    opts: KbOptions,
+    catalog: Catalog,
+    openBucket: ((spec: KvBucketSpec) => Promise<KvBucket>) | undefined,
+  ) {
     this.#bus = opts.bus;
     this.#catalog = catalog;
+    this.#stateBackend = opts.stateBackend ?? "files";
     // The store writes each commit's events into its unit's outbox and hands
     // the outbox to the publisher; the publisher reports acknowledgements back.
     this.#history = opts.bus.history(
@@ -149,10 +186,20 @@ export class Kb implements KbService {
       // Nothing stores the subjects (the stream was deleted, or never made): make it again.
       onNoStream: () => this.#ensureStream({ again: true }),
     });
-    this.#store = new StateStore(opts.stateDir, {
-      outbox: this.#publisher,
-      outboxLimits: opts.outboxLimits,
-    });
+    const replicas = opts.worldStream?.replicas;
+    this.#store = openBucket
+      ? new KvStore({
+        openBucket: (name, singleKey) => openBucket({ name, singleKey, replicas }),
+        bus: opts.bus,
+        experiences: () => catalog.list().map((e) => ({ id: e.id, model: e.state_model })),
+        outbox: this.#publisher,
+        outboxLimits: opts.outboxLimits,
+        clock: opts.clock,
+      })
+      : new StateStore(opts.stateDir, {
+        outbox: this.#publisher,
+        outboxLimits: opts.outboxLimits,
+      });
     this.#worldRate = new TokenBucket({
       ...(opts.worldUpdateRate ?? { rate: 1000, burst: 2000 }),
       clock: opts.clock,
@@ -173,7 +220,32 @@ export class Kb implements KbService {
    * ```
    */
   static async create(opts: KbOptions): Promise<Kb> {
-    const kb = new Kb(opts, await Catalog.load(opts.dataDir, { clock: opts.clock }));
+    const catalog = await Catalog.load(opts.dataDir, { clock: opts.clock });
+    let openBucket: ((spec: KvBucketSpec) => Promise<KvBucket>) | undefined;
+    if (opts.stateBackend === "nats") {
+      const bus = opts.bus;
+      if (!bus.kv) {
+        throw new AppError(
+          "state_unavailable",
+          "STATE_BACKEND=nats keeps the state in JetStream: it needs NATS_URL (a NATS bus)",
+          503,
+        );
+      }
+      openBucket = (spec) => bus.kv!(spec);
+    }
+    const kb = new Kb(opts, catalog, openBucket);
+    if (opts.stateBackend !== "nats" && opts.leases && opts.bus.kv) {
+      const bus = opts.bus;
+      const replicas = opts.worldStream?.replicas;
+      kb.#leases = new WorldLeases({
+        openBucket: (name) => bus.kv!({ name, singleKey: true, replicas }),
+        identity: await stateIdentity(opts.stateDir),
+        experiences: () => catalog.list().map((e) => e.id),
+        onChange: (experience, held) => kb.#worldSubscription(experience, held),
+        clock: opts.clock,
+      });
+      await kb.#leases.start();
+    }
     await kb.#ensureStream();
     kb.#swept = kb.#store.sweep().then((units) => {
       if (units > 0) log("info", "outboxes swept: unacknowledged events resent", { units });
@@ -322,7 +394,54 @@ export class Kb implements KbService {
   async #experience(id: string): Promise<Experience> {
     const exp = await this.#catalog.get(id);
     if (!exp) throw new AppError("unknown_experience", "no such experience", 404);
+    if (this.#leases && !this.#leases.mayAct(exp.id)) {
+      throw new AppError(
+        "world_held_elsewhere",
+        "this world is served by a KB with another STATE_DIR (another host); this KB does not act on it",
+        409,
+      );
+    }
     return exp;
+  }
+
+  /**
+   * What `/health` says about the state: the backend and, with the files
+   * backend, the worlds another KB holds (which this one refuses).
+   *
+   * @example
+   * ```ts
+   * kb.health(); // { state_backend: "files", world_conflicts: [{ experience: "wylding-woods", held_by: "5f0c…" }] }
+   * ```
+   */
+  health(): { state_backend: "files" | "nats"; world_conflicts?: LeaseConflict[] } {
+    const conflicts = this.#leases?.conflicts() ?? [];
+    return {
+      state_backend: this.#stateBackend,
+      ...(conflicts.length > 0 ? { world_conflicts: conflicts } : {}),
+    };
+  }
+
+  /** Starts or stops answering one world's requests (a KB with leases, as they change). */
+  #worldSubscription(experience: string, held: boolean): void {
+    if (!this.#sub) return; // not answering yet: startResponder subscribes what is held
+    const current = this.#worldSubs.get(experience);
+    if (held && !current) {
+      this.#worldSubs.set(experience, this.#subscribeInteract(kbInteractSubject(experience)));
+    } else if (!held && current) {
+      current.unsubscribe();
+      this.#worldSubs.delete(experience);
+    }
+  }
+
+  #subscribeInteract(subject: string): BusSubscription {
+    return this.#bus.subscribe(subject, {
+      queue: KB_QUEUE,
+      callback: (msg) => {
+        const p = this.#respond(msg);
+        this.#inflight.add(p);
+        p.finally(() => this.#inflight.delete(p));
+      },
+    });
   }
 
   async #run(r: InteractRequest): Promise<InteractReply> {
@@ -551,14 +670,15 @@ export class Kb implements KbService {
    */
   startResponder(): void {
     if (this.#sub) return;
-    this.#sub = this.#bus.subscribe(KB_INTERACT, {
-      queue: KB_QUEUE,
-      callback: (msg) => {
-        const p = this.#respond(msg);
-        this.#inflight.add(p);
-        p.finally(() => this.#inflight.delete(p));
-      },
-    });
+    // `kb.interact` itself: senders that do not name the world in the subject.
+    this.#sub = this.#subscribeInteract(KB_INTERACT);
+    if (!this.#leases) {
+      this.#worldSubs.set("*", this.#subscribeInteract(KB_INTERACT_ANY));
+    } else {
+      for (const e of this.#catalog.list()) {
+        if (this.#leases.holds(e.id)) this.#worldSubscription(e.id, true);
+      }
+    }
     this.#listSub = this.#bus.subscribe(KB_EXPERIENCES, {
       queue: KB_QUEUE,
       callback: (msg) => {
@@ -615,8 +735,11 @@ export class Kb implements KbService {
     this.#sub?.unsubscribe();
     this.#listSub?.unsubscribe();
     this.#locateSub?.unsubscribe();
+    for (const sub of this.#worldSubs.values()) sub.unsubscribe();
+    this.#worldSubs.clear();
     this.#sub = this.#listSub = this.#locateSub = undefined;
     this.#presence.close();
+    await this.#leases?.close();
     await this.#swept;
     while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
     // Unacknowledged events stay in their outboxes; the next process sends them.

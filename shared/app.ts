@@ -27,6 +27,8 @@ export interface AppOptions {
   streams?: () => { chat: number; world: number };
   /** Readiness checks (`shared/service.ts`): `GET /ready` is 200 when all pass, else 503. */
   ready?: () => Promise<ReadinessChecks>;
+  /** The KB's state backend and world conflicts, when this process runs the KB (`/health`). */
+  state?: () => Record<string, unknown>;
   /** Set in dev only: `POST /api/v0.3/dev/login` issues tokens for any valid user id. */
   devLogin?: AuthOptions;
   /** The modules' route apps, mounted at `/` in this order. */
@@ -64,6 +66,7 @@ export function buildApp(opts: AppOptions): Hono {
       role: opts.role,
       nats: opts.bus.status(),
       streams: opts.streams?.(),
+      state: opts.state?.(),
     }));
   const ready = opts.ready;
   if (ready) {

@@ -118,6 +118,13 @@ export const metrics = {
     buckets: LATENCY_BUCKETS,
     registers,
   }),
+  kbStateConflicts: new client.Counter({
+    name: "kb_state_conflicts_total",
+    help:
+      "state writes (STATE_BACKEND=nats) that lost a compare-and-set to another KB and were decided again",
+    labelNames: ["experience"] as const,
+    registers,
+  }),
   kbActions: new client.Counter({
     name: "kb_actions_total",
     help: "KB interactions by outcome kind",

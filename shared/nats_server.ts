@@ -264,6 +264,8 @@ export interface NatsCluster {
   server(name: string): NatsServerProcess;
   /** Name of the server leading a stream's replica group, from a running member's `/jsz`. */
   streamLeader(stream: string): Promise<string | undefined>;
+  /** Names of the servers leading each consumer of a stream (consumer name → server), from `/jsz`. */
+  consumerLeaders(stream: string): Promise<Map<string, string>>;
   /** Waits until the running members agree on a JetStream meta leader. */
   ready(timeoutMs?: number): Promise<void>;
   /** Stops every member and removes their stores. */
@@ -271,7 +273,11 @@ export interface NatsCluster {
 }
 
 interface JszAccount {
-  stream_detail?: Array<{ name: string; cluster?: { leader?: string } }>;
+  stream_detail?: Array<{
+    name: string;
+    cluster?: { leader?: string };
+    consumer_detail?: Array<{ name: string; cluster?: { leader?: string } }>;
+  }>;
 }
 
 async function jsz(server: NatsServerProcess, query = ""): Promise<Record<string, unknown>> {
@@ -347,6 +353,22 @@ export async function startNatsCluster(opts: NatsClusterOptions = {}): Promise<N
         } catch { /* this member is not answering: ask the next */ }
       }
       return undefined;
+    },
+    async consumerLeaders(stream) {
+      const out = new Map<string, string>();
+      for (const s of running()) {
+        try {
+          const info = await jsz(s, "?consumers=true");
+          for (const a of (info.account_details ?? []) as JszAccount[]) {
+            const d = a.stream_detail?.find((x) => x.name === stream);
+            for (const c of d?.consumer_detail ?? []) {
+              if (c.cluster?.leader) out.set(c.name, c.cluster.leader);
+            }
+          }
+          if (out.size > 0) return out;
+        } catch { /* this member is not answering: ask the next */ }
+      }
+      return out;
     },
     async ready(timeoutMs = opts.readyTimeoutMs ?? 15_000) {
       const deadline = Date.now() + timeoutMs;

@@ -76,6 +76,8 @@ const SettingsSchema = z.object({
   KB_URL: httpUrl.transform((u) => u.replace(/\/+$/, "")).optional(),
   KB_DATA_DIR: z.string().default("./kb-data"),
   STATE_DIR: z.string().default("./.state"),
+  /** Where the KB keeps state: `files` (under STATE_DIR, one host) or `nats` (JetStream KV, any hosts). */
+  STATE_BACKEND: z.enum(["files", "nats"]).default("files"),
   JWT_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
   /** Longest a token may still be valid: an `exp` further ahead is refused. */
   JWT_MAX_TTL: duration("30d", { positive: true }),

@@ -147,6 +147,22 @@ export function talkSubject(experienceId: string): string {
 /** Request-reply subject of the KB (queue group {@linkcode KB_QUEUE}). */
 export const KB_INTERACT = "kb.interact";
 /**
+ * The request subject of one world's actions: `kb.interact.<experience
+ * token>`. Chat sends each action to its experience's subject, so a KB can
+ * answer only the worlds it may act on (a `files` KB, those it holds a
+ * lease for); any other KB answers {@linkcode KB_INTERACT_ANY}.
+ *
+ * @example
+ * ```ts
+ * kbInteractSubject("wylding-woods"); // "kb.interact.wylding-woods"
+ * ```
+ */
+export function kbInteractSubject(experienceId: string): string {
+  return `${KB_INTERACT}.${subjectToken(experienceId)}`;
+}
+/** Every world's request subject (a KB that may act on any world). */
+export const KB_INTERACT_ANY = "kb.interact.*";
+/**
  * Request-reply subject on which a KB lists its experiences (queue group
  * {@linkcode KB_QUEUE}); the reply is `{experiences: [{id, name, ...}]}`. A
  * `ROLE=chat` process uses it to refuse world streams for unknown experiences.

@@ -28,8 +28,9 @@ interface LocalSub {
 }
 
 /**
- * An in-process {@linkcode Bus} for local play without a nats-server. Only
- * literal subjects; queue groups pick one member round-robin. Delivery is
+ * An in-process {@linkcode Bus} for local play without a nats-server.
+ * Literal subjects and NATS wildcards (`*` one token, `>` the rest); queue
+ * groups pick one member round-robin. Delivery is
  * asynchronous (a microtask) as it would be over a network.
  *
  * @example
@@ -42,6 +43,8 @@ interface LocalSub {
 export class InProcessBus implements Bus {
   readonly kind = "in-process" as const;
   #subs = new Map<string, Set<LocalSub>>();
+  /** Subscribed subjects with wildcards (checked against every published subject). */
+  #patterns = new Set<string>();
   #rr = 0;
   #acked = 0;
   #closed = false;
@@ -54,9 +57,20 @@ export class InProcessBus implements Bus {
     return () => {};
   }
 
+  /** Subscriptions whose subject matches `subject` (literal, then wildcard ones). */
+  #matching(subject: string): LocalSub[] {
+    const out = [...(this.#subs.get(subject) ?? [])];
+    for (const pattern of this.#patterns) {
+      if (pattern !== subject && matchesSubject(pattern, subject)) {
+        out.push(...(this.#subs.get(pattern) ?? []));
+      }
+    }
+    return out;
+  }
+
   #deliver(subject: string, msg: BusMessage): boolean {
-    const subs = this.#subs.get(subject);
-    if (!subs || subs.size === 0) return false;
+    const subs = this.#matching(subject);
+    if (subs.length === 0) return false;
     const plain: LocalSub[] = [];
     const groups = new Map<string, LocalSub[]>();
     for (const s of subs) {
@@ -124,11 +138,15 @@ export class InProcessBus implements Bus {
     const set = this.#subs.get(subject) ?? new Set();
     set.add(local);
     this.#subs.set(subject, set);
+    if (subject.includes("*") || subject.includes(">")) this.#patterns.add(subject);
     const unsubscribe = () => {
       if (!local.active) return;
       local.active = false;
       set.delete(local);
-      if (set.size === 0) this.#subs.delete(subject);
+      if (set.size === 0) {
+        this.#subs.delete(subject);
+        this.#patterns.delete(subject);
+      }
       wake?.();
     };
     return {
@@ -196,4 +214,16 @@ export class InProcessBus implements Bus {
     this.#subs.clear();
     return Promise.resolve();
   }
+}
+
+/** Whether a NATS subject pattern (`*` one token, `>` one or more at the end) matches `subject`. */
+function matchesSubject(pattern: string, subject: string): boolean {
+  if (!pattern.includes("*") && !pattern.includes(">")) return false;
+  const p = pattern.split(".");
+  const t = subject.split(".");
+  for (let i = 0; i < p.length; i++) {
+    if (p[i] === ">") return t.length > i;
+    if (i >= t.length || (p[i] !== "*" && p[i] !== t[i])) return false;
+  }
+  return p.length === t.length;
 }

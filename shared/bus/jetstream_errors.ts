@@ -44,6 +44,18 @@ export function jetStreamError(e: unknown, what: string): BusError {
     if (e.code === JetStreamApiCodes.StreamNotFound) {
       return new BusError("stream_not_found", `${what}: stream not found`, { cause: e });
     }
+    if (
+      e.code === JetStreamApiCodes.StreamWrongLastSequence ||
+      e.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown
+    ) {
+      return new BusError(
+        "wrong_revision",
+        `${what}: the key moved on (JetStream error ${e.code})`,
+        {
+          cause: e,
+        },
+      );
+    }
     return new BusError("rejected", `${what}: ${e.message} (JetStream error ${e.code})`, {
       cause: e,
     });

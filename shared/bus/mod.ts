@@ -31,6 +31,7 @@ export type {
   HistoryStreamSpec,
   StoredMessage,
 } from "./history.ts";
+export type { KvBucket, KvBucketSpec, KvChange, KvEntry, KvWatch } from "./kv.ts";
 export { NatsBus } from "./nats_bus.ts";
 export type { NatsBusOptions } from "./nats_bus.ts";
 export { InProcessBus } from "./in_process_bus.ts";

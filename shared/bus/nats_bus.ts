@@ -20,12 +20,19 @@ import {
   TimeoutError,
   UserAuthenticationExpiredError,
 } from "@nats-io/transport-node";
-import { jetstream, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
+import {
+  jetstream,
+  type JetStreamClient,
+  type JetStreamManager,
+  jetstreamManager,
+} from "@nats-io/jetstream";
 import { REQUEST_ID_HEADER } from "../subjects.ts";
 import { log } from "../log.ts";
 import type { EventHistory, HistoryStreamSpec } from "./history.ts";
 import { jetStreamError } from "./jetstream_errors.ts";
 import { JetStreamHistory } from "./jetstream_history.ts";
+import { openKvBucket } from "./jetstream_kv.ts";
+import type { KvBucket, KvBucketSpec } from "./kv.ts";
 import {
   type AckedPublishOptions,
   type Bus,
@@ -159,6 +166,7 @@ export class NatsBus implements Bus {
   /** The one JetStream client and manager of this connection, shared by every caller. */
   readonly #js: JetStreamClient;
   #jsm: Promise<JetStreamManager> | undefined;
+  #setupJsm: Promise<JetStreamManager> | undefined;
   #status: BusStatus = "connected";
   #listeners = new Set<(s: BusStatus) => void>();
   #subs = new Set<Subscription>();
@@ -296,6 +304,29 @@ export class NatsBus implements Bus {
     // shows up as `jetstream_unavailable` on first use instead.
     this.#jsm ??= this.#js.jetstreamManager(false);
     return new JetStreamHistory(spec, this.#js, this.#jsm, () => this.#clusterSize());
+  }
+
+  /**
+   * Opens the KV bucket `spec` names on this connection (created when
+   * missing, its replicas updated when they differ): the KB's `nats` state
+   * backend and its leases.
+   *
+   * @example
+   * ```ts
+   * const kv = await bus.kv({ name: "gaia_state", replicas: 3 });
+   * ```
+   */
+  kv(spec: KvBucketSpec): Promise<KvBucket> {
+    this.#jsm ??= this.#js.jetstreamManager(false);
+    // Creating or growing a replicated bucket can take longer than an API call's 2 s.
+    this.#setupJsm ??= jetstreamManager(this.#nc, { timeout: 15_000, checkAPI: false });
+    return openKvBucket({
+      js: this.#js,
+      jsm: this.#jsm,
+      setupJsm: this.#setupJsm,
+      clusterSize: () => this.#clusterSize(),
+      maxPayload: () => this.#nc.info?.max_payload ?? 1024 * 1024,
+    }, spec);
   }
 
   /**

@@ -21,6 +21,7 @@
  * @module
  */
 import type { EventHistory, HistoryStreamSpec } from "./history.ts";
+import type { KvBucket, KvBucketSpec } from "./kv.ts";
 
 /** Connection state as `/health` reports it. */
 export type BusStatus = "connected" | "reconnecting" | "closed" | "in-process";
@@ -87,7 +88,9 @@ export interface SubscribeOptions {
  * - `failed`: sent, then the connection failed (unknown outcome);
  * - `jetstream_unavailable`: JetStream is off, or no stream stores the subject;
  * - `stream_not_found`: the named stream does not exist;
- * - `rejected`: the JetStream server refused it (sending it again fails again).
+ * - `rejected`: the JetStream server refused it (sending it again fails again);
+ * - `wrong_revision`: a compare-and-set write lost: the key is no longer at
+ *   the revision the write expected (JetStream error 10071); nothing was stored;
  * - `auth_failed`, `tls_failed`, `unreachable`: the first connection failed
  *   (credentials refused, certificate not trusted, no server answered).
  */
@@ -99,6 +102,7 @@ export type BusErrorCode =
   | "jetstream_unavailable"
   | "stream_not_found"
   | "rejected"
+  | "wrong_revision"
   | "auth_failed"
   | "tls_failed"
   | "unreachable";
@@ -164,6 +168,11 @@ export interface Bus {
   ): Promise<BusMessage>;
   /** The retained history of a stream; `undefined` when this bus keeps none. */
   history(spec: HistoryStreamSpec): EventHistory | undefined;
+  /**
+   * Opens (creating or updating) a key-value bucket; only a bus with
+   * JetStream has them (the in-process bus has none).
+   */
+  kv?(spec: KvBucketSpec): Promise<KvBucket>;
   /** Number of live subscriptions this bus holds. */
   subscriptionCount(): number;
   /** Waits until everything published so far reached the server (no-op in process). */

@@ -10,6 +10,7 @@
  * - `playAt()` (`play.ts`): one action over SSE at any URL.
  * - `SseClient` (`sse.ts`), `openWorldStream()` (`world.ts`: a world stream
  *   of a child or any URL), `eventually()` / `delay()` (`eventually.ts`).
+ * - `storedUnit()` (`state_kv.ts`): a unit as the `nats` state backend stored it.
  * - Fixtures: content (`content.ts`), state trees (`state_tree.ts`), item
  *   counts (`items.ts`), `rng` (`rng.ts`), tokens (`tokens.ts`),
  *   `percentiles` (`stats.ts`), `forceGc` (`gc.ts`).
@@ -67,6 +68,7 @@ export {
 export { SseClient, type SseClientOptions, type SseMessage } from "./sse.ts";
 export { settledTree, tree } from "./state_tree.ts";
 export { makeTestCa, type TestTls } from "./tls.ts";
+export { storedUnit } from "./state_kv.ts";
 export { openWorldStream } from "./world.ts";
 export { percentiles } from "./stats.ts";
 export { bearer, TEST_SECRET, tokenFor } from "./tokens.ts";

@@ -96,6 +96,25 @@ export function evaluateTargets(figures: Figure[]): TargetResult[] {
       ? ""
       : `${Math.round(iso / shared * 100) / 100}× shared`,
   });
+  if (f("backends.nats.cluster.committed")) {
+    lower(
+      "STATE_BACKEND=nats: ≥ 300 committed actions/s, one shared world, 3 nodes R3",
+      "backends.nats.cluster.committed",
+      300,
+      "actions/s",
+    );
+  }
+  for (const topology of ["single", "cluster"]) {
+    const files = f(`backends.files.${topology}.actor`)?.summary?.p99;
+    const nats = f(`backends.nats.${topology}.actor`)?.summary?.p99;
+    if (files === undefined || nats === undefined) continue;
+    out.push({
+      target: `STATE_BACKEND=nats: actor world_update p99 ≤ 2× files (${topology})`,
+      measured: `p99 ${nats} ms vs files ${files} ms (backends.*.${topology}.actor)`,
+      met: nats <= 2 * files,
+      by: `${Math.round(nats / files * 100) / 100}× files`,
+    });
+  }
   return out;
 }
 

@@ -10,9 +10,10 @@
  *   deno task bench --quick    # under 60 s, fewer samples and steps
  *   deno task bench --only=floor,actor --profile
  *   deno task bench --only=intent   # typed vs model-mapped commands, both providers' formats
+ *   deno task bench --only=backends # STATE_BACKEND files vs nats, one nats-server and 3 nodes R3
  *   deno task bench --report=tests/bench/results/<run>/results.json   # re-render
  *
- * Groups: floor, actor, rate, throughput, connections, intent, profile (full
+ * Groups: floor, actor, rate, throughput, connections, intent, backends, profile (full
  * runs profile the actor path; `--quick` skips it unless `--profile` is given).
  *
  * This process re-executes itself once through `bash` to raise its own
@@ -30,6 +31,7 @@ import { type Ctx, ISOLATED, runActor, runConnections, SHARED } from "./scenario
 import { runEventRate, runThroughput } from "./scenarios_load.ts";
 import { runFloors } from "./scenarios_floor.ts";
 import { runIntent } from "./scenarios_intent.ts";
+import { runBackends } from "./scenarios_backends.ts";
 import { latencyChart } from "./svg.ts";
 
 const args = new Set(Deno.args.filter((a) => !a.startsWith("--only=")));
@@ -58,6 +60,7 @@ const PLAN = quick
     throughputStepMs: 1200,
     sharedWithStreams: false,
     intentSamples: 20,
+    backends: { players: 50, throughputMs: 3000, actorSamples: 40, actorGapMs: 5 },
     profileMs: 3000,
   }
   : {
@@ -77,6 +80,7 @@ const PLAN = quick
     throughputStepMs: 4000,
     sharedWithStreams: true,
     intentSamples: 100,
+    backends: { players: 50, throughputMs: 8000, actorSamples: 200, actorGapMs: 10 },
     profileMs: 15_000,
   };
 
@@ -234,6 +238,14 @@ async function main(): Promise<void> {
     });
     await attempt("intent", async () => {
       figures.push(...await runIntent({ serverAt, natsPid, signer, say }, PLAN.intentSamples));
+    });
+    await attempt("backends", async () => {
+      figures.push(
+        ...await runBackends(
+          { natsUrl: nats.url, natsPid, serverAt, signer, say },
+          PLAN.backends,
+        ),
+      );
     });
     await attempt("profile", async () => {
       profile = await runProfile({

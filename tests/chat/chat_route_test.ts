@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { applyWorldUpdate } from "../../shared/apply.ts";
 import type { InteractRequest } from "../../shared/schema.ts";
-import { KB_INTERACT, KB_QUEUE } from "../../shared/subjects.ts";
+import { KB_INTERACT_ANY, KB_QUEUE } from "../../shared/subjects.ts";
 import { eventually, GLADE, settledTree, setup, startKb, tree } from "../_helpers/mod.ts";
 
 const { shared: GLADE_SHARED, solo: GLADE_SOLO } = GLADE;
@@ -153,7 +153,7 @@ Deno.test("chat: a second action with the X-Request-Id of one still waiting for 
   let release!: () => void;
   const gate = new Promise<void>((r) => release = r);
   let arrived = 0;
-  const gateSub = other.bus.subscribe(KB_INTERACT, {
+  const gateSub = other.bus.subscribe(KB_INTERACT_ANY, {
     queue: KB_QUEUE,
     callback: async (msg) => {
       arrived++;

@@ -12,7 +12,7 @@ import { RemoteKb } from "../../chat/remote_kb.ts";
 import { type Bus, type BusMessage, NatsBus } from "../../shared/bus/mod.ts";
 import { ManualClock } from "../../shared/clock.ts";
 import { AppError } from "../../shared/errors.ts";
-import { KB_INTERACT, KB_QUEUE } from "../../shared/subjects.ts";
+import { KB_INTERACT_ANY, KB_QUEUE } from "../../shared/subjects.ts";
 import { eventually, natsServer, startKb } from "../_helpers/mod.ts";
 
 const EXP = "wylding-woods";
@@ -52,7 +52,7 @@ function spy(bus: Bus) {
     }
   };
   const subs = [
-    bus.subscribe(KB_INTERACT, { callback: () => seen.requests++ }),
+    bus.subscribe(KB_INTERACT_ANY, { callback: () => seen.requests++ }),
     bus.subscribe("_INBOX.>", { callback: (m) => isReply(m) && seen.replies++ }),
   ];
   return { seen, stop: () => subs.forEach((s) => s.unsubscribe()) };
@@ -101,7 +101,7 @@ Deno.test("kb client: a timed-out request the in-process KB is running gets that
     // delivered it here), while the bus answer never comes.
     const req = { request_id: "mine-1", user_id: "bea", experience: EXP, message: "go north" };
     const running = c.kbA.interact(req);
-    const blackHole = c.busA.subscribe(KB_INTERACT, { queue: KB_QUEUE, callback: () => {} });
+    const blackHole = c.busA.subscribe(KB_INTERACT_ANY, { queue: KB_QUEUE, callback: () => {} });
     const client = new KbClient({ bus: c.busA, fallback: c.kbA, kbTimeoutMs: 50 });
     const reply = await client.interact(req);
     blackHole.unsubscribe();
@@ -167,7 +167,7 @@ Deno.test("kb client (ROLE=chat): RemoteKb behind the bus: 504 for a request tha
     // KB_URL points nowhere reachable: were the request retried there, the answer would be 503.
     const withUrl = new RemoteKb({ bus, kbUrl: "http://127.0.0.1:1", timeoutMs: 300 });
     eq(withUrl.hasRequest({ request_id: "x", user_id: "u", experience: EXP, message: "m" }), false);
-    const blackHole = bus.subscribe(KB_INTERACT, { queue: KB_QUEUE, callback: () => {} });
+    const blackHole = bus.subscribe(KB_INTERACT_ANY, { queue: KB_QUEUE, callback: () => {} });
     await bus.flush();
     const client = new KbClient({ bus, fallback: withUrl, kbTimeoutMs: 50 });
     const req = { request_id: "lost-1", user_id: "dan", experience: EXP, message: "look" };

@@ -70,6 +70,8 @@ export interface Delivered {
   versions: number[];
   ids: string[];
   resyncs: string[];
+  /** The events' own ids (`data.id`), when recorded: one event per version across observers. */
+  eventIds?: string[];
 }
 
 /**
@@ -82,8 +84,9 @@ export async function replayUntil(
   lastEventId: string,
   untilVersion: number,
   timeoutMs = 30_000,
+  experience = EXP,
 ): Promise<Delivered> {
-  const stream = await openWorld(url, user, lastEventId);
+  const stream = await openWorldStream(url, user, experience, { lastEventId });
   const out: Delivered = { versions: [], ids: [], resyncs: [] };
   const deadline = performance.now() + timeoutMs;
   try {
@@ -152,4 +155,55 @@ export function assertContiguous(d: Delivered, from: number, to: number, what: s
     `${what}: ${d.versions.length} delivered of ${want.length} committed`,
   );
   assert.deepEqual(d.versions, want, `${what}: in order`);
+}
+
+/**
+ * A player who watches the shared world and drops and reopens the stream
+ * every few hundred ms with `Last-Event-ID`, as a phone on a bad network
+ * would; `finish` then reads on until the last committed version.
+ */
+export function flakyObserver(user: string, url: () => string, experience = EXP) {
+  const got: Delivered = { versions: [], ids: [], resyncs: [], eventIds: [] };
+  let lastId: string | undefined;
+  let stopping = false;
+  /** Reads one connection until `deadline` or `untilVersion`. */
+  const session = async (deadline: number, untilVersion = Infinity) => {
+    let stream: SseClient;
+    try {
+      stream = await openWorldStream(url(), user, experience, { lastEventId: lastId });
+    } catch {
+      await delay(50); // refused while the cluster elects: the phone tries again soon
+      return;
+    }
+    try {
+      while (performance.now() < deadline && (got.versions.at(-1) ?? 0) < untilVersion) {
+        const e = await stream.next(Math.max(1, deadline - performance.now())).catch(() =>
+          undefined
+        );
+        if (!e) return; // ended (a slow-consumer resync, a cut) or timed out: reconnect
+        if (e.event === "resync") got.resyncs.push(e.data.reason);
+        if (e.event !== "world_update") continue;
+        lastId = e.id!;
+        got.versions.push(e.data.version);
+        got.ids.push(e.id!);
+        got.eventIds?.push(e.data.id);
+      }
+    } finally {
+      await stream.close();
+    }
+  };
+  const flaky = (async () => {
+    while (!stopping) await session(performance.now() + 200 + Math.random() * 400);
+  })();
+  return {
+    got,
+    async finish(untilVersion: number) {
+      stopping = true;
+      await flaky;
+      const deadline = performance.now() + 30_000;
+      while (performance.now() < deadline && (got.versions.at(-1) ?? 0) < untilVersion) {
+        await session(deadline, untilVersion);
+      }
+    },
+  };
 }

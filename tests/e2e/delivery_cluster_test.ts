@@ -5,65 +5,14 @@
  * reconnecting with `Last-Event-ID`, loses nothing and repeats nothing.
  */
 import assert from "node:assert/strict";
-import { delay, eventually, natsCluster, spawnServer, type SseClient } from "../_helpers/mod.ts";
+import { delay, eventually, natsCluster, spawnServer } from "../_helpers/mod.ts";
 import {
   assertContiguous,
   committedVersion,
-  type Delivered,
-  openWorld,
+  flakyObserver,
   replayUntil,
   startLoad,
 } from "./_delivery.ts";
-
-/**
- * A player who watches the shared world and drops and reopens the stream
- * every few hundred ms with `Last-Event-ID`, as a phone on a bad network
- * would; `finish` then reads on until the last committed version.
- */
-function flakyObserver(user: string, url: () => string) {
-  const got: Delivered = { versions: [], ids: [], resyncs: [] };
-  let lastId: string | undefined;
-  let stopping = false;
-  /** Reads one connection until `deadline` or `untilVersion`. */
-  const session = async (deadline: number, untilVersion = Infinity) => {
-    let stream: SseClient;
-    try {
-      stream = await openWorld(url(), user, lastId);
-    } catch {
-      await delay(50); // refused while the cluster elects: the phone tries again soon
-      return;
-    }
-    try {
-      while (performance.now() < deadline && (got.versions.at(-1) ?? 0) < untilVersion) {
-        const e = await stream.next(Math.max(1, deadline - performance.now())).catch(() =>
-          undefined
-        );
-        if (!e) return; // ended (a slow-consumer resync, a cut) or timed out: reconnect
-        if (e.event === "resync") got.resyncs.push(e.data.reason);
-        if (e.event !== "world_update") continue;
-        lastId = e.id!;
-        got.versions.push(e.data.version);
-        got.ids.push(e.id!);
-      }
-    } finally {
-      await stream.close();
-    }
-  };
-  const flaky = (async () => {
-    while (!stopping) await session(performance.now() + 200 + Math.random() * 400);
-  })();
-  return {
-    got,
-    async finish(untilVersion: number) {
-      stopping = true;
-      await flaky;
-      const deadline = performance.now() + 30_000;
-      while (performance.now() < deadline && (got.versions.at(-1) ?? 0) < untilVersion) {
-        await session(deadline, untilVersion);
-      }
-    },
-  };
-}
 
 Deno.test("delivery on a 3-node cluster: the world stream has 3 replicas; SIGKILL of its leader mid-play loses and repeats nothing", async () => {
   const cluster = await natsCluster();
