@@ -2,138 +2,44 @@
  * The KB service: resolves an action against an experience, commits it,
  * publishes its event and replies. Also answers `kb.interact` on the bus.
  *
+ * Over 400 lines on purpose: `Kb` is the module's facade, the one object
+ * main.ts, the routes and chat's `KbService` talk to. Each method delegates
+ * to the module that does the work (`responder.ts` on the bus,
+ * `commit_action.ts` for a commit, `replies.ts`, `play.ts`, `state/`,
+ * `world_leases.ts`); what remains is wiring and the doc comments of a
+ * public API.
+ *
  * @module
  */
-import { z } from "zod";
-import { RESERVED_SEGMENTS } from "../shared/apply.ts";
-import type { Clock } from "../shared/clock.ts";
+import type { KbOptions } from "./kb_options.ts";
+export type { KbOptions } from "./kb_options.ts";
 import { LruMap } from "../shared/lru.ts";
 import { metrics } from "../shared/metrics.ts";
 import { TokenBucket } from "../shared/rate_limit.ts";
-import {
-  type Bus,
-  type BusMessage,
-  type BusSubscription,
-  type EventHistory,
-  worldUpdatesStream,
-} from "../shared/bus/mod.ts";
+import { type Bus, type EventHistory, worldUpdatesStream } from "../shared/bus/mod.ts";
 import { AppError } from "../shared/errors.ts";
-import { newEventId, newRequestId } from "../shared/ids.ts";
 import { log } from "../shared/log.ts";
 import type { KbService } from "../shared/kb_service.ts";
 import {
-  conversationOnly,
   describeIssues,
-  type IntentContext,
   type InteractReply,
   type InteractRequest,
-  InteractRequestSchema,
   isMessageTooLarge,
   MESSAGE_TOO_LARGE,
-  type Outcome,
   type WorldSnapshot,
 } from "../shared/schema.ts";
-import {
-  KB_EXPERIENCES,
-  KB_INTERACT,
-  KB_INTERACT_ANY,
-  KB_LOCATE,
-  KB_QUEUE,
-  kbInteractSubject,
-} from "../shared/subjects.ts";
-import type { LocateReply, PlayerPlace } from "../shared/presence_schema.ts";
+import type { PlayerPlace } from "../shared/presence_schema.ts";
+import { KbResponder } from "./responder.ts";
+import { commitAction } from "./commit_action.ts";
+import { checkUserId, errorReply, KbRequestSchema, requestKey, toReplyError } from "./replies.ts";
 import { type LeaseConflict, WorldLeases } from "./world_leases.ts";
 import { Catalog, type ExperienceInfo } from "./catalog.ts";
 import type { Experience } from "./content.ts";
 import { EventPublisher, type EventPublisherStats } from "./event_publisher.ts";
-import { worldUpdate } from "./events.ts";
-import { thirdPersonLine } from "./third_person.ts";
 import { PresenceView } from "./presence_view.ts";
-import { type ActionPlan, describeFor, planAction, planReset, snapshotView } from "./play.ts";
-import {
-  KvStore,
-  type OutboxLimits,
-  type StateBackend,
-  stateIdentity,
-  StateStore,
-  type Unit,
-} from "./state/mod.ts";
+import { describeFor, planAction, planReset, snapshotView } from "./play.ts";
+import { KvStore, type StateBackend, stateIdentity, StateStore } from "./state/mod.ts";
 import type { KvBucket, KvBucketSpec } from "../shared/bus/mod.ts";
-
-/** Options of {@linkcode Kb.create}. */
-export interface KbOptions {
-  bus: Bus;
-  /** `KB_DATA_DIR`: holds `experiences/<id>/`. */
-  dataDir: string;
-  /** `STATE_DIR`: live state (the `files` backend; identity files of either). */
-  stateDir: string;
-  /**
-   * `STATE_BACKEND`: `files` (default: JSON files under flock in `stateDir`)
-   * or `nats` (a JetStream KV bucket, `WORLD_REPLICAS` replicas; needs a NATS bus).
-   */
-  stateBackend?: "files" | "nats";
-  /**
-   * `files` backend on a NATS bus: claim each world with a lease so that a
-   * KB with another `STATE_DIR` never acts on it (`world_leases.ts`).
-   * main.ts turns it on; default off (tests that run a second KB on purpose).
-   */
-  leases?: boolean;
-  /** How long JetStream may take to acknowledge an event before its unit pauses and retries (ms); default 5 s. */
-  ackTimeoutMs?: number;
-  /** Bounds of each unit's outbox of unacknowledged events (default 1,000 events, 1 MiB). */
-  outboxLimits?: OutboxLimits;
-  /**
-   * The world stream the events go to (`WORLD_RETENTION`, `WORLD_REPLICAS`):
-   * created or updated at start by whichever role starts first, and again
-   * when a publish finds it missing. Default: 1 h, `"auto"` replicas.
-   */
-  worldStream?: { retentionMs: number; replicas?: number | "auto" };
-  /** Replies remembered per request id for retries; default 10,000. */
-  dedupeSize?: number;
-  /**
-   * Actions per second one world (a shared experience, or one player's
-   * isolated world) accepts, and the burst; past it 429 `world_busy` with no
-   * state change. Bounds the world-update fan-out. Default 1000/s, burst 2000.
-   */
-  worldUpdateRate?: { rate: number; burst: number };
-  /** Time of the world-update buckets and the catalog's listing TTL (tests: a `ManualClock`). */
-  clock?: Clock;
-  /** `PRESENCE_GRACE` (ms): how long a silent chat process's players stay in `present` (default 10 s). */
-  presenceGraceMs?: number;
-}
-
-/** Request shape accepted on the bus and by `interact`: the experience id is checked against the catalog, not by length. */
-const RequestSchema = InteractRequestSchema.extend({ experience: z.string() });
-
-function errorReply(
-  requestId: string,
-  code: string,
-  message: string,
-  status: number,
-): InteractReply {
-  return { ok: false, request_id: requestId, error: { code, message, status } };
-}
-
-function toReplyError(requestId: string, e: unknown): InteractReply {
-  // 503: the state store is unreachable, a condition with its own code, not a bug.
-  if (e instanceof AppError && (e.status < 500 || e.status === 503)) {
-    return errorReply(requestId, e.code, e.message, e.status);
-  }
-  log("error", "interact failed", {
-    request_id: requestId,
-    error: String(e),
-    stack: (e as Error)?.stack,
-  });
-  return errorReply(requestId, "internal", "the KB could not complete the action", 500);
-}
-
-/**
- * Identity of a request for retries: the same id with another message (a
- * client that reuses its `X-Request-Id`) is another action, not a retry.
- */
-function requestKey(r: Pick<InteractRequest, "user_id" | "experience" | "request_id" | "message">) {
-  return JSON.stringify([r.user_id, r.experience, r.request_id, r.message]);
-}
 
 /**
  * The KB.
@@ -155,12 +61,9 @@ export class Kb implements KbService {
   /** Replies by request (see `requestKey`), for retries. */
   readonly #recent: LruMap<string, Promise<InteractReply>>;
   readonly #inflight = new Set<Promise<unknown>>();
-  #sub: BusSubscription | undefined;
-  #listSub: BusSubscription | undefined;
-  #locateSub: BusSubscription | undefined;
   #leases: WorldLeases | undefined;
-  /** Per-world request subscriptions of a KB with leases (the worlds it holds). */
-  readonly #worldSubs = new Map<string, BusSubscription>();
+  /** Answers on the bus (`startResponder`). */
+  #responder: KbResponder | undefined;
   readonly #stateBackend: "files" | "nats";
   #swept: Promise<number> = Promise.resolve(0);
   readonly #history: EventHistory | undefined;
@@ -241,7 +144,7 @@ export class Kb implements KbService {
         openBucket: (name) => bus.kv!({ name, singleKey: true, replicas }),
         identity: await stateIdentity(opts.stateDir),
         experiences: () => catalog.list().map((e) => e.id),
-        onChange: (experience, held) => kb.#worldSubscription(experience, held),
+        onChange: (experience, held) => kb.#responder?.world(experience, held),
         clock: opts.clock,
       });
       await kb.#leases.start();
@@ -324,7 +227,7 @@ export class Kb implements KbService {
    * ```
    */
   interact(req: InteractRequest): Promise<InteractReply> {
-    const parsed = RequestSchema.safeParse(req);
+    const parsed = KbRequestSchema.safeParse(req);
     if (!parsed.success) {
       const fallbackId = typeof req?.request_id === "string" ? req.request_id : "";
       const tooLarge = isMessageTooLarge(parsed.error);
@@ -421,29 +324,6 @@ export class Kb implements KbService {
     };
   }
 
-  /** Starts or stops answering one world's requests (a KB with leases, as they change). */
-  #worldSubscription(experience: string, held: boolean): void {
-    if (!this.#sub) return; // not answering yet: startResponder subscribes what is held
-    const current = this.#worldSubs.get(experience);
-    if (held && !current) {
-      this.#worldSubs.set(experience, this.#subscribeInteract(kbInteractSubject(experience)));
-    } else if (!held && current) {
-      current.unsubscribe();
-      this.#worldSubs.delete(experience);
-    }
-  }
-
-  #subscribeInteract(subject: string): BusSubscription {
-    return this.#bus.subscribe(subject, {
-      queue: KB_QUEUE,
-      callback: (msg) => {
-        const p = this.#respond(msg);
-        this.#inflight.add(p);
-        p.finally(() => this.#inflight.delete(p));
-      },
-    });
-  }
-
   async #run(r: InteractRequest): Promise<InteractReply> {
     const exp = await this.#experience(r.experience);
     checkUserId(r.user_id);
@@ -452,74 +332,13 @@ export class Kb implements KbService {
       metrics.rateLimited.inc({ limit: "world_updates" });
       throw new AppError("world_busy", "this world is changing too fast; retry shortly", 429);
     }
-    return this.#commit(
+    return commitAction(
+      this.#store,
       exp,
       unit,
       r,
       (state) => planAction(exp, state, r.user_id, r.message, Date.now()),
     );
-  }
-
-  /** Commits a plan through the store with its event in the same commit, and replies. */
-  async #commit(
-    exp: Experience,
-    unit: Unit,
-    r: Pick<InteractRequest, "request_id" | "user_id">,
-    plan: (
-      state: { world: Record<string, unknown> | null; player: Record<string, unknown> | null },
-    ) => ActionPlan,
-  ): Promise<InteractReply> {
-    const model = exp.config.state.model;
-    // What the player can see, for chat's intent step (the plan may run twice: the last counts).
-    let context: IntentContext | undefined;
-    let actor = r.user_id;
-    const planned = (state: Parameters<typeof plan>[0]) => {
-      const p = plan(state);
-      context = p.intent;
-      const name = p.base.player.name;
-      actor = typeof name === "string" && name ? name : r.user_id;
-      return p;
-    };
-    const commit = await this.#store.transact<Outcome>(unit, r.user_id, planned, {
-      // Part of the commit: the store writes it into the unit's outbox, and the
-      // publisher sends it (in version order) once the commit is durable.
-      event: (c) =>
-        worldUpdate({
-          id: newEventId(),
-          experience: exp.id,
-          userId: r.user_id,
-          model,
-          requestId: r.request_id,
-          version: c.version,
-          timestamp: c.timestamp,
-          world: c.world,
-          player: c.player,
-          // What other players read in their story; a conversation-only event shows nothing.
-          thirdPerson: conversationOnly({ changes: { world: c.world, player: c.player } })
-            ? undefined
-            : thirdPersonLine(c.result, actor),
-        }),
-    });
-    const event = commit.event;
-    metrics.kbActions.inc({ kind: commit.result.kind });
-    log("info", "kb action", {
-      request_id: r.request_id,
-      experience: exp.id,
-      kind: commit.result.kind,
-      changed: commit.changed,
-      version: event?.version,
-      event_id: event?.id,
-    });
-    const events = event ? [event] : [];
-    return {
-      ok: true,
-      request_id: r.request_id,
-      experience: exp.id,
-      outcome: { ...commit.result, changed: commit.changed },
-      event_ids: events.map((e) => e.id),
-      events,
-      ...(context ? { context } : {}),
-    };
   }
 
   /**
@@ -559,12 +378,10 @@ export class Kb implements KbService {
       const userId = model === "isolated" ? req.user! : req.actor;
       checkUserId(userId);
       const unit = await this.#store.unit(exp.id, model, userId);
-      return await this.#commit(
-        exp,
-        unit,
-        { request_id: req.request_id, user_id: userId },
-        (state) => planReset(exp, state, userId),
-      );
+      return await commitAction(this.#store, exp, unit, {
+        request_id: req.request_id,
+        user_id: userId,
+      }, (state) => planReset(exp, state, userId));
     } catch (e) {
       return toReplyError(req.request_id, e);
     }
@@ -669,58 +486,20 @@ export class Kb implements KbService {
    * ```
    */
   startResponder(): void {
-    if (this.#sub) return;
-    // `kb.interact` itself: senders that do not name the world in the subject.
-    this.#sub = this.#subscribeInteract(KB_INTERACT);
-    if (!this.#leases) {
-      this.#worldSubs.set("*", this.#subscribeInteract(KB_INTERACT_ANY));
-    } else {
-      for (const e of this.#catalog.list()) {
-        if (this.#leases.holds(e.id)) this.#worldSubscription(e.id, true);
-      }
-    }
-    this.#listSub = this.#bus.subscribe(KB_EXPERIENCES, {
-      queue: KB_QUEUE,
-      callback: (msg) => {
-        this.refresh()
-          .catch((e) => log("warn", "experience refresh failed", { error: String(e) }))
-          .then(() => msg.respond(JSON.stringify({ experiences: this.experiences() })));
+    const leases = this.#leases;
+    this.#responder ??= new KbResponder({
+      bus: this.#bus,
+      interact: (req) => this.interact(req),
+      refresh: () => this.refresh(),
+      experiences: () => this.experiences(),
+      locate: (userId, experience) => this.locate(userId, experience),
+      holds: leases && ((experience) => leases.holds(experience)),
+      track: (p) => {
+        this.#inflight.add(p);
+        p.finally(() => this.#inflight.delete(p));
       },
     });
-    this.#locateSub = this.#bus.subscribe(KB_LOCATE, {
-      queue: KB_QUEUE,
-      callback: (msg) => {
-        const answer = async (): Promise<LocateReply> => {
-          const raw = msg.json<{ user_id?: unknown; experience?: unknown }>();
-          if (typeof raw?.user_id !== "string" || typeof raw.experience !== "string") {
-            return { ok: false, error: { code: "bad_request", message: "user_id, experience" } };
-          }
-          const place = await this.locate(raw.user_id, raw.experience);
-          return place
-            ? { ok: true, ...place }
-            : { ok: false, error: { code: "not_found", message: "no such player or experience" } };
-        };
-        answer()
-          .catch((e): LocateReply => ({
-            ok: false,
-            error: { code: "internal", message: String(e) },
-          }))
-          .then((r) => msg.respond(JSON.stringify(r)));
-      },
-    });
-  }
-
-  async #respond(msg: BusMessage): Promise<void> {
-    let reply: InteractReply;
-    try {
-      const raw = msg.json<Record<string, unknown>>();
-      if (typeof raw !== "object" || raw === null) throw new Error("not an object");
-      if (raw.request_id === undefined) raw.request_id = msg.requestId ?? newRequestId();
-      reply = await this.interact(raw as InteractRequest);
-    } catch {
-      reply = errorReply(msg.requestId ?? "", "bad_request", "request is not a JSON object", 400);
-    }
-    msg.respond(JSON.stringify(reply), { requestId: reply.request_id || msg.requestId });
+    this.#responder.start();
   }
 
   /**
@@ -732,12 +511,7 @@ export class Kb implements KbService {
    * ```
    */
   async close(): Promise<void> {
-    this.#sub?.unsubscribe();
-    this.#listSub?.unsubscribe();
-    this.#locateSub?.unsubscribe();
-    for (const sub of this.#worldSubs.values()) sub.unsubscribe();
-    this.#worldSubs.clear();
-    this.#sub = this.#listSub = this.#locateSub = undefined;
+    this.#responder?.stop();
     this.#presence.close();
     await this.#leases?.close();
     await this.#swept;
@@ -745,12 +519,5 @@ export class Kb implements KbService {
     // Unacknowledged events stay in their outboxes; the next process sends them.
     await this.#publisher.close();
     await this.#store.close();
-  }
-}
-
-/** A user id that would be a forbidden state path segment cannot play (it would fail at commit). */
-function checkUserId(userId: string): void {
-  if (RESERVED_SEGMENTS.has(userId)) {
-    throw new AppError("reserved_user_id", `the user id '${userId}' is reserved`, 400);
   }
 }
