@@ -28,7 +28,9 @@
  * (an LRU of `openUnits`; a unit inside a critical section is never
  * evicted), so a warm commit opens only its temp files. This file owns when
  * each step runs and under which lock; the steps themselves are in the files
- * named above.
+ * named above. It is over 400 lines on purpose: the lock order, the queue
+ * and the recovery of one unit are one piece of reasoning, easier to check
+ * for races read together than spread over files.
  *
  * @module
  */
