@@ -75,7 +75,15 @@ export const jsonErrorHandler: ErrorHandler = (err, c) => {
     appErr = new AppError(code, err.message || "bad request", status);
   } else {
     appErr = toAppError(err);
-    if (appErr.status >= 500) {
+    if (err instanceof AppError && appErr.status >= 500) {
+      // A failure the code named (the KB unreachable, NATS down): its code says it all.
+      log("warn", "request failed", {
+        request_id: (c as Context).get("requestId"),
+        code: appErr.code,
+        status: appErr.status,
+        error: appErr.message,
+      });
+    } else if (appErr.status >= 500) {
       log("error", "unhandled error", {
         request_id: (c as Context).get("requestId"),
         error: String(err),
