@@ -252,6 +252,7 @@ export async function buildProcess(
         maxStreamsPerUser: settings.MAX_STREAMS_PER_USER,
         maxStreams: settings.MAX_STREAMS,
         presenceGraceMs: settings.PRESENCE_GRACE,
+        presenceWideMax: settings.PRESENCE_WIDE_MAX,
         say: { rate: settings.SAY_RATE, burst: settings.SAY_BURST },
         clock: opts.clock,
         ...opts.chat,

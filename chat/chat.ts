@@ -67,6 +67,8 @@ export interface ChatOptions {
   maxStreams?: number;
   /** `PRESENCE_GRACE` (ms): how long a player stays present after their last stream closed (default 10 s). */
   presenceGraceMs?: number;
+  /** `PRESENCE_WIDE_MAX`: present players past which presence events stay at their location (default 200). */
+  presenceWideMax?: number;
   /** `SAY_RATE`/`SAY_BURST`: speech lines per second per user and the burst (default 1 and 5). */
   say?: { rate: number; burst: number };
   /** Time of presence (grace, heartbeats) and of the speech bucket (tests pass a `ManualClock`). */
@@ -152,6 +154,7 @@ export class Chat {
       hub,
       kb,
       graceMs: opts.presenceGraceMs ?? 10_000,
+      wideMax: opts.presenceWideMax,
       clock: opts.clock,
     });
     const routes = chatRoutes({

@@ -70,6 +70,16 @@ export interface PresenceOptions {
   kb: Pick<KbService, "locate">;
   /** `PRESENCE_GRACE` (ms). */
   graceMs: number;
+  /**
+   * `PRESENCE_WIDE_MAX` (default 200): while more players than this are
+   * present in an experience, a presence change reaches only the streams
+   * of players at its location (none but the player's own where that
+   * location is crowded past it too), and a new stream gets at most this
+   * many of its location's roster. Every player learning of every other is
+   * quadratic: 10,000 players arriving would be 10^8 frames. The snapshot's
+   * `present` still lists everyone.
+   */
+  wideMax?: number;
   clock?: Clock;
   /** Tells this process's beats apart (default: a random id). */
   processId?: string;
@@ -151,7 +161,7 @@ export class PresenceService {
       if (!user.located) this.#locate(exp, user);
     }
     user.members.add(member);
-    for (const p of exp.roster.present()) member.sendEphemeral(presenceFrame(p));
+    for (const p of this.#rosterFor(exp, user)) member.sendEphemeral(presenceFrame(p));
     this.#schedule();
     const joined = user;
     let left = false;
@@ -371,7 +381,22 @@ export class PresenceService {
   /** Tells this process's streams of a roster change (arrived, moved, left). */
   #announce(exp: ExperienceEntry, change: Presence): void {
     const frame = presenceFrame(change);
-    for (const user of exp.locals.values()) for (const m of user.members) m.sendEphemeral(frame);
+    const max = this.#opts.wideMax ?? 200;
+    const wide = exp.roster.size <= max;
+    // Past the limit: only the change's location hears, and only while it is not crowded too.
+    const local = !wide && exp.roster.presentAt(change.location, max + 1).length <= max;
+    for (const user of exp.locals.values()) {
+      const hears = wide || user.userId === change.user_id ||
+        (local && user.location === change.location);
+      if (hears) { for (const m of user.members) m.sendEphemeral(frame); }
+    }
+  }
+
+  /** The roster a new stream gets: everyone, or past `wideMax` its location's first `wideMax`. */
+  #rosterFor(exp: ExperienceEntry, user: LocalUser): Presence[] {
+    const max = this.#opts.wideMax ?? 200;
+    if (exp.roster.size <= max) return exp.roster.present();
+    return user.location === undefined ? [] : exp.roster.presentAt(user.location, max);
   }
 
   #onTalk(experience: string, message: TalkMessage): void {

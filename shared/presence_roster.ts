@@ -73,6 +73,22 @@ export class Roster {
     return out;
   }
 
+  /**
+   * Up to `limit` of those present at `location` (stops looking once it has
+   * them: a crowded place costs `limit` steps, not the whole roster).
+   */
+  presentAt(location: string, limit: number): Presence[] {
+    const out: Presence[] = [];
+    if (limit <= 0) return out;
+    for (const [userId, entries] of this.#users) {
+      const seen = newest(entries);
+      if (seen?.location !== location) continue;
+      out.push({ user_id: userId, name: seen.name, location, state: "here" });
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
   /** Forgets everyone. */
   clear(): void {
     this.#users.clear();

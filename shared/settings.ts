@@ -118,6 +118,8 @@ const SettingsSchema = z.object({
   WORLD_GAP_WAIT: duration("5s", { timer: true }),
   /** How long a player stays listed after their last world stream closed (a reconnect does not flicker). */
   PRESENCE_GRACE: duration("10s", { positive: true, timer: true }),
+  /** Present players past which presence events only reach the players at the same location. */
+  PRESENCE_WIDE_MAX: z.coerce.number().int().min(0).default(200),
   /** `say`/`emote` lines per second per user, and the burst. */
   SAY_RATE: z.coerce.number().min(0).default(1),
   SAY_BURST: z.coerce.number().min(1).default(5),

@@ -8,6 +8,15 @@
  */
 import { getText } from "./gaia_client.ts";
 import { clockOffsetMs, type MemoryReading } from "./mem_hook.ts";
+import { IDENTITY_FILE } from "../../kb/state/identity.ts";
+
+/**
+ * One `STATE_DIR` identity for every server of a run: they are one host
+ * restarted with fresh state, one after another on the run's nats-server.
+ * With a new identity each, a server would find the world leases of the
+ * one before it (15 s) and refuse its worlds (409 `world_held_elsewhere`).
+ */
+const RUN_STATE_IDENTITY = crypto.randomUUID();
 
 /** Repository root (tests/bench/../..). */
 export const ROOT = new URL("../../", import.meta.url).pathname;
@@ -95,6 +104,8 @@ export interface ServerOptions {
  * (`env` overrides any of it); resolves once `/health` answers.
  */
 export async function startServer(o: ServerOptions): Promise<Child> {
+  await Deno.mkdir(o.stateDir, { recursive: true });
+  await Deno.writeTextFile(`${o.stateDir}/${IDENTITY_FILE}`, `${RUN_STATE_IDENTITY}\n`);
   const env = {
     DEV: "1",
     ROLE: "all",

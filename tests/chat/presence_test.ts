@@ -180,3 +180,39 @@ Deno.test("presence: hostile user ids, two shared experiences: each stream hears
   }
   for (const s of streams.values()) await s.close();
 });
+
+Deno.test("presence: past PRESENCE_WIDE_MAX present players, changes stay at their location; the snapshot still lists everyone", async () => {
+  await using h = await setup({
+    content: "glade",
+    clock: new ManualClock(1_000_000),
+    env: { PRESENCE_WIDE_MAX: "2" },
+  });
+  const ada = await h.world("ada", X);
+  const bryn = await h.world("bryn", X);
+  await eventually(() => presence(ada).includes("bryn@glade:here"), {
+    what: () => `two players: the whole experience hears (${presence(ada)})`,
+  });
+  await move(h, "cleo", "north");
+  const cleo = await h.world("cleo", X); // the third: past the limit
+  await eventually(() => presence(cleo).includes("cleo@store:here"), {
+    what: () => `cleo's own stream: ${presence(cleo)}`,
+  });
+  await move(h, "dara", "north");
+  const dara = await h.world("dara", X);
+  await eventually(() => presence(cleo).includes("dara@store:here"), {
+    what: () => `cleo hears dara arrive where she stands: ${presence(cleo)}`,
+  });
+  await delay(200); // a stray frame to the glade would be on its way by now
+  assert.ok(
+    !presence(ada).some((p) => p.startsWith("cleo@") || p.startsWith("dara@")),
+    `ada, in the glade, hears nothing of the store: ${presence(ada)}`,
+  );
+  assert.ok(
+    !presence(dara).some((p) => p.startsWith("ada@") || p.startsWith("bryn@")),
+    `dara's roster is her location's: ${presence(dara)}`,
+  );
+  const present = ((await h.state("ada", X)).present as { user_id: string }[])
+    .map((u) => u.user_id).sort();
+  assert.deepEqual(present, ["ada", "bryn", "cleo", "dara"]);
+  await Promise.all([ada.close(), bryn.close(), cleo.close(), dara.close()]);
+});

@@ -63,3 +63,16 @@ Deno.test("speech: every form, quotes, control characters and the limits", () =>
   );
   assert.equal(speechProblem(parseSpeech(`say ${"🙂".repeat(501)}`)!), "say_too_long");
 });
+
+Deno.test("roster: presentAt gives at most limit of one location's players", () => {
+  const r = new Roster();
+  for (
+    const [u, at] of [["ada", "glade"], ["bryn", "store"], ["cleo", "glade"], ["dara", "glade"]]
+  ) {
+    r.apply(beat(u!, "p1", at!), 0);
+  }
+  assert.deepEqual(r.presentAt("glade", 10).map((p) => p.user_id), ["ada", "cleo", "dara"]);
+  assert.deepEqual(r.presentAt("glade", 2).map((p) => p.user_id), ["ada", "cleo"]);
+  assert.deepEqual(r.presentAt("store", 0), []);
+  assert.deepEqual(r.presentAt("nowhere", 5), []);
+});
