@@ -57,6 +57,7 @@ import {
 import { DEFAULT_OUTBOX_LIMITS } from "./outbox.ts";
 import { nextUnit } from "./kv_next.ts";
 import type { Unit } from "./unit.ts";
+import { UnitQueues } from "./unit_queues.ts";
 
 /** Options of {@linkcode KvStore}. */
 export interface KvStoreOptions {
@@ -101,8 +102,7 @@ export class KvStore implements StateBackend {
   readonly #buckets = new Map<string, Promise<WatchedBucket>>();
   /** What this process learnt is acknowledged, per unit key. */
   readonly #acked = new LruMap<string, number>({ max: 10_000 });
-  readonly #queues = new Map<string, Pending[]>();
-  readonly #draining = new Set<Promise<void>>();
+  readonly #queues = new UnitQueues<Pending>();
   #closed = false;
 
   constructor(opts: KvStoreOptions) {
@@ -157,12 +157,7 @@ export class KvStore implements StateBackend {
   ): Promise<Commit<T>> {
     return new Promise<Commit<T>>((resolve, reject) => {
       const item = { unit, userId, decide, event: opts.event, resolve, reject } as Pending;
-      const queue = this.#queues.get(unit.key);
-      if (queue) return void queue.push(item);
-      this.#queues.set(unit.key, [item]);
-      const drained = this.#drain(unit);
-      this.#draining.add(drained);
-      drained.finally(() => this.#draining.delete(drained));
+      this.#queues.push(unit.key, item, (queue) => this.#step(unit, queue));
     });
   }
 
@@ -213,7 +208,7 @@ export class KvStore implements StateBackend {
    * ```
    */
   async close(): Promise<void> {
-    while (this.#draining.size > 0) await Promise.allSettled([...this.#draining]);
+    await this.#queues.settled();
     this.#closed = true;
     const buckets = await Promise.allSettled([...this.#buckets.values()]);
     for (const b of buckets) if (b.status === "fulfilled") await b.value.close();
@@ -286,18 +281,15 @@ export class KvStore implements StateBackend {
     }
   }
 
-  async #drain(unit: Unit): Promise<void> {
-    const queue = this.#queues.get(unit.key)!;
-    while (queue.length > 0) {
-      const batch = queue.splice(0, this.#maxBatch);
-      try {
-        const wb = await this.#bucket(unit.dir, unit.model);
-        await this.#commitBatch(wb, batch, queue);
-      } catch (e) {
-        for (const p of batch) p.reject(e);
-      }
+  /** Commits the next batch of a unit's queue (see `UnitQueues`). */
+  async #step(unit: Unit, queue: Pending[]): Promise<void> {
+    const batch = queue.splice(0, this.#maxBatch);
+    try {
+      const wb = await this.#bucket(unit.dir, unit.model);
+      await this.#commitBatch(wb, batch, queue);
+    } catch (e) {
+      for (const p of batch) p.reject(e);
     }
-    this.#queues.delete(unit.key);
   }
 
   /**

@@ -57,6 +57,7 @@ import { AckMarks } from "./ack_marks.ts";
 import { DEFAULT_OUTBOX_LIMITS, nextOutbox } from "./outbox.ts";
 import { sweepUnits } from "./sweep.ts";
 import { type Unit, unitAt, unitFor } from "./unit.ts";
+import { UnitQueues } from "./unit_queues.ts";
 
 /** Options of {@linkcode StateStore}. */
 export interface StateStoreOptions {
@@ -97,14 +98,13 @@ const empty = (): UnitState => ({ version: 0, world: null, player: null });
  * ```
  */
 export class StateStore implements StateBackend {
-  readonly #draining = new Set<Promise<void>>();
   readonly stateDir: string;
   readonly #fsync: boolean;
   readonly #io: UnitIo;
   readonly #maxBatch: number;
   readonly #docs: UnitDocs;
   readonly #mutex = new KeyedMutex();
-  readonly #queues = new Map<string, Pending[]>();
+  readonly #queues = new UnitQueues<Pending>();
   /** Lock path -> open unit; units in a critical section are never evicted. */
   readonly #open: LruMap<string, OpenUnit>;
   readonly #sink: OutboxSink | undefined;
@@ -204,12 +204,13 @@ export class StateStore implements StateBackend {
   ): Promise<Commit<T>> {
     return new Promise<Commit<T>>((resolve, reject) => {
       const item = { unit, userId, decide, event: opts.event, resolve, reject } as Pending;
-      const queue = this.#queues.get(unit.lock);
-      if (queue) return void queue.push(item);
-      this.#queues.set(unit.lock, [item]);
-      const drained = this.#drain(unit.lock);
-      this.#draining.add(drained);
-      drained.finally(() => this.#draining.delete(drained));
+      // The batch is cut once the locks are held, so it includes everything
+      // that queued up while this writer waited for them.
+      this.#queues.push(
+        unit.lock,
+        item,
+        (queue) => this.#mutex.run(unit.lock, () => this.#lockedBatch(queue)),
+      );
     });
   }
 
@@ -249,7 +250,7 @@ export class StateStore implements StateBackend {
    */
   async close(): Promise<void> {
     // A batch acknowledges before its directory fsyncs: let those finish.
-    while (this.#draining.size > 0) await Promise.allSettled([...this.#draining]);
+    await this.#queues.settled();
     await this.#acks.flush();
     for (const [key, u] of this.#open) {
       if (!u.busy) this.#drop(key, u);
@@ -340,16 +341,6 @@ export class StateStore implements StateBackend {
   #drop(key: string, u: OpenUnit): void {
     if (this.#open.peek(key) === u) this.#open.delete(key);
     closeHandles(u);
-  }
-
-  async #drain(key: string): Promise<void> {
-    const queue = this.#queues.get(key)!;
-    while (queue.length > 0) {
-      // The batch is cut once the locks are held, so it includes everything
-      // that queued up while this writer waited for them.
-      await this.#mutex.run(key, () => this.#lockedBatch(queue)).catch(() => {});
-    }
-    this.#queues.delete(key);
   }
 
   async #lockedBatch(queue: Pending[]): Promise<void> {
