@@ -26,14 +26,14 @@ Deno.test("unit queues: one drain per key, later items in its next step, a new d
 Deno.test("unit queues: a step that rejects does not stop the drain", async () => {
   const queues = new UnitQueues<number>();
   const seen: number[] = [];
-  queues.push("a", 1, async (queue) => {
+  const step = (queue: number[]): Promise<void> => {
     const [n] = queue.splice(0, 1);
     seen.push(n!);
-    if (n === 1) {
-      queues.push("a", 2, () => Promise.resolve());
-      throw new Error("the step settles its own items");
-    }
-  });
+    if (n !== 1) return Promise.resolve();
+    queues.push("a", 2, step);
+    return Promise.reject(new Error("the step settles its own items"));
+  };
+  queues.push("a", 1, step);
   await queues.settled();
   assert.deepEqual(seen, [1, 2]);
 });
