@@ -43,6 +43,9 @@ import { VersionOrder } from "./version_order.ts";
 import { GapPatience } from "./gap_patience.ts";
 import type { Clock } from "../shared/clock.ts";
 
+/** The latency histogram's labels, one object for every delivery. */
+const WORLD_LABELS = { stream: "world" } as const;
+
 /** Process-wide settings every world stream shares. */
 export interface WorldStreamConfig {
   hub: SubjectHub;
@@ -98,7 +101,7 @@ export class WorldStream implements CatchUpHost {
   readonly #out: FrameQueue;
   #state: StreamState = "live";
   /** Our hub listener while attached (one closure for both subjects). */
-  #listener: ((h: HubEvent) => void) | undefined;
+  #listener: ((h: HubEvent, now: number) => void) | undefined;
   /** This stream's world, version by version. */
   #order = new VersionOrder<HubEvent>();
   /** How long the current gap may hold later versions (made at the first gap). */
@@ -125,7 +128,7 @@ export class WorldStream implements CatchUpHost {
 
   #open(lastEventId: string | undefined): void {
     // Live first, replay second: nothing published from here on can fall in a gap.
-    const listener = this.#listener = (h: HubEvent) => this.#onLive(h);
+    const listener = this.#listener = (h: HubEvent, now: number) => this.#onLive(h, now);
     this.#cfg.hub.listen(this.#userSubject, listener);
     this.#cfg.hub.listen(this.#experienceSubject, listener);
     if (lastEventId) {
@@ -186,10 +189,10 @@ export class WorldStream implements CatchUpHost {
     return h.subject === this.#experienceSubject && e.user_id !== this.userId;
   }
 
-  #onLive(h: HubEvent): void {
+  #onLive(h: HubEvent, now: number): void {
     if (!this.wanted(h)) return;
     if (this.#state === "live") {
-      this.accept(h, "live");
+      this.accept(h, "live", now);
       // A version is missing: JetStream may have it (a republish, a retry after
       // a failure). One catch-up per gap; after it, the gap's patience decides.
       if (this.#order.gapped && this.lastId && (this.#patience?.idle ?? true)) {
@@ -206,8 +209,8 @@ export class WorldStream implements CatchUpHost {
    * JetStream (counted as replayed, paced by the client); `"buffer"` for live
    * events held during a catch-up (paced too, and timed like live ones).
    */
-  accept(h: HubEvent, from: "live" | "buffer" | "replay"): void {
-    for (const ready of this.#order.offer(h.event.version, h)) this.#deliver(ready, from);
+  accept(h: HubEvent, from: "live" | "buffer" | "replay", now = performance.now()): void {
+    for (const ready of this.#order.offer(h.event.version, h)) this.#deliver(ready, from, now);
     if (this.#order.overflowing) this.#skipGap();
     else if (!this.#order.gapped) this.#gapFilled();
   }
@@ -230,25 +233,26 @@ export class WorldStream implements CatchUpHost {
     });
     metrics.resyncsSent.inc({ reason: "gap" });
     this.#enqueue(encodeResync("gap"));
-    for (const h of this.#order.skipGap()) this.#deliver(h, "buffer");
+    const now = performance.now();
+    for (const h of this.#order.skipGap()) this.#deliver(h, "buffer", now);
   }
 
   /** Writes one event's frame. */
-  #deliver(h: HubEvent, from: "live" | "buffer" | "replay"): void {
+  #deliver(h: HubEvent, from: "live" | "buffer" | "replay", now: number): void {
     this.lastId = h.event.id;
-    this.#enqueue(h.frame, from === "live");
+    this.#enqueue(h.frame, from === "live", now);
     if (from === "replay") metrics.replayedEvents.inc();
     else {
       metrics.worldUpdateLatency.observe(
-        { stream: "world" },
-        performance.timeOrigin + performance.now() - h.event.timestamp,
+        WORLD_LABELS,
+        performance.timeOrigin + now - h.event.timestamp,
       );
     }
   }
 
-  #enqueue(frame: Uint8Array, checkOverflow = true): void {
+  #enqueue(frame: Uint8Array, checkOverflow = true, now = performance.now()): void {
     if (this.#state === "closed") return;
-    this.lastWriteAt = performance.now();
+    this.lastWriteAt = now;
     this.#out.push(frame);
     if (
       checkOverflow && this.#state !== "ending" &&

@@ -76,6 +76,17 @@ export function evaluateTargets(figures: Figure[]): TargetResult[] {
       });
     }
   }
+  for (const id of ["fanout.paired.last.1000", "fanout.paired.commit.1000"]) {
+    for (const key of ["p50", "p99"] as const) {
+      const r = f(id)?.ratio?.[key];
+      out.push({
+        target: `fan-out to 1,000 streams within 1.2× the relay floor, paired (${key}, ${id})`,
+        measured: r === undefined ? "not measured" : `${r}× floor.paired.last.1000`,
+        met: r === undefined ? undefined : r <= 1.2,
+        by: r === undefined ? "" : r <= 1.2 ? `${pct(r, 1.2)} under` : `${pct(r, 1.2)} over`,
+      });
+    }
+  }
   lower("≥ 20,000 delivered events/s with p99 < 30 ms", "rate.delivered", 20_000, "events/s");
   lower(
     "≥ 300 committed actions/s, one shared world, fsync",

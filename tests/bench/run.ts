@@ -13,7 +13,7 @@
  *   deno task bench --only=backends # STATE_BACKEND files vs nats, one nats-server and 3 nodes R3
  *   deno task bench --report=tests/bench/results/<run>/results.json   # re-render
  *
- * Groups: floor, actor, rate, throughput, connections, intent, backends, profile (full
+ * Groups: floor, actor, paired, rate, throughput, connections, intent, backends, profile (full
  * runs profile the actor path; `--quick` skips it unless `--profile` is given).
  *
  * This process re-executes itself once through `bash` to raise its own
@@ -32,6 +32,7 @@ import { runEventRate, runThroughput } from "./scenarios_load.ts";
 import { runFloors } from "./scenarios_floor.ts";
 import { runIntent } from "./scenarios_intent.ts";
 import { runBackends } from "./scenarios_backends.ts";
+import { runPairedFanout } from "./scenarios_paired.ts";
 import { latencyChart } from "./svg.ts";
 
 const args = new Set(Deno.args.filter((a) => !a.startsWith("--only=")));
@@ -51,6 +52,7 @@ const PLAN = quick
     floorRateStepMs: 1000,
     idleSteps: [500, 500, 500, 500],
     fanoutSamples: 10,
+    pairedSamples: 30,
     actorSamples: 40,
     actorGapMs: 5,
     rateActions: [10, 20, 40],
@@ -71,6 +73,7 @@ const PLAN = quick
     floorRateStepMs: 4000,
     idleSteps: Array.from({ length: 10 }, () => 1000),
     fanoutSamples: 40,
+    pairedSamples: 200,
     actorSamples: 300,
     actorGapMs: 10,
     rateActions: [5, 10, 20, 30, 40, 60, 80],
@@ -169,7 +172,7 @@ async function main(): Promise<void> {
         }, say),
       );
     });
-    if (wants("actor") || wants("rate") || wants("throughput")) {
+    if (wants("actor") || wants("paired") || wants("rate") || wants("throughput")) {
       say("starting the server");
       const server = await startServer(serverAt("main"));
       const ctx: Ctx = { server, natsPid, signer, say };
@@ -177,6 +180,16 @@ async function main(): Promise<void> {
         await attempt("actor", async () => {
           figures.push(
             ...await runActor(ctx, [0, 100, 1000], PLAN.actorSamples, PLAN.actorGapMs),
+          );
+        });
+        await attempt("paired", async () => {
+          figures.push(
+            ...await runPairedFanout(ctx, {
+              natsUrl: nats.url,
+              logFile: `${runDir}/paired-floor-server.log`,
+              streams: 1000,
+              samples: PLAN.pairedSamples,
+            }),
           );
         });
         await attempt("rate", async () => {
@@ -318,6 +331,8 @@ const CHART_IDS = [
   "actor.commit.1000",
   "fanout.last.100",
   "fanout.last.1000",
+  "floor.paired.last.1000",
+  "fanout.paired.last.1000",
   "rate.delivered.latency",
   "throughput.shared.latency",
   "throughput.isolated.latency",

@@ -104,14 +104,20 @@ Deno.test("hub: one bus subscription per subject, refcounted", async () => {
   const d1 = hub.attach("world.updates.user.alice", (h) => seen.push(`1:${h.event.id}`));
   const d2 = hub.attach("world.updates.user.alice", (h) => seen.push(`2:${h.event.id}`));
   assert.equal(bus.subscriptionCount(), 1);
-  const d3 = hub.attach("world.updates.user.alice", (h) => seen.push(`urgent:${h.event.id}`), {
-    urgent: true,
-  });
+  // What had been delivered once the urgent listener's microtasks ran (the
+  // actor's answer is a chain of microtasks).
+  let afterUrgentTurn: string[] | undefined;
+  const d3 = hub.attach("world.updates.user.alice", (h) => {
+    seen.push(`urgent:${h.event.id}`);
+    const later = () => Promise.resolve().then(() => afterUrgentTurn = [...seen]);
+    queueMicrotask(() => void later());
+  }, { urgent: true });
   assert.equal(bus.subscriptionCount(), 1);
   bus.publish("world.updates.user.alice", bytes(event));
   await bus.flush();
   // The actor's own chat action hears first; streams in a later macrotask.
-  assert.deepEqual(seen, [`urgent:${event.id}`]);
+  await eventually(() => afterUrgentTurn !== undefined, { what: "the urgent listener's turn" });
+  assert.deepEqual(afterUrgentTurn, [`urgent:${event.id}`]);
   await eventually(() => seen.length === 3, { what: "the streams' turn" });
   assert.deepEqual(seen, [`urgent:${event.id}`, `1:${event.id}`, `2:${event.id}`]);
   d3();
