@@ -11,6 +11,10 @@
  * await server.close();
  * ```
  *
+ * Over 400 lines on purpose: the process's wiring reads top to bottom in
+ * one place (settings, bus, KB, chat, app, serving, shutdown order); every
+ * piece it wires lives in its own module.
+ *
  * @module
  */
 import type { Hono } from "hono";

@@ -29,6 +29,12 @@
  * working in one process while NATS is down. Time (the grace period, the
  * heartbeats, expiry) comes from an injected {@linkcode Clock}.
  *
+ * Over 400 lines on purpose: the roster, the heartbeats, the `hello`
+ * exchange and speech share one entry per experience and one pair of bus
+ * subscriptions; split, each part would reach into the other's state. The
+ * pure pieces (frames, the roster) are `presence_parts.ts` and
+ * `shared/presence_roster.ts`.
+ *
  * @module
  */
 import type { Bus, BusSubscription } from "../shared/bus/mod.ts";

@@ -98,6 +98,7 @@ export class Kb implements KbService {
         outbox: this.#publisher,
         outboxLimits: opts.outboxLimits,
         clock: opts.clock,
+        maxRetries: opts.stateRetries,
       })
       : new StateStore(opts.stateDir, {
         outbox: this.#publisher,

@@ -35,6 +35,11 @@ export interface KbOptions {
   leases?: boolean;
   /** How long JetStream may take to acknowledge an event before its unit pauses and retries (ms); default 5 s. */
   ackTimeoutMs?: number;
+  /**
+   * `STATE_BACKEND=nats`: compare-and-set losses one batch survives before
+   * `429 world_busy` (default 16; tests lower it to reach that answer).
+   */
+  stateRetries?: number;
   /** Bounds of each unit's outbox of unacknowledged events (default 1,000 events, 1 MiB). */
   outboxLimits?: OutboxLimits;
   /**

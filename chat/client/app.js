@@ -9,6 +9,9 @@
  * `paints` (per event: KB commit → paint), `commands` (submit, first world
  * render, first narrative text, done), `connectionLog`, `resyncs`.
  *
+ * About 400 lines: the page's controller, wiring the client's modules
+ * (view, story, live world, game, input, dev log) to the page's events.
+ *
  * @module
  */
 import { postSse } from "/client/sse.js";

@@ -26,6 +26,11 @@
  *   (`409 world_too_large`, nothing changes); NATS down or not answering
  *   fails at once with `503 state_unavailable` (there is no state without it).
  *
+ * Over 400 lines on purpose: the round (read, decide, write by
+ * compare-and-set, retry, hand the outbox over) is one sequence over one
+ * unit's state; the pieces that stand alone are `kv_unit.ts`,
+ * `kv_cache.ts` and `kv_next.ts`.
+ *
  * @module
  */
 import { type Bus, BusError, type KvBucket } from "../../shared/bus/mod.ts";

@@ -3,6 +3,11 @@
  * acknowledged publishes and replay history. The connection is this
  * module's alone: nothing outside it touches nats.js's `NatsConnection`.
  *
+ * Over 400 lines on purpose: this is the one module that owns the nats.js
+ * connection (the seam DESIGN.md asks for), so requests, subscriptions,
+ * acknowledged publishes and status all live here; JetStream history and
+ * KV are their own files.
+ *
  * @module
  */
 import {

@@ -43,12 +43,16 @@ async function readUntil(conn: Deno.Conn, done: (text: string) => boolean): Prom
   try {
     while (!done(text)) {
       const n = await conn.read(buf);
-      if (n === null) throw new Error(`connection closed after: ${JSON.stringify(text.slice(-200))}`);
+      if (n === null) {
+        throw new Error(`connection closed after: ${JSON.stringify(text.slice(-200))}`);
+      }
       text += decoder.decode(buf.subarray(0, n));
     }
     return text;
   } catch (e) {
-    if (late) throw new Error(`nothing more within 10 s after: ${JSON.stringify(text.slice(-200))}`);
+    if (late) {
+      throw new Error(`nothing more within 10 s after: ${JSON.stringify(text.slice(-200))}`);
+    }
     throw e;
   } finally {
     clearTimeout(timer);
@@ -105,7 +109,8 @@ Deno.test("frame queue on a real socket: a client that stops reading keeps frame
     await conn.write(request("/"));
     await eventually(() => queue !== undefined, { what: "the request" });
     const q = queue!;
-    const frame = (i: number) => encoder.encode(`data: ${String(i).padStart(6, "0")}${"x".repeat(8_000)}\n\n`);
+    const frame = (i: number) =>
+      encoder.encode(`data: ${String(i).padStart(6, "0")}${"x".repeat(8_000)}\n\n`);
     let i = 0;
     // Unread, the kernel's buffers and then the socket's fill up.
     for (; q.queuedBytes === 0 && i < 20_000; i++) q.push(frame(i));

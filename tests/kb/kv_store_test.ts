@@ -3,8 +3,9 @@
  * connection and its own `STATE_DIR` (two hosts), serve one world through
  * one KV bucket. Concurrent actions have exactly one winner, items are
  * conserved and versions unique and contiguous under contention; a unit
- * past the server's max payload is refused with nothing changed; NATS down
- * fails actions with 503 at once.
+ * past the server's max payload is refused with nothing changed; a batch
+ * that keeps losing is refused with 429 `world_busy`, also with nothing
+ * changed; NATS down fails actions with 503 at once.
  */
 import assert from "node:assert/strict";
 import { AppError } from "../../shared/errors.ts";
@@ -21,10 +22,13 @@ import {
   writeVaultContent,
 } from "../_helpers/mod.ts";
 
-async function twoKbs(natsUrl: string, dataDir?: string): Promise<[SeparateKb, SeparateKb]> {
-  const a = await startKb({ natsUrl, stateBackend: "nats", dataDir, responder: false });
-  const b = await startKb({ natsUrl, stateBackend: "nats", dataDir, responder: false });
-  return [a, b];
+async function twoKbs(
+  natsUrl: string,
+  dataDir?: string,
+  stateRetries?: number,
+): Promise<[SeparateKb, SeparateKb]> {
+  const opts = { natsUrl, stateBackend: "nats", dataDir, responder: false, stateRetries } as const;
+  return [await startKb(opts), await startKb(opts)];
 }
 
 const act = (kb: SeparateKb, user: string, message: string, experience = "wylding-woods") =>
@@ -95,6 +99,52 @@ Deno.test("nats backend: 2 KBs x 10 players trading in one vault: items conserve
       await act(a, "trader-0", "look", "vault-shared");
       return (a.kb.stats().pending + b.kb.stats().pending) === 0;
     }, { what: "every event acknowledged" });
+  } finally {
+    await a.dispose();
+    await b.dispose();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("nats backend: a batch out of retries answers 429 world_busy and changes nothing", async () => {
+  await using nats = await natsServer();
+  const dataDir = await Deno.makeTempDir({ prefix: "gaia-kv-busy-" });
+  const all = await writeVaultContent(dataDir);
+  // No retry at all: two KBs writing one world at once, batches lose.
+  const [a, b] = await twoKbs(nats.url, dataDir, 0);
+  try {
+    const random = rng(7);
+    const replies: InteractReply[] = [];
+    const start = performance.now();
+    const busy = () => replies.filter((r) => !r.ok).length;
+    await Promise.all(Array.from({ length: 20 }, async (_, p) => {
+      while (
+        performance.now() - start < 1_000 || (busy() === 0 && performance.now() - start < 10_000)
+      ) {
+        const item = all[Math.floor(random() * all.length)]!;
+        const verb = random() < 0.5 ? "take" : "drop";
+        replies.push(await act(p % 2 ? a : b, `busy-${p}`, `${verb} ${item}`, "vault-shared"));
+      }
+    }));
+    const refused = replies.filter((r) => !r.ok);
+    assert.ok(refused.length > 0, "two KBs writing one world with no retries: some batch lost");
+    for (const r of refused) {
+      assert.deepEqual([r.error.code, r.error.status], ["world_busy", 429], JSON.stringify(r));
+    }
+    // What a refused batch decided left no trace: the stored versions are
+    // exactly the committed ones, and every item is in one place.
+    const versions = replies.flatMap((r) => (r.ok ? r.events.map((e) => e.version) : []));
+    const sorted = [...versions].sort((x, y) => x - y);
+    assert.deepEqual(sorted, Array.from({ length: sorted.length }, (_, i) => i + 1));
+    const doc = await storedUnit(nats.url, "vault-shared", "shared");
+    assert.ok(doc);
+    assert.equal(doc.version, sorted.length);
+    const counts = new Map<string, number>();
+    countWorldItems(doc.world!, counts);
+    for (const p of Object.values(doc.players)) {
+      countItems((p as { inventory?: Record<string, { name: string }> }).inventory, counts);
+    }
+    for (const id of all) assert.equal(counts.get(id), 1, `${id} is in exactly one place`);
   } finally {
     await a.dispose();
     await b.dispose();
