@@ -34,6 +34,31 @@ async function twoKbs(
 const act = (kb: SeparateKb, user: string, message: string, experience = "wylding-woods") =>
   kb.kb.interact({ request_id: crypto.randomUUID(), user_id: user, experience, message });
 
+/**
+ * The stored `vault-shared` world is one world: the committed versions are
+ * unique and contiguous and are all it holds, and every item is in exactly
+ * one place. Returns the number of committed changes.
+ */
+async function assertOneVault(
+  natsUrl: string,
+  replies: InteractReply[],
+  items: string[],
+): Promise<number> {
+  const versions = replies.flatMap((r) => (r.ok ? r.events.map((e) => e.version) : []));
+  const sorted = [...versions].sort((x, y) => x - y);
+  assert.deepEqual(sorted, Array.from({ length: sorted.length }, (_, i) => i + 1));
+  const doc = await storedUnit(natsUrl, "vault-shared", "shared");
+  assert.ok(doc);
+  assert.equal(doc.version, sorted.length);
+  const counts = new Map<string, number>();
+  countWorldItems(doc.world!, counts);
+  for (const p of Object.values(doc.players)) {
+    countItems((p as { inventory?: Record<string, { name: string }> }).inventory, counts);
+  }
+  for (const id of items) assert.equal(counts.get(id), 1, `${id} is in exactly one place`);
+  return sorted.length;
+}
+
 Deno.test("nats backend: two KBs, 50 players take the one lantern at once: exactly one wins", async () => {
   await using nats = await natsServer();
   const [a, b] = await twoKbs(nats.url);
@@ -80,20 +105,8 @@ Deno.test("nats backend: 2 KBs x 10 players trading in one vault: items conserve
     }));
     const failed = replies.filter((r) => !r.ok);
     assert.deepEqual(failed, [], "no action failed");
-    const versions = replies.flatMap((r) => (r.ok ? r.events.map((e) => e.version) : []));
-    assert.ok(versions.length > 20, `${versions.length} changes committed`);
-    const sorted = [...versions].sort((x, y) => x - y);
-    assert.deepEqual(sorted, Array.from({ length: sorted.length }, (_, i) => i + 1));
-
-    const doc = await storedUnit(nats.url, "vault-shared", "shared");
-    assert.ok(doc);
-    assert.equal(doc.version, sorted.length);
-    const counts = new Map<string, number>();
-    countWorldItems(doc.world!, counts);
-    for (const p of Object.values(doc.players)) {
-      countItems((p as { inventory?: Record<string, { name: string }> }).inventory, counts);
-    }
-    for (const id of all) assert.equal(counts.get(id), 1, `${id} is in exactly one place`);
+    const committed = await assertOneVault(nats.url, replies, all);
+    assert.ok(committed > 20, `${committed} changes committed`);
     // Both KBs published their events; the outbox empties once JetStream acknowledged them.
     await eventually(async () => {
       await act(a, "trader-0", "look", "vault-shared");
@@ -133,18 +146,7 @@ Deno.test("nats backend: a batch out of retries answers 429 world_busy and chang
     }
     // What a refused batch decided left no trace: the stored versions are
     // exactly the committed ones, and every item is in one place.
-    const versions = replies.flatMap((r) => (r.ok ? r.events.map((e) => e.version) : []));
-    const sorted = [...versions].sort((x, y) => x - y);
-    assert.deepEqual(sorted, Array.from({ length: sorted.length }, (_, i) => i + 1));
-    const doc = await storedUnit(nats.url, "vault-shared", "shared");
-    assert.ok(doc);
-    assert.equal(doc.version, sorted.length);
-    const counts = new Map<string, number>();
-    countWorldItems(doc.world!, counts);
-    for (const p of Object.values(doc.players)) {
-      countItems((p as { inventory?: Record<string, { name: string }> }).inventory, counts);
-    }
-    for (const id of all) assert.equal(counts.get(id), 1, `${id} is in exactly one place`);
+    await assertOneVault(nats.url, replies, all);
   } finally {
     await a.dispose();
     await b.dispose();
